@@ -1,0 +1,66 @@
+"""sgscript: declarative SCSI testing over the Linux sg driver.
+
+The Python API of the seed library, modernised::
+
+    from sgscript import Channel, command, handler
+    ch = Channel.open("/dev/sg3")
+    ch.cmd.TestUnitReady()
+"""
+
+from . import command, handler
+from .channel import Channel
+from .reactor import Reactor
+from .scsi.cdb import Command, Direction, catalog, decode_cdb, lookup
+from .scsi.errors import (
+    CheckCondition,
+    CommandTimeout,
+    DriverError,
+    ExpectationFailed,
+    HostError,
+    IllegalRequest,
+    MediumError,
+    NotReady,
+    ReservationConflict,
+    SgscriptError,
+    StatusError,
+    TaskFailed,
+    TransportError,
+    UnitAttention,
+    UsageError,
+)
+from .transport import open_transport, register_scheme
+from .transport.base import Io, ResetKind, Transport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Channel",
+    "CheckCondition",
+    "Command",
+    "CommandTimeout",
+    "Direction",
+    "DriverError",
+    "ExpectationFailed",
+    "HostError",
+    "IllegalRequest",
+    "Io",
+    "MediumError",
+    "NotReady",
+    "Reactor",
+    "ReservationConflict",
+    "ResetKind",
+    "SgscriptError",
+    "StatusError",
+    "TaskFailed",
+    "Transport",
+    "TransportError",
+    "UnitAttention",
+    "UsageError",
+    "catalog",
+    "command",
+    "decode_cdb",
+    "handler",
+    "lookup",
+    "open_transport",
+    "register_scheme",
+]

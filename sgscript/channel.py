@@ -1,0 +1,199 @@
+"""``Channel``: one device, commands in and Ios out — the seed library's API in Python 3 form.
+
+A channel binds a transport to a reactor.  ``channel.cmd.Read10(lba=0,
+transfer_length=1)`` builds the command and runs it; ``wait=False`` returns the
+Io in flight.  Blocking calls with nothing else queued go through the
+transport's synchronous path (SG_IO on sg); everything else through the reactor.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .reactor import Reactor
+from .scsi.cdb import Blocks, Command, Computed, Direction, lookup
+from .scsi.errors import TaskFailed
+from .transport import open_transport
+from .transport.base import Io, ResetKind, Transport
+
+__all__ = ["Channel"]
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class _Shortcuts:
+    """``channel.cmd.Name(**fields, wait=..., timeout=...)``."""
+
+    __slots__ = ("_channel",)
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+
+    def __getattr__(self, name: str) -> Callable[..., Io]:
+        cls = lookup(name)
+
+        def run(*, wait: bool = True, ordered: bool = False, **fields: Any) -> Io:
+            return self._channel.execute(cls(**fields), wait=wait, ordered=ordered)
+
+        run.__name__ = cls.__name__
+        run.__doc__ = cls.__doc__
+        return run
+
+    def __dir__(self) -> list[str]:
+        from .scsi.cdb import catalog
+
+        return sorted(catalog())
+
+
+class Channel:
+    """One device: a transport, a backlog and a reactor that drives them."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        reactor: Reactor | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        block_size: int | None = None,
+    ) -> None:
+        self.transport = transport
+        self.target = transport.target
+        self.timeout = timeout
+        self._block_size = block_size
+        self.backlog: deque[Io] = deque()
+        self.barrier: Io | None = None
+        self.pending = 0
+        self.closed = False
+        self.reactor = reactor if reactor is not None else Reactor()
+        self._own_reactor = reactor is None
+        self.reactor.add(self)
+        self.cmd = _Shortcuts(self)
+
+    # -- opening ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, target: str, *, queue_depth: int = 16, **kwargs: Any) -> Channel:
+        """Open ``/dev/sg3``, ``sg:/dev/sg3`` or any registered target kind (``sim:…``)."""
+        return cls(open_transport(target, queue_depth=queue_depth), **kwargs)
+
+    @classmethod
+    def from_path(cls, path: str, **kwargs: Any) -> Channel:
+        """The seed library's spelling of :meth:`open`."""
+        return cls.open(path, **kwargs)
+
+    @classmethod
+    def from_fd(cls, fd: int, target: str | None = None, **kwargs: Any) -> Channel:
+        """Wrap an sg file descriptor the caller opened (the channel closes it)."""
+        from .transport.sg import SgTransport
+
+        path = target or f"fd:{fd}"
+        return cls(SgTransport(path, fd=fd, queue_depth=16), **kwargs)
+
+    # -- running commands ---------------------------------------------------------
+
+    @property
+    def block_size(self) -> int:
+        """The logical block size, read once from the device when first needed."""
+        if self._block_size is None:
+            from .scsi.commands import ReadCapacity10
+
+            io = self.execute(ReadCapacity10(allocation_length=8), wait=True, check=False)
+            fields = io.command.decode_response(io.data) if io.error is None else {}
+            size = fields.get("logical_block_length_in_bytes")
+            if not size:
+                return 512  # not ready or no medium: assume, and ask again next time
+            self._block_size = int(size)
+        return self._block_size
+
+    @block_size.setter
+    def block_size(self, value: int) -> None:
+        self._block_size = value
+
+    def _needs_block_size(self, command: Command) -> bool:
+        opts = command.options
+        if opts.block_size is not None or not isinstance(command.transfer, Blocks | Computed):
+            return False
+        if command.direction is Direction.IN:
+            return opts.data_in is None
+        return command.direction is Direction.OUT and opts.data is None
+
+    def make_io(self, command: Command, *, ordered: bool = False) -> Io:
+        if self.closed:
+            raise TaskFailed(None, f"{self.target}: channel is closed")
+        bs = self.block_size if self._needs_block_size(command) else (self._block_size or 512)
+        return Io(command, self, timeout=self.timeout, block_size=bs, ordered=ordered)
+
+    def submit(self, io: Io) -> Io:
+        """Hand an Io to the reactor; returns at once."""
+        self.pending += 1
+        self.reactor.submit(self, io)
+        return io
+
+    def execute(
+        self, command: Command, *, wait: bool = True, ordered: bool = False, check: bool = True
+    ) -> Io:
+        """Run one command; with ``wait`` block and raise its failure (unless ``check=False``)."""
+        io = self.make_io(command, ordered=ordered)
+        idle = wait and not self.pending and not self.reactor.threaded
+        if idle and self.transport.execute_sync(io):
+            return io.wait(check=check)
+        self.submit(io)
+        if wait:
+            io.wait(check=check)
+        return io
+
+    def execute_many(
+        self, commands: Iterable[Command], *, wait: bool = True, ordered: bool = False
+    ) -> list[Io]:
+        """Submit all, in order; with ``wait`` block for all and raise the first failure."""
+        ios = [self.submit(self.make_io(c, ordered=ordered)) for c in commands]
+        if wait:
+            for io in ios:
+                io.wait(check=False)
+            for io in ios:
+                if io.error is not None:
+                    raise io.error
+        return ios
+
+    def poll(self) -> bool:
+        """Process completions that are ready; True when nothing is pending on this channel."""
+        self.reactor.poll()
+        return self.pending == 0
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every command submitted on this channel has completed.
+
+        Failures are not raised here: each Io holds its own (``io.error``).
+        """
+        self.reactor.wait_until(lambda: self.pending == 0, timeout)
+
+    # -- device control -------------------------------------------------------------
+
+    def reset(self, kind: str | int | ResetKind = ResetKind.DEVICE) -> None:
+        """LUN (device), target, bus or host reset through the driver."""
+        self.transport.reset(ResetKind.parse(kind))
+
+    def close(self) -> None:
+        """Close the device after reaping what is in flight (each within its timeout)."""
+        if self.closed:
+            return
+        try:
+            if self.pending:
+                self.reactor.wait_until(lambda: self.pending == 0)
+        finally:
+            self.closed = True
+            self.reactor.remove(self)
+            self.transport.close()
+            if self._own_reactor:
+                self.reactor.close()
+
+    def __enter__(self) -> Channel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Channel({self.target!r})"

@@ -1,0 +1,514 @@
+"""The ``sgscript`` command line: thin glue between argv and the library.
+
+Each subcommand is an entry in ``SUBCOMMANDS`` (argument set-up + handler),
+so later ones (``run``, ``validate``, ``plan``, ``schema``) slot in without
+touching the rest.  Handlers return the process exit code of the contract
+(0 ok, 1 expectation failed, 2 bad input, 3 device or transport broke,
+130 interrupted); ``main`` turns caller mistakes into exit 2 with one
+``sgscript: error: ...`` line instead of a traceback.  All SCSI knowledge
+lives in ``sgscript.scsi``; this module only parses and formats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from .scsi.cdb import Blocks, Bytes, Command, Computed, Direction, NoData, Transfer
+from .scsi.errors import UsageError
+
+__all__ = ["SUBCOMMANDS", "Subcommand", "main", "parse_hex"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_DEVICE = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One ``sgscript NAME``: its one-line help, how to set up its arguments, what runs it."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Handler
+    description: str = ""
+
+
+# ----------------------------------------------------------------- parsing
+
+_SEPARATORS = re.compile(r"[\s:,]+")
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
+_HEX_SUFFIX = re.compile(r"[0-9a-fA-F]+[hH]")  # T10 style: 28h
+_BOOLEANS = {"true": 1, "yes": 1, "on": 1, "false": 0, "no": 0, "off": 0}
+
+
+def parse_hex(tokens: Sequence[str], what: str = "hex") -> bytes:
+    """Bytes from hex as people paste it: ``"28 00 01"``, ``"280001"``, ``"28:00:01"``, ``0x28``.
+
+    Several short tokens are one byte each (so ``5`` means 05h, as in
+    sg_decode_sense); otherwise the digits are joined and must pair up.
+    """
+    pieces = [p for token in tokens for p in _SEPARATORS.split(token) if p]
+    digits: list[str] = []
+    for piece in pieces:
+        body = piece[2:] if piece[:2].lower() == "0x" else piece
+        if not _HEX_DIGITS.fullmatch(body):
+            raise UsageError(f"{what}: {piece!r} is not hexadecimal")
+        digits.append(body)
+    if not digits:
+        raise UsageError(f"no {what} bytes given")
+    if len(digits) > 1 and all(len(d) <= 2 for d in digits):
+        return bytes(int(d, 16) for d in digits)
+    joined = "".join(digits)
+    if len(joined) % 2:
+        raise UsageError(f"{what}: odd number of hex digits ({len(joined)})")
+    return bytes.fromhex(joined)
+
+
+def _field_value(cls: type[Command], name: str, text: str) -> int | str:
+    """A number (decimal, 0x.., 28h) or a symbolic name, left for the command's table to judge."""
+    values = cls.layout.by_name[name].field.values
+    folded = text.strip().lower().replace("-", "_").replace(" ", "_")
+    if values and folded in values:
+        return text
+    t = text.strip()
+    try:
+        return int(t, 0)
+    except ValueError:
+        pass
+    if t.isdigit():
+        return int(t, 10)  # "010": decimal with a leading zero
+    if _HEX_SUFFIX.fullmatch(t):
+        return int(t[:-1], 16)
+    if not values and folded in _BOOLEANS:
+        return _BOOLEANS[folded]
+    return text
+
+
+def _field_assignments(cls: type[Command], tokens: Sequence[str]) -> dict[str, int | str]:
+    """``["lba=0x10", "transfer_length=1"]`` as keyword arguments under the tables' names."""
+    kwargs: dict[str, int | str] = {}
+    for token in tokens:
+        key, sep, text = token.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"expected FIELD=VALUE, got {token!r}")
+        name = cls.layout.canonical(key.strip())
+        if name in kwargs:
+            raise UsageError(f"{cls.__name__}: field {name} given twice")
+        kwargs[name] = _field_value(cls, name, text)
+    return kwargs
+
+
+def _parse_status(text: str) -> int:
+    """A SCSI status byte: hex as sg_decode_sense takes it (``18``, ``0x18``) or a name."""
+    from .scsi.status import ScsiStatus
+
+    t = text.strip()
+    body = t[2:] if t[:2].lower() == "0x" else t
+    value = int(body, 16) if _HEX_DIGITS.fullmatch(body) else int(ScsiStatus.parse(t))
+    if not 0 <= value <= 0xFF:
+        raise UsageError(f"status {text!r} does not fit one byte")
+    return value
+
+
+# -------------------------------------------------------------- formatting
+
+
+def _num(value: int) -> str:
+    return str(value) if value < 10 else f"0x{value:x}"
+
+
+def _hex_bytes(raw: bytes) -> str:
+    return " ".join(f"{b:02x}" for b in raw)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (headers, *rows)
+    ]
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2))
+
+
+def _service_action(cls: type[Command]) -> int | None:
+    """The service action a command class is pinned to, when it is one of a family."""
+    slot = cls.layout.by_name.get("service_action")
+    return slot.field.default if slot is not None and slot.field.fixed else None
+
+
+def _opcode_text(cls: type[Command]) -> str:
+    """``28h``, or ``9Eh/10h`` and ``7Fh/0009h`` (as wide as the SERVICE ACTION field)."""
+    sa = _service_action(cls)
+    text = f"{cls.opcode:02X}h"
+    if sa is not None:
+        digits = max(2, (cls.layout.by_name["service_action"].field.width + 3) // 4)
+        text += f"/{sa:0{digits}X}h"
+    return text
+
+
+def _marks(cls: type[Command]) -> str:
+    return ("M" if cls.changes_media else "") + ("S" if cls.changes_state else "")
+
+
+def _transfer_info(cls: type[Command]) -> dict[str, Any]:
+    """How the data-phase size follows from the fields, as data (same keys for every kind)."""
+    t: Transfer = cls.transfer
+    info: dict[str, Any] = dict.fromkeys(("kind", "field", "scale", "zero", "factor", "text"))
+    info.update(kind="none", text="no data phase")
+    label = ""
+    name = getattr(t, "field", None)
+    if isinstance(name, str) and name in cls.layout.by_name:
+        label = f"{cls.layout.by_name[name].field.label} ({name})"
+    if cls.direction is Direction.NONE or isinstance(t, NoData):
+        return info
+    if isinstance(t, Bytes):
+        scale = f" x {t.scale}" if t.scale != 1 else ""
+        info.update(kind="bytes", field=t.field, scale=t.scale, text=f"{label}{scale} bytes")
+    elif isinstance(t, Blocks):
+        factor = f" x {t.factor}" if t.factor != 1 else ""
+        zero = f"; 0 means {t.zero} blocks" if t.zero else ""
+        info.update(
+            kind="blocks",
+            field=t.field,
+            zero=t.zero,
+            factor=t.factor,
+            text=f"{label}{factor} x logical block size{zero}",
+        )
+    elif isinstance(t, Computed):
+        info.update(kind="computed", text=t.doc or "computed from several fields")
+    else:
+        info.update(kind=type(t).__name__.lower(), text=(t.__doc__ or type(t).__name__).strip())
+    return info
+
+
+def _command_summary(cls: type[Command]) -> dict[str, Any]:
+    return {
+        "name": cls.__name__,
+        "opcode": cls.opcode,
+        "service_action": _service_action(cls),
+        "cdb_length": cls.length,
+        "direction": cls.direction.value,
+        "title": cls.title,
+        "standard": cls.standard,
+        "changes_media": cls.changes_media,
+        "changes_state": cls.changes_state,
+    }
+
+
+def _command_detail(cls: type[Command]) -> dict[str, Any]:
+    out = _command_summary(cls)
+    out["doc"] = inspect.cleandoc(cls.__doc__) if cls.__doc__ else ""
+    out["fields"] = [
+        {
+            "name": f.name,
+            "label": f.label,
+            "byte": f.byte,
+            "bit": f.bit,
+            "width": f.width,
+            "default": f.default,
+            "values": dict(f.values) if f.values else None,
+            "fixed": f.fixed,
+        }
+        for f in cls.layout.fields
+    ]
+    out["transfer"] = _transfer_info(cls)
+    return out
+
+
+def _symbols(values: Mapping[str, int] | None) -> str:
+    return ", ".join(f"{k}={_num(v)}" for k, v in values.items()) if values else ""
+
+
+def _decoded(cmd: Command) -> dict[str, Any]:
+    cls = type(cmd)
+    values = cmd.field_values()
+    names = {k: cls.layout.by_name[k].field.name_of(v) for k, v in values.items()}
+    return {
+        "name": cls.__name__,
+        "title": cls.title,
+        "cdb": cmd.cdb.hex(),
+        "direction": cls.direction.value,
+        "fields": values,
+        "symbols": {k: s for k, s in names.items() if s is not None},
+    }
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _configure_commands(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", metavar="NAME", help="one command: its fields")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _run_commands(args: argparse.Namespace) -> int:
+    from .scsi.cdb import catalog, lookup
+
+    if args.name:
+        cls = lookup(args.name)
+        if args.json:
+            _print_json(_command_detail(cls))
+            return EXIT_OK
+        _print_command(cls)
+        return EXIT_OK
+    classes = sorted(catalog().values(), key=lambda c: c.__name__)
+    if args.json:
+        _print_json([_command_summary(c) for c in classes])
+        return EXIT_OK
+    rows = [
+        (c.__name__, _opcode_text(c), str(c.length), c.direction.value, _marks(c), c.title)
+        for c in classes
+    ]
+    for line in _table(("NAME", "OPCODE", "LEN", "DATA", "MARK", "TITLE"), rows):
+        print(line)
+    print(f"\n{len(classes)} commands; MARK: M changes medium contents, S changes device state")
+    return EXIT_OK
+
+
+def _print_command(cls: type[Command]) -> None:
+    d = _command_detail(cls)
+    head = f"{cls.__name__}: {cls.title}" if cls.title else cls.__name__
+    print(head + (f"  [{cls.standard}]" if cls.standard else ""))
+    print(f"opcode {_opcode_text(cls)}, {cls.length}-byte CDB, data {cls.direction.value}")
+    media, state = cls.changes_media, cls.changes_state
+    changes = [w for f, w in ((media, "medium contents"), (state, "device state")) if f]
+    if changes:
+        print("changes " + " and ".join(changes))
+    if d["doc"]:
+        print("\n" + d["doc"])
+    rows = []
+    for f in cls.layout.fields:
+        values = "(fixed)" if f.fixed else _symbols(f.values)
+        rows.append((f.name, str(f.byte), str(f.bit), str(f.width), _num(f.default), values))
+    print()
+    for line in _table(("FIELD", "BYTE", "BIT", "WIDTH", "DEFAULT", "VALUES"), rows):
+        print(line)
+    print(f"\ntransfer: {d['transfer']['text']}")
+
+
+def _configure_cdb(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "args",
+        nargs="+",
+        metavar="ARG",
+        help="NAME FIELD=VALUE... to encode; with --decode, the CDB in hex",
+    )
+    p.add_argument("--decode", action="store_true", help="decode a CDB given in hex")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _run_cdb(args: argparse.Namespace) -> int:
+    from .scsi.cdb import decode_cdb, lookup
+
+    if args.decode:
+        raw = parse_hex(args.args, "CDB")
+        cmd = decode_cdb(raw)
+        extra = len(raw) - type(cmd).length
+        if extra > 0:
+            print(f"sgscript: note: {extra} byte(s) after the CDB ignored", file=sys.stderr)
+    else:
+        cls = lookup(args.args[0])
+        cmd = cls(**_field_assignments(cls, args.args[1:]))
+    decoded = _decoded(cmd)
+    if args.json:
+        _print_json(decoded)
+    elif not args.decode:
+        print(_hex_bytes(cmd.cdb))
+    else:
+        _print_decoded(cmd, decoded)
+    return EXIT_OK
+
+
+def _print_decoded(cmd: Command, decoded: Mapping[str, Any]) -> None:
+    cls = type(cmd)
+    print(f"{cls.__name__}: {cls.title}" if cls.title else cls.__name__)
+    print(f"cdb: {_hex_bytes(cmd.cdb)}")
+    rows = []
+    for name, value in decoded["fields"].items():
+        text = str(value) if value < 10 else f"{value} (0x{value:x})"
+        symbol = decoded["symbols"].get(name)
+        rows.append((name, f"{symbol} ({text})" if symbol else text))
+    for line in _table(("FIELD", "VALUE"), rows):
+        print("  " + line)
+
+
+def _configure_sense(p: argparse.ArgumentParser) -> None:
+    p.add_argument("hex", nargs="*", metavar="HEX", help="sense bytes in hex")
+    p.add_argument(
+        "--status",
+        "-s",
+        metavar="SS",
+        help="SCSI status byte too: hex as in sg_decode_sense (2, 18) or a name",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _run_sense(args: argparse.Namespace) -> int:
+    from .scsi.sense import parse_sense
+    from .scsi.status import ScsiStatus
+
+    status = _parse_status(args.status) if args.status is not None else None
+    if not args.hex and status is None:
+        raise UsageError("no sense bytes given")
+    sense = parse_sense(parse_hex(args.hex, "sense")) if args.hex else None
+    if args.json:
+        out: dict[str, Any] = sense.to_dict() if sense is not None else {}
+        if status is not None:
+            known = status in ScsiStatus._value2member_map_
+            out["status"] = {
+                "code": status,
+                "name": ScsiStatus(status).name if known else None,
+                "title": ScsiStatus.text(status),
+            }
+        _print_json(out)
+        return EXIT_OK
+    if status is not None:
+        print(f"SCSI status: {ScsiStatus.text(status)}")
+    if sense is not None:
+        print(sense.describe().rstrip("\n"))
+    return EXIT_OK
+
+
+def _configure_devices(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--sysfs-root",
+        default="/sys",
+        metavar="DIR",
+        help="where sysfs is mounted (default /sys)",
+    )
+
+
+def _run_devices(args: argparse.Namespace) -> int:
+    from .transport.sysfs import list_sg_nodes
+
+    nodes = list_sg_nodes(args.sysfs_root)
+    if args.json:
+        _print_json([n.to_dict() for n in nodes])
+        return EXIT_OK
+    if not nodes:
+        print("sgscript: no SCSI generic devices (is the sg driver loaded?)", file=sys.stderr)
+        return EXIT_OK
+    rows = [
+        tuple(
+            v or "-"
+            for v in (
+                n.path,
+                n.hctl,
+                n.type_name,
+                n.vendor,
+                n.model,
+                n.rev,
+                n.serial,
+                n.wwn,
+                n.block,
+            )
+        )
+        for n in nodes
+    ]
+    headers = ("DEVICE", "H:C:T:L", "TYPE", "VENDOR", "MODEL", "REV", "SERIAL", "WWN", "BLOCK")
+    for line in _table(headers, rows):
+        print(line)
+    return EXIT_OK
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "commands": Subcommand(
+        "the command catalog, or one command's fields",
+        _configure_commands,
+        _run_commands,
+        "List every command sgscript can build, or show one command's CDB fields\n"
+        "and how its data-phase size is computed.",
+    ),
+    "cdb": Subcommand(
+        "encode a CDB from field values, or decode one (--decode HEX)",
+        _configure_cdb,
+        _run_cdb,
+        "Encode:  sgscript cdb Read10 lba=0x1000 transfer_length=8\n"
+        "Decode:  sgscript cdb --decode 28 00 00 00 10 00 00 00 08 00\n"
+        "Values are decimal, 0x hex, 28h, or the field's symbolic names.",
+    ),
+    "sense": Subcommand(
+        "decode sense data",
+        _configure_sense,
+        _run_sense,
+        "Decode sense data (fixed or descriptor format) as sg_decode_sense does:\n"
+        "  sgscript sense 70 00 05 00 00 00 00 0a 00 00 00 00 24 00",
+    ),
+    "devices": Subcommand(
+        "SCSI generic devices on this host, with vendor, model, serial, WWN",
+        _configure_devices,
+        _run_devices,
+        "List /dev/sg* nodes from sysfs; no device is opened.",
+    ),
+}
+
+
+# -------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole argv grammar, one sub-parser per ``SUBCOMMANDS`` entry."""
+    parser = argparse.ArgumentParser(
+        prog="sgscript",
+        description="Declarative SCSI tests over the Linux sg driver.",
+        epilog="exit codes: 0 ok, 1 expectation failed, 2 bad spec or command line, "
+        "3 device or transport broke, 130 interrupted",
+    )
+    parser.add_argument("--version", action="version", version=f"sgscript {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, spec in SUBCOMMANDS.items():
+        p = sub.add_parser(
+            name,
+            help=spec.help,
+            description=spec.description or spec.help,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        spec.configure(p)
+    return parser
+
+
+def _error(message: str) -> None:
+    line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    print(f"sgscript: error: {line}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command line; returns the exit code (the console script exits with it)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or argparse's own usage error (2)
+        code = exc.code
+        return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
+    try:
+        return SUBCOMMANDS[args.command].run(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error; keep the interpreter's
+        # final flush from raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except ValueError as exc:  # UsageError is one; so are bad numbers from the tables
+        _error(str(exc) or type(exc).__name__)
+        return EXIT_USAGE
+    except OSError as exc:
+        _error(str(exc) or type(exc).__name__)
+        return EXIT_DEVICE

@@ -1,0 +1,1 @@
+"""Pure SCSI: CDB tables, the command catalog, sense data, status codes, errors. No I/O."""

@@ -1,0 +1,473 @@
+"""The field-table engine: T10 tables (name, byte, bit, width) compiled to encoders and decoders.
+
+A layout is declared the way the standards draw it: each field names the byte
+holding its most significant bit, that bit's position (7..0) and its width in
+bits; a multi-byte field runs big-endian from there. The same engine serves
+CDBs (``Command``) and the fixed parts of parameter data (``Layout``).
+
+Each layout is compiled once, into (shift, mask) pairs over one big-endian
+integer, so encoding a CDB is a handful of integer operations.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .errors import FieldValueError, UnknownCommandError, UnknownFieldError
+
+__all__ = [
+    "ALIASES",
+    "Blocks",
+    "Bytes",
+    "Command",
+    "Direction",
+    "Field",
+    "Layout",
+    "NoData",
+    "Transfer",
+    "catalog",
+    "decode_cdb",
+    "lookup",
+]
+
+#: Short names accepted everywhere for the T10 field names.
+ALIASES: dict[str, str] = {
+    "lba": "logical_block_address",
+    "sa": "service_action",
+}
+
+
+class Direction(enum.Enum):
+    """Which way the data phase goes, seen from the initiator."""
+
+    NONE = "none"
+    IN = "in"  # from the device
+    OUT = "out"  # to the device
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One row of a T10 table.
+
+    ``byte``/``bit`` locate the field's most significant bit; ``width`` is in
+    bits.  ``values`` gives symbolic names for coded values (service actions,
+    page controls); ``fixed`` marks constants that identify the command and
+    cannot be overridden.
+    """
+
+    name: str
+    byte: int
+    bit: int
+    width: int
+    default: int = 0
+    values: Mapping[str, int] | None = None
+    fixed: bool = False
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        """The name as the standard prints it (``TRANSFER LENGTH``)."""
+        return self.title or self.name.replace("_", " ").upper()
+
+    @property
+    def maximum(self) -> int:
+        return (1 << self.width) - 1
+
+    def name_of(self, value: int) -> str | None:
+        """The symbolic name of a coded value, when it has one."""
+        if self.values:
+            for key, val in self.values.items():
+                if val == value:
+                    return key
+        return None
+
+
+def F(
+    name: str,
+    byte: int,
+    bit: int = 7,
+    width: int = 8,
+    default: int = 0,
+    *,
+    values: Mapping[str, int] | None = None,
+    fixed: bool = False,
+    title: str = "",
+) -> Field:
+    """Shorthand for a table row: ``F("transfer_length", 7, 7, 16)``."""
+    return Field(name, byte, bit, width, default, values, fixed, title)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    field: Field
+    shift: int
+    mask: int
+
+
+class Layout:
+    """A compiled table of fields over a fixed number of bytes."""
+
+    __slots__ = ("by_name", "fields", "length", "name", "slots")
+
+    def __init__(self, name: str, length: int, fields: Iterable[Field]) -> None:
+        self.name = name
+        self.length = length
+        self.fields: tuple[Field, ...] = tuple(fields)
+        self.slots: tuple[_Slot, ...] = tuple(self._compile(f) for f in self.fields)
+        self.by_name: dict[str, _Slot] = {s.field.name: s for s in self.slots}
+        if len(self.by_name) != len(self.slots):
+            raise ValueError(f"{name}: duplicate field names")
+
+    def _compile(self, f: Field) -> _Slot:
+        msb = f.byte * 8 + (7 - f.bit)
+        lsb = msb + f.width - 1
+        if not (0 <= f.bit <= 7) or f.width < 1 or lsb >= self.length * 8:
+            raise ValueError(f"{self.name}: field {f.name} does not fit {self.length} bytes")
+        return _Slot(f, self.length * 8 - 1 - lsb, (1 << f.width) - 1)
+
+    def canonical(self, key: str) -> str:
+        """Resolve an alias; raise with a suggestion for unknown names."""
+        if key in self.by_name:
+            return key
+        alias = ALIASES.get(key)
+        if alias in self.by_name:
+            return alias  # type: ignore[return-value]
+        names = [s.field.name for s in self.slots if not s.field.fixed]
+        near = difflib.get_close_matches(key, names + list(ALIASES), n=3)
+        raise UnknownFieldError(self.name, key, near)
+
+    def coerce(self, key: str, value: Any) -> int:
+        """Range-check one value (symbolic names allowed) for field ``key``."""
+        f = self.by_name[key].field
+        if isinstance(value, str) and f.values is not None:
+            code = f.values.get(value.lower().replace("-", "_").replace(" ", "_"))
+            if code is None:
+                raise FieldValueError(
+                    f"{key}={value!r} is not one of {self.name}'s {f.label} values: "
+                    + ", ".join(f.values)
+                )
+            return code
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, int):
+            raise FieldValueError(f"{key}={value!r} is not an integer ({self.name} {f.label})")
+        if value < 0 or value > f.maximum:
+            raise FieldValueError(
+                f"{key}={value} does not fit {self.name}'s {f.width}-bit {f.label} (0..{f.maximum})"
+            )
+        return value
+
+    def encode(self, values: Mapping[str, int]) -> bytes:
+        """Pack already-coerced values; missing fields take their defaults."""
+        acc = 0
+        for s in self.slots:
+            acc |= (values.get(s.field.name, s.field.default) & s.mask) << s.shift
+        return acc.to_bytes(self.length, "big")
+
+    def decode(self, raw: bytes | bytearray | memoryview, offset: int = 0) -> dict[str, int]:
+        """Unpack every field that lies wholly inside ``raw`` (truncation-tolerant)."""
+        avail = min(self.length, max(0, len(raw) - offset))
+        chunk = bytes(raw[offset : offset + avail]).ljust(self.length, b"\0")
+        acc = int.from_bytes(chunk, "big")
+        out: dict[str, int] = {}
+        for s in self.slots:
+            f = s.field
+            if (f.byte * 8 + (7 - f.bit) + f.width + 7) // 8 <= avail:
+                out[f.name] = (acc >> s.shift) & s.mask
+        return out
+
+
+# ---------------------------------------------------------------- transfers
+
+
+class Transfer(ABC):
+    """How many data bytes a command moves, from its fields and the block size."""
+
+    @abstractmethod
+    def size(self, values: Mapping[str, int], block_size: int) -> int:
+        """Bytes in the data phase."""
+
+    def infer(  # noqa: B027 - a no-op by default: most sizes cannot be inferred
+        self, values: dict[str, int], nbytes: int, block_size: int
+    ) -> None:
+        """Fill the length field from a data-out buffer the caller supplied."""
+
+
+@dataclass(frozen=True)
+class NoData(Transfer):
+    def size(self, values: Mapping[str, int], block_size: int) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class Bytes(Transfer):
+    """The length field counts bytes (ALLOCATION LENGTH, PARAMETER LIST LENGTH)."""
+
+    field: str
+    scale: int = 1
+
+    def size(self, values: Mapping[str, int], block_size: int) -> int:
+        return values.get(self.field, 0) * self.scale
+
+    def infer(self, values: dict[str, int], nbytes: int, block_size: int) -> None:
+        values.setdefault(self.field, nbytes // self.scale)
+
+
+@dataclass(frozen=True)
+class Blocks(Transfer):
+    """The length field counts logical blocks; ``zero`` is what 0 means (256 for READ(6))."""
+
+    field: str
+    zero: int = 0
+    factor: int = 1
+
+    def size(self, values: Mapping[str, int], block_size: int) -> int:
+        n = values.get(self.field, 0) or self.zero
+        return n * block_size * self.factor
+
+    def infer(self, values: dict[str, int], nbytes: int, block_size: int) -> None:
+        values.setdefault(self.field, nbytes // (block_size * self.factor))
+
+
+@dataclass(frozen=True)
+class Computed(Transfer):
+    """Escape hatch for commands whose size rule is not a single field."""
+
+    rule: Callable[[Mapping[str, int], int], int]
+    doc: str = ""
+
+    def size(self, values: Mapping[str, int], block_size: int) -> int:
+        return self.rule(values, block_size)
+
+
+# ------------------------------------------------------------------ commands
+
+_CATALOG: dict[str, type[Command]] = {}
+_BY_OPCODE: dict[int, list[type[Command]]] = {}
+
+_RESERVED_KWARGS = frozenset(
+    {"data", "timeout", "verify_handler", "handlers", "block_size", "data_in"}
+)
+
+
+@dataclass(slots=True, eq=False)
+class _Options:
+    data: bytes | None = None
+    timeout: float | None = None
+    verify_handler: Callable[..., Any] | None = None
+    handlers: list[Callable[..., Any]] = field(default_factory=list)
+    block_size: int | None = None
+    data_in: int | None = None
+
+
+class Command:
+    """A SCSI command: one instance is one CDB plus what to send and how to judge it.
+
+    Subclasses are tables: ``opcode``, ``length``, ``fields``, ``direction``,
+    ``transfer``.  The class compiles its layout once, when it is defined, and
+    registers itself in the catalog under its class name.
+    """
+
+    opcode: ClassVar[int]
+    length: ClassVar[int]
+    fields: ClassVar[tuple[Field, ...]] = ()
+    direction: ClassVar[Direction] = Direction.NONE
+    transfer: ClassVar[Transfer] = NoData()
+    title: ClassVar[str] = ""
+    standard: ClassVar[str] = ""
+    #: Writes or erases medium contents: gated on real devices.
+    changes_media: ClassVar[bool] = False
+    #: Changes device state other than medium (reservations, mode, power).
+    changes_state: ClassVar[bool] = False
+    layout: ClassVar[Layout]
+    #: Settable fields whose default is not 0 (``values`` holds only what was set).
+    nonzero_defaults: ClassVar[dict[str, int]] = {}
+
+    __slots__ = ("_cdb", "options", "values")
+
+    def __init_subclass__(cls, register: bool = True, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "opcode" not in cls.__dict__:
+            return  # an abstract intermediate
+        table = (F("operation_code", 0, 7, 8, cls.opcode, fixed=True), *cls.fields)
+        cls.layout = Layout(cls.__name__, cls.length, table)
+        cls.nonzero_defaults = {f.name: f.default for f in cls.fields if f.default and not f.fixed}
+        if register:
+            if cls.__name__ in _CATALOG:
+                raise ValueError(f"command {cls.__name__} is defined twice")
+            _CATALOG[cls.__name__] = cls
+            _BY_OPCODE.setdefault(cls.opcode, []).append(cls)
+
+    def __init__(self, **kwargs: Any) -> None:
+        opts = _Options()
+        values: dict[str, int] = {}
+        layout = self.layout
+        for key, value in kwargs.items():
+            if key in _RESERVED_KWARGS:
+                if key == "data" and value is not None:
+                    value = value.encode() if isinstance(value, str) else bytes(value)
+                if key == "handlers":
+                    value = list(value)
+                setattr(opts, key, value)
+                continue
+            name = layout.canonical(key)
+            if layout.by_name[name].field.fixed:
+                raise FieldValueError(f"{type(self).__name__}: {name} is fixed by the command")
+            values[name] = layout.coerce(name, value)
+        if opts.data is not None:
+            self.transfer.infer(values, len(opts.data), opts.block_size or 512)
+            for name in list(values):
+                values[name] = layout.coerce(name, values[name])
+        self.values = values
+        self.options = opts
+        self._cdb: bytes | None = None
+
+    # -- the CDB -----------------------------------------------------------
+
+    @property
+    def cdb(self) -> bytes:
+        cdb = self._cdb
+        if cdb is None:
+            cdb = self._cdb = self.layout.encode(self.values)
+        return cdb
+
+    def __getattr__(self, name: str) -> Any:
+        # Field values read as attributes: ``cmd.transfer_length``.
+        layout = type(self).layout
+        key = ALIASES.get(name, name)
+        slot = layout.by_name.get(key)
+        if slot is None:
+            raise AttributeError(name)
+        return self.values.get(key, slot.field.default)
+
+    def field_values(self) -> dict[str, int]:
+        """Every field, defaults included, in table order."""
+        return {
+            s.field.name: self.values.get(s.field.name, s.field.default) for s in self.layout.slots
+        }
+
+    # -- the data phase ------------------------------------------------------
+
+    @property
+    def data(self) -> bytes | None:
+        return self.options.data
+
+    @property
+    def timeout(self) -> float | None:
+        return self.options.timeout
+
+    def data_length(self, block_size: int = 512) -> int:
+        """Bytes moved in the data phase; ``data_in=`` overrides for data-in commands."""
+        if self.direction is Direction.NONE:
+            return 0
+        if self.direction is Direction.OUT and self.options.data is not None:
+            return len(self.options.data)
+        if self.options.data_in is not None:
+            return self.options.data_in
+        values = self.values
+        if self.nonzero_defaults:
+            values = {**self.nonzero_defaults, **values}
+        return self.transfer.size(values, self.options.block_size or block_size)
+
+    def decode_response(self, data: bytes) -> dict[str, Any]:
+        """Decoded data-in as named fields (empty when the response has no decoder)."""
+        from .pages import decode_response
+
+        return decode_response(self, data)
+
+    # -- handlers (the seed library's API) -----------------------------------
+
+    @property
+    def verify_handler(self) -> Callable[..., Any] | None:
+        return self.options.verify_handler
+
+    @property
+    def handlers(self) -> list[Callable[..., Any]]:
+        return self.options.handlers
+
+    def add_handler(self, handler: Callable[..., Any]) -> Command:
+        """Call ``handler(io)`` when this command completes, after verification."""
+        self.options.handlers.append(handler)
+        return self
+
+    # -- presentation ----------------------------------------------------------
+
+    def describe(self) -> str:
+        """``Read10(lba=0x1000)``: the name and the fields that identify the I/O."""
+        shown = []
+        for name, value in self.values.items():
+            short = "lba" if name == "logical_block_address" else name
+            sym = self.layout.by_name[name].field.name_of(value)
+            shown.append(f"{short}={sym}" if sym else f"{short}={_num(value)}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+def _num(value: int) -> str:
+    return str(value) if value < 10 else hex(value)
+
+
+# ------------------------------------------------------------------ catalog
+
+
+def catalog() -> dict[str, type[Command]]:
+    """Every registered command class by name (a copy)."""
+    from . import commands  # noqa: F401  (importing registers the tables)
+
+    return dict(_CATALOG)
+
+
+def lookup(name: str) -> type[Command]:
+    """The command class called ``name``; suggests near names when unknown."""
+    cat = catalog()
+    cls = cat.get(name)
+    if cls is None:
+        folded = {k.lower(): v for k, v in cat.items()}
+        cls = folded.get(name.lower().replace("_", "").replace(" ", ""))
+    if cls is None:
+        raise UnknownCommandError(name, difflib.get_close_matches(name, list(cat), n=3))
+    return cls
+
+
+def _candidates(opcode: int) -> list[type[Command]]:
+    catalog()
+    return _BY_OPCODE.get(opcode, [])
+
+
+def decode_cdb(raw: bytes | bytearray | str) -> Command:
+    """The command a CDB encodes, with every field value; raw hex is accepted."""
+    if isinstance(raw, str):
+        raw = bytes.fromhex(raw.replace(":", " "))
+    raw = bytes(raw)
+    if not raw:
+        raise FieldValueError("empty CDB")
+    best: type[Command] | None = None
+    for cls in _candidates(raw[0]):
+        fixed = [s for s in cls.layout.slots if s.field.fixed and s.field.name != "operation_code"]
+        got = cls.layout.decode(raw)
+        if all(got.get(s.field.name) == s.field.default for s in fixed) and (
+            best is None or len(fixed) > _fixed_count(best)
+        ):
+            best = cls
+    if best is None:
+        raise UnknownCommandError(f"opcode {raw[0]:02X}h", [])
+    if len(raw) < best.length:
+        raise FieldValueError(f"{best.__name__} needs {best.length} CDB bytes, got {len(raw)}")
+    got = best.layout.decode(raw)
+    kwargs = {
+        k: v
+        for k, v in got.items()
+        if not best.layout.by_name[k].field.fixed and v != best.layout.by_name[k].field.default
+    }
+    return best(**kwargs)
+
+
+def _fixed_count(cls: type[Command]) -> int:
+    return sum(1 for s in cls.layout.slots if s.field.fixed)

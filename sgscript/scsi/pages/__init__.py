@@ -1,0 +1,212 @@
+"""Parameter data: decoders for what devices return, encoders for what people send.
+
+``decode_response(cmd, data)`` is what ``Command.decode_response`` calls: it
+picks the decoder from the command's class name and, where one command has
+several reply formats (INQUIRY's EVPD, PR IN's service action, RSOC's
+reporting options), from the command's field values. Commands without a
+decoder give ``{}``.
+
+Every decoder takes bytes and returns a dict of T10 field names in
+snake_case; descriptor lists are lists of dicts. A reply cut short by the
+allocation length decodes to the fields that arrived plus ``truncated:
+True``; decoders never raise on short data. Encoders take the same dicts
+(a decoded dict goes straight back in) and range-check every field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .capacity import (
+    decode_read_capacity10,
+    decode_read_capacity16,
+    encode_read_capacity10,
+    encode_read_capacity16,
+)
+from .inquiry import decode_standard_inquiry, encode_standard_inquiry, version_descriptor_name
+from .lba_status import decode_get_lba_status, encode_get_lba_status
+from .luns import decode_lun, decode_report_luns, encode_lun, encode_report_luns, linux_lun
+from .mode import (
+    decode_mode_page,
+    decode_mode_parameters,
+    decode_mode_select6,
+    decode_mode_select10,
+    decode_mode_sense6,
+    decode_mode_sense10,
+    encode_mode_page,
+    encode_mode_parameters,
+    encode_mode_select6,
+    encode_mode_select10,
+    encode_mode_sense6,
+    encode_mode_sense10,
+)
+from .opcodes import (
+    decode_rsoc_all,
+    decode_rsoc_one,
+    decode_rstmf,
+    encode_rsoc_all,
+    encode_rsoc_one,
+    encode_rstmf,
+)
+from .pr import (
+    decode_pr_in,
+    decode_pr_out_parameters,
+    decode_read_full_status,
+    decode_read_keys,
+    decode_read_reservation,
+    decode_register_and_move_parameters,
+    decode_report_capabilities,
+    decode_transport_id,
+    encode_pr_in,
+    encode_pr_out_parameters,
+    encode_read_full_status,
+    encode_read_keys,
+    encode_read_reservation,
+    encode_register_and_move_parameters,
+    encode_report_capabilities,
+)
+from .unmap import decode_unmap_parameters, encode_unmap_parameters
+from .vpd import (
+    decode_designation_descriptor,
+    decode_designation_descriptors,
+    decode_vpd,
+    encode_designation_descriptor,
+    encode_vpd,
+)
+
+if TYPE_CHECKING:
+    from ..cdb import Command
+
+__all__ = [
+    "Decoder",
+    "decode_designation_descriptor",
+    "decode_designation_descriptors",
+    "decode_get_lba_status",
+    "decode_inquiry",
+    "decode_lun",
+    "decode_mode_page",
+    "decode_mode_parameters",
+    "decode_mode_select6",
+    "decode_mode_select10",
+    "decode_mode_sense6",
+    "decode_mode_sense10",
+    "decode_pr_in",
+    "decode_pr_out_parameters",
+    "decode_read_capacity10",
+    "decode_read_capacity16",
+    "decode_read_full_status",
+    "decode_read_keys",
+    "decode_read_reservation",
+    "decode_register_and_move_parameters",
+    "decode_report_capabilities",
+    "decode_report_luns",
+    "decode_request_sense",
+    "decode_response",
+    "decode_rsoc_all",
+    "decode_rsoc_one",
+    "decode_rstmf",
+    "decode_standard_inquiry",
+    "decode_transport_id",
+    "decode_unmap_parameters",
+    "decode_vpd",
+    "decoder_for",
+    "encode_designation_descriptor",
+    "encode_get_lba_status",
+    "encode_lun",
+    "encode_mode_page",
+    "encode_mode_parameters",
+    "encode_mode_select6",
+    "encode_mode_select10",
+    "encode_mode_sense6",
+    "encode_mode_sense10",
+    "encode_pr_in",
+    "encode_pr_out_parameters",
+    "encode_read_capacity10",
+    "encode_read_capacity16",
+    "encode_read_full_status",
+    "encode_read_keys",
+    "encode_read_reservation",
+    "encode_register_and_move_parameters",
+    "encode_report_capabilities",
+    "encode_report_luns",
+    "encode_rsoc_all",
+    "encode_rsoc_one",
+    "encode_rstmf",
+    "encode_standard_inquiry",
+    "encode_unmap_parameters",
+    "encode_vpd",
+    "linux_lun",
+    "register_decoder",
+    "version_descriptor_name",
+]
+
+#: A response decoder: the command (for its field values) and the data-in bytes.
+Decoder = Callable[["Command", bytes], dict[str, Any]]
+
+
+def _field(cmd: Command, name: str, default: int = 0) -> int:
+    """A command field's value; a catalog without the field gives the default."""
+    value = getattr(cmd, name, default)
+    return value if isinstance(value, int) else default
+
+
+def decode_inquiry(data: bytes, evpd: int = 0) -> dict[str, Any]:
+    """INQUIRY data: standard data, or the VPD page named by its own PAGE CODE byte."""
+    return decode_vpd(data) if evpd else decode_standard_inquiry(data)
+
+
+def decode_request_sense(data: bytes) -> dict[str, Any]:
+    """REQUEST SENSE data is sense data: ``parse_sense(data).to_dict()``."""
+    if not data:
+        return {}
+    from ..sense import parse_sense  # lazily: sense.py is its own module, written apart
+
+    return parse_sense(data).to_dict()
+
+
+def _rsoc(cmd: Command, data: bytes) -> dict[str, Any]:
+    if _field(cmd, "reporting_options") == 0:
+        return decode_rsoc_all(data)
+    return decode_rsoc_one(data)
+
+
+def _pr_in(cmd: Command, data: bytes) -> dict[str, Any]:
+    sa = _field(cmd, "service_action")
+    return decode_pr_in(data, sa) if 0 <= sa <= 3 else {}
+
+
+_DECODERS: dict[str, Decoder] = {
+    "Inquiry": lambda cmd, data: decode_inquiry(data, _field(cmd, "evpd")),
+    "ReadCapacity10": lambda cmd, data: decode_read_capacity10(data),
+    "ReadCapacity16": lambda cmd, data: decode_read_capacity16(data),
+    "RequestSense": lambda cmd, data: decode_request_sense(data),
+    "ReportLuns": lambda cmd, data: decode_report_luns(data),
+    "ModeSense6": lambda cmd, data: decode_mode_sense6(data),
+    "ModeSense10": lambda cmd, data: decode_mode_sense10(data),
+    "PersistentReserveIn": _pr_in,
+    "ReportSupportedOperationCodes": _rsoc,
+    "ReportSupportedTaskManagementFunctions": lambda cmd, data: decode_rstmf(data),
+    "GetLbaStatus": lambda cmd, data: decode_get_lba_status(data),
+    "GetLbaStatus32": lambda cmd, data: decode_get_lba_status(data),
+}
+
+
+def register_decoder(command_name: str, decoder: Decoder, *, replace: bool = False) -> None:
+    """Add a response decoder for a command class name (vendor commands, plugins)."""
+    if command_name in _DECODERS and not replace:
+        raise ValueError(f"a decoder for {command_name} is already registered")
+    _DECODERS[command_name] = decoder
+
+
+def decoder_for(command_name: str) -> Decoder | None:
+    """The decoder registered for a command class name, if any."""
+    return _DECODERS.get(command_name)
+
+
+def decode_response(cmd: Command, data: bytes | bytearray | memoryview) -> dict[str, Any]:
+    """Decoded data-in of ``cmd`` as named fields; ``{}`` for commands without a decoder."""
+    decoder = _DECODERS.get(type(cmd).__name__)
+    if decoder is None:
+        return {}
+    return decoder(cmd, bytes(data))

@@ -1,0 +1,53 @@
+"""Transports: how a command reaches one device. ``open_transport`` picks one by target string.
+
+Targets are ``/dev/sgN`` or ``sg:/dev/sgN`` for the Linux sg driver; other
+kinds (``sim:NAME``, plugin targets) register a factory under their scheme.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..scsi.errors import TransportError, UsageError
+from .base import Io, ResetKind, Transport
+
+__all__ = ["Io", "ResetKind", "Transport", "open_transport", "register_scheme", "schemes"]
+
+Factory = Callable[..., Transport]
+_SCHEMES: dict[str, Factory] = {}
+
+
+def register_scheme(scheme: str, factory: Factory) -> None:
+    """Make ``scheme:REST`` targets open through ``factory(REST, **options)``."""
+    _SCHEMES[scheme] = factory
+
+
+def schemes() -> list[str]:
+    return sorted(_SCHEMES)
+
+
+def _open_sg(path: str, **options: Any) -> Transport:
+    from .sg import SgTransport
+
+    try:
+        return SgTransport(path, **options)
+    except OSError as exc:
+        raise TransportError(None, f"cannot open {path}: {exc.strerror or exc}") from exc
+
+
+register_scheme("sg", _open_sg)
+
+
+def open_transport(target: str, **options: Any) -> Transport:
+    """Open ``target``; a bare path means the sg driver."""
+    scheme, sep, rest = target.partition(":")
+    if not sep or scheme.startswith("/"):
+        scheme, rest = "sg", target
+    factory = _SCHEMES.get(scheme)
+    if factory is None:
+        known = ", ".join(f"{s}:" for s in schemes())
+        raise UsageError(f"unknown target kind {scheme + ':'!r} in {target!r} (known: {known})")
+    if not rest:
+        raise UsageError(f"target {target!r} names no device")
+    return factory(rest, **options)

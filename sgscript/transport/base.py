@@ -1,0 +1,273 @@
+"""What every transport shares: the ``Io`` record of one command, and the ``Transport`` contract.
+
+A transport moves commands to one device and back without blocking: the
+reactor hands it ``Io`` objects, waits on its file descriptors, and asks it to
+``reap`` what completed.  Everything about one command — what was sent, what
+came back, how long it took, how it was judged — lives on its ``Io``.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..scsi.cdb import Command, Direction
+from ..scsi.errors import TaskFailed, classify
+
+if TYPE_CHECKING:
+    from ..scsi.sense import Sense
+
+__all__ = ["Io", "ResetKind", "Transport"]
+
+
+class ResetKind(enum.IntEnum):
+    """What a reset reaches (the values are the sg driver's SG_SCSI_RESET_* codes)."""
+
+    NOTHING = 0
+    DEVICE = 1  # the logical unit
+    BUS = 2
+    HOST = 3
+    TARGET = 4
+
+    @classmethod
+    def parse(cls, value: str | int | ResetKind) -> ResetKind:
+        if isinstance(value, str):
+            key = {"lun": "DEVICE", "lu": "DEVICE", "logical_unit": "DEVICE"}.get(
+                value.lower(), value.upper()
+            )
+            try:
+                return cls[key]
+            except KeyError:
+                raise ValueError(
+                    f"unknown reset kind {value!r}: device (lun), target, bus or host"
+                ) from None
+        return cls(value)
+
+
+class Io:
+    """One command in flight or done: the seed library's ``Io``, with typed results.
+
+    ``status``/``sense``/``host_status``/``driver_status``/``resid`` are what the
+    transport reported; ``failure`` is how the standard reads them (None when
+    it succeeded); ``error`` is the verdict of the verify handler, which is
+    what ``wait()`` raises.
+    """
+
+    __slots__ = (
+        "_sense",
+        "buffer",
+        "channel",
+        "command",
+        "completed_at",
+        "data_out",
+        "device_duration",
+        "done",
+        "driver_status",
+        "dxfer_len",
+        "error",
+        "failure",
+        "host_status",
+        "info",
+        "ordered",
+        "os_error",
+        "resid",
+        "sense_raw",
+        "status",
+        "submitted_at",
+        "tag",
+        "timed_out",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        command: Command,
+        channel: Any = None,
+        *,
+        timeout: float = 60.0,
+        block_size: int = 512,
+        ordered: bool = False,
+    ) -> None:
+        self.command = command
+        self.channel = channel
+        self.timeout = command.options.timeout if command.options.timeout is not None else timeout
+        self.ordered = ordered
+        n = command.data_length(block_size)
+        self.dxfer_len = n
+        self.data_out: bytes | None = None
+        self.buffer: bytearray | None = None
+        if command.direction is Direction.OUT:
+            data = command.options.data
+            self.data_out = data if data is not None else bytes(n)
+            self.dxfer_len = len(self.data_out)
+        elif command.direction is Direction.IN and n:
+            self.buffer = bytearray(n)
+        self.status = 0
+        self.sense_raw = b""
+        self._sense: Sense | None = None
+        self.host_status = 0
+        self.driver_status = 0
+        self.resid = 0
+        self.info = 0
+        self.device_duration: float | None = None
+        self.os_error: OSError | None = None
+        self.timed_out = False
+        self.done = False
+        self.failure: TaskFailed | None = None
+        self.error: BaseException | None = None
+        self.submitted_at = 0.0
+        self.completed_at = 0.0
+        self.tag = 0
+
+    # -- what came back ----------------------------------------------------
+
+    @property
+    def target(self) -> str | None:
+        return getattr(self.channel, "target", None)
+
+    @property
+    def data(self) -> bytes:
+        """Data-in actually transferred (the residual trimmed off)."""
+        if self.buffer is None:
+            return b""
+        n = self.dxfer_len - self.resid if 0 <= self.resid <= self.dxfer_len else self.dxfer_len
+        return bytes(self.buffer[:n])
+
+    @property
+    def sense(self) -> Sense | None:
+        if self._sense is None and self.sense_raw:
+            from ..scsi.sense import parse_sense
+
+            try:
+                self._sense = parse_sense(self.sense_raw)
+            except ValueError:
+                return None
+        return self._sense
+
+    @property
+    def duration(self) -> float:
+        """Seconds from submission to the driver until the completion was read."""
+        if not self.completed_at:
+            return 0.0
+        return self.completed_at - self.submitted_at
+
+    @property
+    def ok(self) -> bool:
+        return self.done and self.error is None
+
+    @property
+    def returned(self) -> bool:
+        return self.done
+
+    # -- completion (called by transports and the reactor) -----------------------
+
+    def complete(self, now: float | None = None) -> None:
+        """Judge the completion: classify, run the verify handler, then the handlers."""
+        self.completed_at = now if now is not None else time.perf_counter()
+        self.done = True
+        verdict = classify(
+            self.status,
+            self.sense if self.sense_raw else None,
+            self.host_status,
+            self.driver_status,
+            timed_out=self.timed_out,
+            os_error=self.os_error,
+        )
+        if verdict is not None:
+            cls, words = verdict
+            self.failure = cls(self, words)
+        verify = self.command.options.verify_handler
+        try:
+            if verify is None:
+                if self.failure is not None:
+                    raise self.failure
+            else:
+                verify(self)
+        except BaseException as exc:  # the verdict is kept, raised by wait()
+            self.error = exc
+        for handler in self.command.options.handlers:
+            try:
+                handler(self)
+            except BaseException as exc:
+                if self.error is None:
+                    self.error = exc
+
+    # -- the seed library's waiting API ------------------------------------------
+
+    def poll(self) -> bool:
+        """Process what is ready without blocking; True once this command is done."""
+        if not self.done and self.channel is not None:
+            self.channel.reactor.poll()
+        return self.done
+
+    def wait(self, timeout: float | None = None, *, check: bool = True) -> Io:
+        """Block until done; raise the verify handler's verdict unless ``check=False``."""
+        if not self.done:
+            if self.channel is None:
+                raise RuntimeError("this Io was never submitted")
+            self.channel.reactor.wait_for(self, timeout)
+        if check and self.error is not None:
+            raise self.error
+        return self
+
+    def result(self) -> bytes:
+        """``wait()`` and return the data-in."""
+        return self.wait().data
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "in flight" if self.submitted_at else "queued"
+        verdict = "" if not self.done else " ok" if self.error is None else f" {self.error!r}"
+        return f"<Io {self.command.describe()} {state}{verdict}>"
+
+
+class Transport(ABC):
+    """Moves commands to one device and back without blocking.
+
+    The reactor waits for ``fds()`` to become readable, then calls ``reap``.
+    ``submit`` takes as many of the given Ios as the device queue accepts now
+    and returns that count; the rest stay with the caller (never an EDOM).
+    """
+
+    target: str
+    #: Commands the transport can hold in flight at once.
+    capacity: int = 16
+    #: Seconds past a command's timeout before the reactor gives up on it: the
+    #: kernel enforces sg timeouts itself, so the reactor only backs it up.
+    timeout_grace: float = 0.0
+
+    @abstractmethod
+    def fds(self) -> Sequence[int]:
+        """File descriptors that become readable when completions wait."""
+
+    @abstractmethod
+    def submit(self, ios: Sequence[Io]) -> int:
+        """Start as many of ``ios`` (in order) as fit; return how many started."""
+
+    @abstractmethod
+    def reap(self, fd: int) -> list[Io]:
+        """Completions ready on ``fd`` now, filled in but not yet judged."""
+
+    @property
+    @abstractmethod
+    def in_flight(self) -> int:
+        """Commands submitted and not yet reaped."""
+
+    def execute_sync(self, io: Io) -> bool:
+        """Run one command to completion in the caller, if the transport can (False if not)."""
+        return False
+
+    def reset(self, kind: ResetKind) -> None:
+        raise TaskFailed(None, f"{self.target}: {kind.name.lower()} reset is not supported")
+
+    def abandon(self, io: Io) -> None:  # noqa: B027 - nothing to drop by default
+        """Stop waiting for ``io``: its completion, if it ever comes, is dropped."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the device; in-flight commands must have been reaped or abandoned."""
+
+
+Handler = Callable[[Io], Any]

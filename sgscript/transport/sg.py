@@ -1,0 +1,307 @@
+"""Linux SCSI generic (sg) v3: synchronous SG_IO and the asynchronous write/read interface.
+
+No compiled extension: ``sg_io_hdr`` is a ctypes structure, commands go in
+with ``write()`` and come back with ``read()`` on a non-blocking descriptor
+that ``poll`` reports readable when a completion waits.
+
+The driver holds at most 16 commands per open descriptor (more gives EDOM),
+so a deeper queue opens more descriptors on the same node and spreads the
+commands over them; anything beyond the total stays with the reactor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..scsi.cdb import Direction
+from ..scsi.errors import TaskFailed, TransportError, UsageError
+from .base import Io, ResetKind, Transport
+
+__all__ = ["SG_MAX_QUEUE", "SgTransport", "sg_version"]
+
+# <scsi/sg.h>
+SG_DXFER_NONE = -1
+SG_DXFER_TO_DEV = -2
+SG_DXFER_FROM_DEV = -3
+SG_FLAG_Q_AT_TAIL = 0x10
+SG_INFO_OK_MASK = 0x1
+SG_GET_VERSION_NUM = 0x2282
+SG_SCSI_RESET = 0x2284
+SG_IO = 0x2285
+SG_GET_NUM_WAITING = 0x227D
+SG_SET_TIMEOUT = 0x2201
+SG_SCSI_RESET_NO_ESCALATE = 0x100
+#: Commands the sg driver queues per open file descriptor (sg.c SG_MAX_QUEUE).
+SG_MAX_QUEUE = 16
+_SENSE_MAX = 252  # SPC-5 upper bound on sense data; the driver caps at SCSI_SENSE_BUFFERSIZE (96)
+_TIMEOUT_MAX_MS = 0x7FFFFFFF
+
+
+class SgIoHdr(ctypes.Structure):
+    """``struct sg_io_hdr`` (include/scsi/sg.h), native layout."""
+
+    _fields_ = [
+        ("interface_id", ctypes.c_int),
+        ("dxfer_direction", ctypes.c_int),
+        ("cmd_len", ctypes.c_ubyte),
+        ("mx_sb_len", ctypes.c_ubyte),
+        ("iovec_count", ctypes.c_ushort),
+        ("dxfer_len", ctypes.c_uint),
+        ("dxferp", ctypes.c_void_p),
+        ("cmdp", ctypes.c_void_p),
+        ("sbp", ctypes.c_void_p),
+        ("timeout", ctypes.c_uint),
+        ("flags", ctypes.c_uint),
+        ("pack_id", ctypes.c_int),
+        ("usr_ptr", ctypes.c_void_p),
+        ("status", ctypes.c_ubyte),
+        ("masked_status", ctypes.c_ubyte),
+        ("msg_status", ctypes.c_ubyte),
+        ("sb_len_wr", ctypes.c_ubyte),
+        ("host_status", ctypes.c_ushort),
+        ("driver_status", ctypes.c_ushort),
+        ("resid", ctypes.c_int),
+        ("duration", ctypes.c_uint),
+        ("info", ctypes.c_uint),
+    ]
+
+
+_HDR_SIZE = ctypes.sizeof(SgIoHdr)
+_DIRECTION = {
+    Direction.NONE: SG_DXFER_NONE,
+    Direction.IN: SG_DXFER_FROM_DEV,
+    Direction.OUT: SG_DXFER_TO_DEV,
+}
+
+
+class _Pending:
+    """The C buffers one in-flight command needs alive until its read()."""
+
+    __slots__ = ("cdb", "data", "hdr", "io", "sense")
+
+    def __init__(self, io: Io, pack_id: int, timeout_ms: int, flags: int) -> None:
+        cdb = io.command.cdb
+        self.io = io
+        self.cdb = ctypes.create_string_buffer(cdb, len(cdb))
+        self.sense = ctypes.create_string_buffer(_SENSE_MAX)
+        hdr = SgIoHdr()
+        hdr.interface_id = ord("S")
+        hdr.dxfer_direction = _DIRECTION[io.command.direction] if io.dxfer_len else SG_DXFER_NONE
+        hdr.cmd_len = len(cdb)
+        hdr.mx_sb_len = _SENSE_MAX
+        hdr.cmdp = ctypes.addressof(self.cdb)
+        hdr.sbp = ctypes.addressof(self.sense)
+        hdr.timeout = timeout_ms
+        hdr.flags = flags
+        hdr.pack_id = pack_id
+        hdr.usr_ptr = pack_id
+        self.data: Any = None
+        if io.dxfer_len:
+            if io.data_out is not None:
+                self.data = ctypes.create_string_buffer(io.data_out, io.dxfer_len)
+            else:
+                assert io.buffer is not None
+                self.data = (ctypes.c_char * io.dxfer_len).from_buffer(io.buffer)
+            hdr.dxferp = ctypes.addressof(self.data)
+            hdr.dxfer_len = io.dxfer_len
+        self.hdr = hdr
+
+    def fill(self, hdr: SgIoHdr) -> Io:
+        """Copy what the driver returned into the Io."""
+        io = self.io
+        io.status = hdr.status
+        io.host_status = hdr.host_status
+        io.driver_status = hdr.driver_status
+        io.resid = hdr.resid
+        io.info = hdr.info
+        io.device_duration = hdr.duration / 1000.0
+        if hdr.sb_len_wr:
+            io.sense_raw = self.sense.raw[: hdr.sb_len_wr]
+        return io
+
+
+def sg_version(fd: int) -> int:
+    """The sg driver version as an int (30536 is 3.5.36)."""
+    buf = ctypes.c_int(0)
+    fcntl.ioctl(fd, SG_GET_VERSION_NUM, buf)
+    return buf.value
+
+
+class SgTransport(Transport):
+    """One sg node, through one or more non-blocking descriptors of 16 slots each."""
+
+    timeout_grace = 15.0
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        queue_depth: int = SG_MAX_QUEUE,
+        at_head: bool = False,
+        fd: int | None = None,
+    ) -> None:
+        self.target = path
+        self.path = path
+        self.at_head = at_head
+        self._fds: list[int] = []
+        self._pending: dict[int, dict[int, _Pending]] = {}
+        self._zombies: set[int] = set()
+        self._next_id = 1
+        self._in_flight = 0
+        try:
+            count = max(1, -(-queue_depth // SG_MAX_QUEUE))
+            if fd is not None:
+                self._adopt(fd)
+                count -= 1
+            for _ in range(count):
+                self._adopt(os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC))
+        except OSError:
+            self.close()
+            raise
+        self.capacity = SG_MAX_QUEUE * len(self._fds)
+        self.version = sg_version(self._fds[0])
+
+    def _adopt(self, fd: int) -> None:
+        try:
+            version = sg_version(fd)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTTY, errno.EINVAL):
+                raise UsageError(f"{self.path} is not a SCSI generic (sg) device") from None
+            raise
+        if version < 30000:
+            raise UsageError(f"{self.path}: sg driver {version} is older than version 3")
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self._fds.append(fd)
+        self._pending[fd] = {}
+
+    # -- Transport ---------------------------------------------------------------
+
+    def fds(self) -> Sequence[int]:
+        return self._fds
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def _flags(self) -> int:
+        return 0 if self.at_head else SG_FLAG_Q_AT_TAIL
+
+    def _new_pending(self, io: Io) -> tuple[int, _Pending]:
+        pack_id = self._next_id
+        self._next_id = pack_id + 1 if pack_id < 0x7FFFFFFF else 1
+        timeout_ms = min(_TIMEOUT_MAX_MS, max(1, int(io.timeout * 1000)))
+        return pack_id, _Pending(io, pack_id, timeout_ms, self._flags())
+
+    def submit(self, ios: Sequence[Io]) -> int:
+        started = 0
+        for io in ios:
+            fd = self._least_busy()
+            if fd is None:
+                break
+            pack_id, pending = self._new_pending(io)
+            io.submitted_at = time.perf_counter()
+            try:
+                os.write(fd, bytes(pending.hdr))  # EINTR is retried by Python (PEP 475)
+            except OSError as exc:
+                io.submitted_at = 0.0
+                if exc.errno in (errno.EDOM, errno.EAGAIN, errno.ENOMEM):
+                    return started  # the driver is full after all: the reactor keeps the rest
+                io.os_error = exc
+                raise TransportError(io, f"write() to the sg driver failed: {exc}") from exc
+            self._pending[fd][pack_id] = pending
+            self._in_flight += 1
+            io.tag = pack_id
+            started += 1
+        return started
+
+    def _least_busy(self) -> int | None:
+        best, best_n = None, SG_MAX_QUEUE
+        for fd in self._fds:
+            n = len(self._pending[fd])
+            if n < best_n:
+                best, best_n = fd, n
+        return best
+
+    def reap(self, fd: int) -> list[Io]:
+        done: list[Io] = []
+        table = self._pending[fd]
+        while table:
+            try:
+                raw = os.read(fd, _HDR_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                raise TransportError(
+                    None, f"{self.path}: read() from the sg driver failed: {exc}"
+                ) from exc
+            now = time.perf_counter()
+            if len(raw) != _HDR_SIZE:
+                raise TransportError(
+                    None, f"{self.path}: short read of sg_io_hdr ({len(raw)} bytes)"
+                )
+            hdr = SgIoHdr.from_buffer_copy(raw)
+            pending = table.pop(hdr.pack_id, None)
+            if pending is None:
+                continue  # not ours (another opener of a shared fd); nothing to fill
+            self._in_flight -= 1
+            if hdr.pack_id in self._zombies:
+                self._zombies.discard(hdr.pack_id)
+                continue
+            io = pending.fill(hdr)
+            io.completed_at = now
+            done.append(io)
+        return done
+
+    def execute_sync(self, io: Io) -> bool:
+        """SG_IO on the least busy descriptor: one system call, no reactor round trip."""
+        fd = self._least_busy()
+        if fd is None:
+            return False
+        _, pending = self._new_pending(io)
+        io.submitted_at = time.perf_counter()
+        try:
+            # Never retried on EINTR: the driver may already have sent the command.
+            fcntl.ioctl(fd, SG_IO, pending.hdr)
+        except OSError as exc:
+            io.os_error = exc
+        now = time.perf_counter()
+        if io.os_error is None:
+            pending.fill(pending.hdr)
+        io.complete(now)
+        return True
+
+    def abandon(self, io: Io) -> None:
+        # The driver will still complete it; its read() is then discarded.
+        if io.tag and any(io.tag in table for table in self._pending.values()):
+            self._zombies.add(io.tag)
+
+    def reset(self, kind: ResetKind) -> None:
+        value = ctypes.c_int(int(kind) | (SG_SCSI_RESET_NO_ESCALATE if kind else 0))
+        try:
+            fcntl.ioctl(self._fds[0], SG_SCSI_RESET, value)
+        except OSError as exc:
+            raise TaskFailed(None, f"{self.path}: {kind.name.lower()} reset failed: {exc}") from exc
+
+    def waiting(self) -> int:
+        """Completions the driver holds ready for read() on all descriptors."""
+        total = 0
+        for fd in self._fds:
+            buf = ctypes.c_int(0)
+            fcntl.ioctl(fd, SG_GET_NUM_WAITING, buf)
+            total += buf.value
+        return total
+
+    def close(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = []
+        self._pending = {}

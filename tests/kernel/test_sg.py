@@ -1,0 +1,162 @@
+"""sgscript's sg transport against the real Linux sg driver: scsi_debug and a QEMU SCSI disk.
+
+Runs inside the kernel lane's guest (tests/kernel/run.sh); sg3_utils there is
+the independent reference for what the device answered.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from sgscript import Channel, Reactor, handler
+from sgscript.command import Inquiry, Read10, Read16, ReadCapacity10, TestUnitReady, Write10
+from sgscript.scsi.errors import CommandTimeout, IllegalRequest, UnitAttention
+from sgscript.transport.sg import SG_MAX_QUEUE, SgTransport
+
+pytestmark = pytest.mark.kernel
+
+
+def sg3(*args: str) -> bytes:
+    return subprocess.run(args, check=True, capture_output=True, timeout=60).stdout
+
+
+@pytest.fixture(params=["scsi_debug", "qemu"])
+def sg_node(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("sg_debug" if request.param == "scsi_debug" else "sg_qemu")
+
+
+@pytest.fixture
+def channel(sg_node: str) -> Channel:
+    with Channel.open(sg_node, timeout=20) as ch:
+        # The first command after boot may see the power-on unit attention.
+        ch.execute(TestUnitReady(verify_handler=handler.might_fail(UnitAttention)))
+        yield ch
+
+
+def test_inquiry_bytes_equal_sg_inq(channel: Channel, sg_node: str) -> None:
+    ours = channel.cmd.Inquiry(allocation_length=96).data
+    theirs = sg3("sg_inq", "--raw", "--len=96", sg_node)
+    assert ours == theirs
+    fields = Inquiry(allocation_length=96).decode_response(ours)
+    assert fields["peripheral_device_type"] == 0
+
+
+def test_read_capacity_equals_sg_readcap(channel: Channel, sg_node: str) -> None:
+    io = channel.execute(ReadCapacity10(allocation_length=8))
+    assert io.data == sg3("sg_readcap", "--raw", sg_node)
+    fields = io.command.decode_response(io.data)
+    brief = sg3("sg_readcap", "--brief", sg_node).split()
+    assert fields["returned_logical_block_address"] == int(brief[0], 16) - 1
+    assert fields["logical_block_length_in_bytes"] == int(brief[1], 16)
+
+
+def test_write_read_round_trip_with_a_pattern(channel: Channel) -> None:
+    bs = channel.block_size
+    pattern = b"".join(
+        (lba.to_bytes(8, "big") + b"sgscript" * ((bs - 8) // 8))[:bs] for lba in range(100, 108)
+    )
+    channel.execute(Write10(lba=100, data=pattern))
+    assert channel.execute(Read10(lba=100, transfer_length=8)).data == pattern
+    # sg_dd/sg3 independent read of the same blocks agrees
+    out = sg3(
+        "sg_raw",
+        "-r",
+        str(8 * bs),
+        "-b",
+        channel.target,
+        "28",
+        "00",
+        "00",
+        "00",
+        "00",
+        "64",
+        "00",
+        "00",
+        "08",
+        "00",
+    )
+    assert out == pattern
+
+
+def test_read_past_the_last_lba_raises_illegal_request(channel: Channel) -> None:
+    cap = channel.execute(ReadCapacity10(allocation_length=8))
+    last = cap.command.decode_response(cap.data)["returned_logical_block_address"]
+    with pytest.raises(IllegalRequest) as info:
+        channel.execute(Read16(lba=last + 1, transfer_length=1))
+    assert info.value.sense.asc == 0x21 and info.value.sense.ascq == 0x00
+    assert "Logical block address out of range" in str(info.value)
+    channel.execute(Read16(lba=last + 1, transfer_length=1, verify_handler=handler.must_fail))
+
+
+def test_64_in_flight_through_the_reactor(sg_node: str) -> None:
+    with Channel.open(sg_node, queue_depth=64, timeout=30) as ch:
+        assert isinstance(ch.transport, SgTransport) and len(ch.transport.fds()) == 4
+        ios = ch.execute_many([Read10(lba=i, transfer_length=1) for i in range(64)], wait=False)
+        assert ch.transport.in_flight > SG_MAX_QUEUE  # more than one fd's worth at once
+        ch.wait()
+        assert all(io.ok and len(io.data) == ch.block_size for io in ios)
+
+
+def test_no_edom_when_one_descriptor_is_oversubscribed(sg_node: str) -> None:
+    with Channel.open(sg_node, queue_depth=16, timeout=30) as ch:
+        ios = ch.execute_many([Read10(lba=i % 32, transfer_length=1) for i in range(200)])
+        assert len(ios) == 200 and all(io.ok for io in ios)
+        assert ch.transport.in_flight == 0
+
+
+def test_two_devices_at_once(sg_debug: str, sg_qemu: str) -> None:
+    with Reactor() as reactor:
+        a = Channel.open(sg_debug, reactor=reactor, queue_depth=32, timeout=30)
+        b = Channel.open(sg_qemu, reactor=reactor, queue_depth=32, timeout=30)
+        for ch in (a, b):
+            ch.execute(TestUnitReady(verify_handler=handler.might_fail(UnitAttention)))
+        ios = [
+            ch.execute(Read10(lba=i, transfer_length=1), wait=False)
+            for i in range(32)
+            for ch in (a, b)
+        ]
+        assert a.transport.in_flight and b.transport.in_flight
+        reactor.run(ios)
+        assert all(io.ok for io in ios)
+
+
+def test_reactor_in_its_own_thread(sg_node: str) -> None:
+    with Reactor().start() as reactor:
+        ch = Channel.open(sg_node, reactor=reactor, timeout=30)
+        ios = ch.execute_many([Read10(lba=i, transfer_length=1) for i in range(32)])
+        assert all(io.ok for io in ios)
+
+
+def test_timeout_is_reported_and_the_channel_stays_usable(sg_debug: str, scsi_debug_param) -> None:
+    with Channel.open(sg_debug, timeout=1.0) as ch:
+        ch.execute(TestUnitReady(verify_handler=handler.might_fail(UnitAttention)))
+        scsi_debug_param("delay", 2500)  # jiffies: well past the 1 s timeout at any HZ
+        with pytest.raises(CommandTimeout):
+            ch.execute(TestUnitReady(), wait=False).wait()
+        scsi_debug_param("delay", 0)
+        ch.timeout = 20
+        # After the abort, the device may report a reset; then it answers normally.
+        ch.execute(TestUnitReady(verify_handler=handler.might_fail(UnitAttention)))
+        ch.execute(TestUnitReady())
+
+
+def test_synchronous_sg_io_and_residual(channel: Channel) -> None:
+    io = channel.execute(Inquiry(allocation_length=255))  # idle channel: the SG_IO path
+    assert io.resid == 255 - len(io.data) and 36 <= len(io.data) < 255
+    assert io.duration > 0 and io.device_duration is not None
+
+
+def test_device_reset(channel: Channel) -> None:
+    channel.reset("device")
+    channel.execute(TestUnitReady(verify_handler=handler.might_fail(UnitAttention)))
+    channel.execute(TestUnitReady())
+
+
+def test_from_fd_and_at_head_option(sg_node: str) -> None:
+    fd = os.open(sg_node, os.O_RDWR)
+    with Channel.from_fd(fd, target=sg_node) as ch:
+        ch.execute(TestUnitReady(verify_handler=handler.might_fail(UnitAttention)))
+        assert ch.cmd.Inquiry(allocation_length=36).data[8:16].strip()
