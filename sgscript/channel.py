@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .reactor import Reactor
-from .scsi.cdb import Blocks, Command, Computed, Direction, lookup
+from .scsi.cdb import Command, Direction, lookup
 from .scsi.errors import TaskFailed
 from .transport import open_transport
 from .transport.base import Io, ResetKind, Transport
@@ -99,7 +99,7 @@ class Channel:
         if self._block_size is None:
             from .scsi.commands import ReadCapacity10
 
-            io = self.execute(ReadCapacity10(allocation_length=8), wait=True, check=False)
+            io = self.execute(ReadCapacity10(), wait=True, check=False)
             fields = io.command.decode_response(io.data) if io.error is None else {}
             size = fields.get("logical_block_length_in_bytes")
             if not size:
@@ -113,11 +113,13 @@ class Channel:
 
     def _needs_block_size(self, command: Command) -> bool:
         opts = command.options
-        if opts.block_size is not None or not isinstance(command.transfer, Blocks | Computed):
+        if opts.block_size is not None or not command.transfer.uses_block_size:
             return False
         if command.direction is Direction.IN:
             return opts.data_in is None
-        return command.direction is Direction.OUT and opts.data is None
+        if command.direction is Direction.OUT:
+            return opts.data is None or command.infers_length
+        return False
 
     def make_io(self, command: Command, *, ordered: bool = False) -> Io:
         if self.closed:

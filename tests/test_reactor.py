@@ -191,3 +191,23 @@ def test_wait_without_anything_in_flight_does_not_hang() -> None:
             ch.wait(timeout=0.01)
         ch.wait()
         assert io.timed_out and isinstance(io.error, CommandTimeout)
+
+
+def test_block_size_is_learned_once_and_sizes_inferred_lengths() -> None:
+    from sgscript.command import Read10, ReadCapacity10, Write10
+
+    def disk(cmd):  # a 4 KiB-sector disk of 1000 blocks
+        if isinstance(cmd, ReadCapacity10):
+            return 0, b"", (999).to_bytes(4, "big") + (4096).to_bytes(4, "big")
+        return GOOD
+
+    fake = FakeTransport(reply=disk, sync=True)
+    with Channel(fake) as ch:
+        write = Write10(lba=0, data=bytes(8192))  # 2 blocks of 4 KiB, not 16 of 512
+        io = ch.execute(write)
+        assert io.cdb[7:9] == b"\x00\x02" and write.transfer_length == 2
+        read = ch.execute(Read10(lba=0, transfer_length=3))
+        assert read.dxfer_len == 3 * 4096
+        assert fake.sync_calls == 3 and ch.block_size == 4096  # one READ CAPACITY, two commands
+        with pytest.raises(ValueError, match="whole number of 4096-byte blocks"):
+            ch.execute(Write10(lba=0, data=bytes(512)))

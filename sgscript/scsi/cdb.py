@@ -188,6 +188,9 @@ class Layout:
 class Transfer(ABC):
     """How many data bytes a command moves, from its fields and the block size."""
 
+    #: Whether the size depends on the logical block size (the channel then learns it).
+    uses_block_size: ClassVar[bool] = True
+
     @abstractmethod
     def size(self, values: Mapping[str, int], block_size: int) -> int:
         """Bytes in the data phase."""
@@ -200,6 +203,8 @@ class Transfer(ABC):
 
 @dataclass(frozen=True)
 class NoData(Transfer):
+    uses_block_size = False
+
     def size(self, values: Mapping[str, int], block_size: int) -> int:
         return 0
 
@@ -210,6 +215,7 @@ class Bytes(Transfer):
 
     field: str
     scale: int = 1
+    uses_block_size = False
 
     def size(self, values: Mapping[str, int], block_size: int) -> int:
         return values.get(self.field, 0) * self.scale
@@ -231,7 +237,15 @@ class Blocks(Transfer):
         return n * block_size * self.factor
 
     def infer(self, values: dict[str, int], nbytes: int, block_size: int) -> None:
-        values.setdefault(self.field, nbytes // (block_size * self.factor))
+        if self.field in values:
+            return
+        unit = block_size * self.factor
+        if nbytes % unit:
+            raise FieldValueError(
+                f"{nbytes} bytes of data are not a whole number of {unit}-byte blocks"
+            )
+        n = nbytes // unit
+        values[self.field] = 0 if self.zero and n == self.zero else n
 
 
 @dataclass(frozen=True)
@@ -240,6 +254,7 @@ class Computed(Transfer):
 
     rule: Callable[[Mapping[str, int], int], int]
     doc: str = ""
+    uses_block_size: bool = True  # type: ignore[misc]  # per rule, not per class
 
     def size(self, values: Mapping[str, int], block_size: int) -> int:
         return self.rule(values, block_size)
@@ -288,7 +303,7 @@ class Command:
     #: Settable fields whose default is not 0 (``values`` holds only what was set).
     nonzero_defaults: ClassVar[dict[str, int]] = {}
 
-    __slots__ = ("_cdb", "options", "values")
+    __slots__ = ("_bound", "_cdb", "_given", "options", "values")
 
     def __init_subclass__(cls, register: bool = True, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -319,13 +334,37 @@ class Command:
             if layout.by_name[name].field.fixed:
                 raise FieldValueError(f"{type(self).__name__}: {name} is fixed by the command")
             values[name] = layout.coerce(name, value)
-        if opts.data is not None:
-            self.transfer.infer(values, len(opts.data), opts.block_size or 512)
-            for name in list(values):
-                values[name] = layout.coerce(name, values[name])
-        self.values = values
         self.options = opts
+        self.values = values
         self._cdb: bytes | None = None
+        self._given: dict[str, int] | None = None
+        self._bound = 0
+        if opts.data is not None:
+            self._given = dict(values)
+            self._infer(opts.block_size or 512)
+
+    def _infer(self, block_size: int) -> None:
+        assert self._given is not None and self.options.data is not None
+        values = dict(self._given)
+        self.transfer.infer(values, len(self.options.data), block_size)
+        self.values = {name: self.layout.coerce(name, v) for name, v in values.items()}
+        self._bound = block_size
+        self._cdb = None
+
+    def bind(self, block_size: int) -> bytes:
+        """The CDB for a device with ``block_size``-byte blocks.
+
+        Lengths inferred from a data-out buffer depend on the block size, which
+        only the channel knows; lengths the caller gave are never touched.
+        """
+        if self._given is not None and block_size != self._bound and not self.options.block_size:
+            self._infer(block_size)
+        return self.cdb
+
+    @property
+    def infers_length(self) -> bool:
+        """True when a length field is derived from the data-out buffer."""
+        return self._given is not None and len(self._given) != len(self.values)
 
     # -- the CDB -----------------------------------------------------------
 
@@ -453,7 +492,7 @@ def decode_cdb(raw: bytes | bytearray | str) -> Command:
         fixed = [s for s in cls.layout.slots if s.field.fixed and s.field.name != "operation_code"]
         got = cls.layout.decode(raw)
         if all(got.get(s.field.name) == s.field.default for s in fixed) and (
-            best is None or len(fixed) > _fixed_count(best)
+            best is None or len(fixed) + 1 > _fixed_count(best)
         ):
             best = cls
     if best is None:

@@ -59,6 +59,7 @@ class Io:
     __slots__ = (
         "_sense",
         "buffer",
+        "cdb",
         "channel",
         "command",
         "completed_at",
@@ -92,6 +93,7 @@ class Io:
         ordered: bool = False,
     ) -> None:
         self.command = command
+        self.cdb = command.bind(block_size)
         self.channel = channel
         self.timeout = command.options.timeout if command.options.timeout is not None else timeout
         self.ordered = ordered

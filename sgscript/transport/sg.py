@@ -87,7 +87,7 @@ class _Pending:
     __slots__ = ("cdb", "data", "hdr", "io", "sense")
 
     def __init__(self, io: Io, pack_id: int, timeout_ms: int, flags: int) -> None:
-        cdb = io.command.cdb
+        cdb = io.cdb
         self.io = io
         self.cdb = ctypes.create_string_buffer(cdb, len(cdb))
         self.sense = ctypes.create_string_buffer(_SENSE_MAX)

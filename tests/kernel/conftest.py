@@ -106,8 +106,9 @@ def _kernel_hz() -> int:
 class ScsiDebugParams:
     """scsi_debug's run-time parameters in /sys/bus/pseudo/drivers/scsi_debug.
 
-    ``params["delay"] = 750`` or ``params.set(delay=750, every_nth=0)`` write
-    them; the first value seen of each is restored when the test ends.
+    ``params["delay"] = 750``, ``params("delay", 750)`` or
+    ``params.set(delay=750, every_nth=0)`` write them; the first value seen of
+    each is restored when the test ends.
     Units are scsi_debug's: ``delay`` in jiffies (``hz`` of them a second),
     ``ndelay`` in nanoseconds (below 1 s), ``opts`` a bit mask. A write is
     refused with EBUSY while commands are queued; restore retries for a while.
@@ -125,6 +126,9 @@ class ScsiDebugParams:
         if name not in self._saved:
             self._saved[name] = self[name]
         self._write(name, value)
+
+    def __call__(self, name: str, value: int | str) -> None:
+        self[name] = value
 
     def set(self, **values: int | str) -> None:
         for name, value in values.items():
@@ -170,3 +174,9 @@ def scsi_debug_params(sg_debug: str) -> Iterator[ScsiDebugParams]:
         yield params
     finally:
         params.restore()
+
+
+@pytest.fixture
+def scsi_debug_param(scsi_debug_params: ScsiDebugParams) -> ScsiDebugParams:
+    """The same, as a setter: ``scsi_debug_param("delay", 2500)``."""
+    return scsi_debug_params

@@ -45,7 +45,7 @@ def test_inquiry_bytes_equal_sg_inq(channel: Channel, sg_node: str) -> None:
 
 
 def test_read_capacity_equals_sg_readcap(channel: Channel, sg_node: str) -> None:
-    io = channel.execute(ReadCapacity10(allocation_length=8))
+    io = channel.execute(ReadCapacity10())
     assert io.data == sg3("sg_readcap", "--raw", sg_node)
     fields = io.command.decode_response(io.data)
     brief = sg3("sg_readcap", "--brief", sg_node).split()
@@ -82,7 +82,7 @@ def test_write_read_round_trip_with_a_pattern(channel: Channel) -> None:
 
 
 def test_read_past_the_last_lba_raises_illegal_request(channel: Channel) -> None:
-    cap = channel.execute(ReadCapacity10(allocation_length=8))
+    cap = channel.execute(ReadCapacity10())
     last = cap.command.decode_response(cap.data)["returned_logical_block_address"]
     with pytest.raises(IllegalRequest) as info:
         channel.execute(Read16(lba=last + 1, transfer_length=1))

@@ -790,7 +790,7 @@ class ReadCapacity10(Command):
     title = "READ CAPACITY(10)"
     standard = "SBC-4"
     direction = Direction.IN
-    transfer = Computed(_read_capacity10, "8 bytes of parameter data")
+    transfer = Computed(_read_capacity10, "8 bytes of parameter data", uses_block_size=False)
     fields = (
         F("logical_block_address", 2, 7, 32),  # obsolete, with PMI
         F("pmi", 8, 0, 1),  # obsolete
@@ -817,7 +817,7 @@ class ReadCapacity16(Command):
 
 
 class GetLbaStatus(Command):
-    """GET LBA STATUS: provisioning status (mapped, deallocated, anchored) from an LBA on."""
+    """GET LBA STATUS(16): provisioning status (mapped, deallocated, anchored) from an LBA on."""
 
     opcode = 0x9E
     length = 16
@@ -868,8 +868,8 @@ class ReadLong16(Command):
         F("service_action", 1, 4, 5, 0x11, fixed=True),
         F("logical_block_address", 2, 7, 64),
         F("byte_transfer_length", 12, 7, 16),
-        F("pblock", 14, 2, 1),
-        F("correct", 14, 1, 1),
+        F("pblock", 14, 1, 1),
+        F("correct", 14, 0, 1),
         F("control", 15),
     )
 
@@ -926,7 +926,9 @@ class FormatUnit(Command):
     title = "FORMAT UNIT"
     standard = "SBC-4"
     direction = Direction.OUT
-    transfer = Computed(_format_header, "the parameter list header when FMTDATA is set")
+    transfer = Computed(
+        _format_header, "the parameter list header when FMTDATA is set", uses_block_size=False
+    )
     changes_media = True
     fields = (
         F("fmtpinfo", 1, 7, 2),
@@ -948,7 +950,11 @@ class ReassignBlocks(Command):
     title = "REASSIGN BLOCKS"
     standard = "SBC-4"
     direction = Direction.OUT
-    transfer = Computed(_reassign_header, "the 4-byte header; the LBA list comes as data=")
+    transfer = Computed(
+        _reassign_header,
+        "the 4-byte header; the LBA list comes as data=",
+        uses_block_size=False,
+    )
     changes_media = True
     fields = (
         F("longlba", 1, 1, 1),

@@ -9,18 +9,20 @@ Defaults
 --------
 Every field defaults to 0, except:
 
-* length fields where the standard fixes the size of what moves: READ
-  CAPACITY(16) asks for its 32-byte response, PERSISTENT RESERVE OUT sends
-  its 24-byte basic parameter list, SET TIMESTAMP its 12-byte list,
-  REPORT TIMESTAMP asks for 12 bytes, REPORT SUPPORTED TASK MANAGEMENT
-  FUNCTIONS for the 16-byte extended form;
+* length fields where the standard fixes the size of what moves: PERSISTENT
+  RESERVE OUT sends its 24-byte basic parameter list, SET TIMESTAMP its
+  12-byte list, REPORT TIMESTAMP asks for its 12 bytes, REPORT SUPPORTED
+  TASK MANAGEMENT FUNCTIONS for the 16-byte extended form;
 * commands whose only purpose is to return data: a zero allocation length
   would ask for nothing, so they ask for what sg3_utils asks for by default
   (INQUIRY and REQUEST SENSE 252 bytes, MODE SENSE(6) 252, MODE SENSE(10)
   and LOG SENSE 4096, RECEIVE DIAGNOSTIC RESULTS 4096, REPORT LUNS,
-  PERSISTENT RESERVE IN and REPORT SUPPORTED OPERATION CODES 8192, ...).
-  252 stays below 256 so devices that only read the low byte see the same
-  value; ``allocation_length=36`` gives the classic "safe" INQUIRY;
+  PERSISTENT RESERVE IN and REPORT SUPPORTED OPERATION CODES 8192, REPORT
+  IDENTIFYING INFORMATION 512, REPORT TARGET PORT GROUPS and the copy
+  results 1024, READ ATTRIBUTE 8192, SECURITY PROTOCOL IN 512, READ BUFFER
+  the 4-byte header).  252 stays below 256 so devices that only read the
+  low byte see the same value; ``allocation_length=36`` gives the classic
+  "safe" INQUIRY;
 * MODE SENSE asks for all pages (PAGE CODE 3Fh: page 0 is vendor specific),
   LOG SENSE/LOG SELECT use cumulative values (PC 01b, as sg_logs does),
   MODE SELECT sets PF (page format, what every SPC device expects).
@@ -86,6 +88,7 @@ class Inc512(Transfer):
     """SECURITY PROTOCOL IN/OUT: the length counts bytes, or 512-byte units with INC_512 set."""
 
     field: str
+    uses_block_size = False
 
     def size(self, values: Mapping[str, int], block_size: int) -> int:
         n = values.get(self.field, 0)

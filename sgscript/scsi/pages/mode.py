@@ -76,8 +76,10 @@ LONG_BLOCK_DESCRIPTOR = Layout(
 )
 
 PAGE_0 = Layout(
-    "page_0 header", 2, [F("ps", 0, 7, 1), F("spf", 0, 6, 1), F("page_code", 0, 5, 6), F("page_length", 1)]
-)  # fmt: skip
+    "page_0 header",
+    2,
+    [F("ps", 0, 7, 1), F("spf", 0, 6, 1), F("page_code", 0, 5, 6), F("page_length", 1)],
+)
 SUB_PAGE = Layout(
     "sub_page header",
     4,
@@ -346,6 +348,8 @@ def decode_mode_parameters(data: Data, *, mode10: bool, select: bool = False) ->
     (``select``) has that field reserved, so it runs to the end of ``data``.
     """
     raw = as_bytes(data)
+    if not raw:
+        return {}
     header = HEADER_10 if mode10 else HEADER_6
     out = unpack(header, raw)
     if "device_specific_parameter" in out:

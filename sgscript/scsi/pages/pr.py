@@ -170,6 +170,8 @@ def _transport_id_length(raw: bytes, offset: int) -> int:
 def decode_read_keys(data: Data) -> dict[str, Any]:
     """READ KEYS: PRgeneration and every registered reservation key."""
     raw = as_bytes(data)
+    if not raw:
+        return {}
     out = unpack(_GEN_LEN, raw)
     body, truncated = _clip(raw, out)
     out["reservation_keys"] = [
@@ -200,6 +202,8 @@ def decode_report_capabilities(data: Data) -> dict[str, Any]:
 def decode_read_full_status(data: Data) -> dict[str, Any]:
     """READ FULL STATUS: one descriptor per registration, with its TransportID."""
     raw = as_bytes(data)
+    if not raw:
+        return {}
     out = unpack(_GEN_LEN, raw)
     body, truncated = _clip(raw, out)
     descriptors = []
@@ -270,6 +274,13 @@ def _encode_transport_id(values: Mapping[str, Any]) -> bytes:
     raise FieldValueError("a full status descriptor needs its transport_id (hex)")
 
 
+def _any_transport_id(value: Any) -> bytes:
+    """A TransportID given as a decoded dict, hex, or bytes."""
+    if isinstance(value, Mapping):
+        return _encode_transport_id(value)
+    return from_hex(value, "transport_id")
+
+
 def encode_read_full_status(values: Mapping[str, Any]) -> bytes:
     """READ FULL STATUS data from ``prgeneration`` and ``full_status_descriptors``."""
     parts = []
@@ -311,8 +322,7 @@ def encode_pr_out_parameters(
     decoded TransportID dicts) follow behind their total length.
     """
     merged = {**(values or {}), **fields}
-    tids = [_encode_transport_id(t) if isinstance(t, Mapping) else from_hex(t, "transport_id")
-            for t in (merged.get("transport_ids") or transport_ids)]  # fmt: skip
+    tids = [_any_transport_id(t) for t in merged.get("transport_ids") or transport_ids]
     if tids and not merged.get("spec_i_pt"):
         raise FieldValueError("TransportIDs are only sent with spec_i_pt=1")
     out = pack(PR_OUT_BASIC, merged)
@@ -325,6 +335,8 @@ def encode_pr_out_parameters(
 def decode_pr_out_parameters(data: Data) -> dict[str, Any]:
     """A basic PR OUT parameter list (what a simulated device receives)."""
     raw = as_bytes(data)
+    if not raw:
+        return {}
     out = unpack(PR_OUT_BASIC, raw)
     if out.get("spec_i_pt") and len(raw) >= 28:
         length = int.from_bytes(raw[24:28], "big")
@@ -347,8 +359,7 @@ def encode_register_and_move_parameters(
 ) -> bytes:
     """The REGISTER AND MOVE parameter list: keys, UNREG, APTPL, target port, TransportID."""
     merged = {**(values or {}), **fields}
-    tid = merged.get("transport_id", b"")
-    tid = _encode_transport_id(tid) if isinstance(tid, Mapping) else from_hex(tid, "transport_id")
+    tid = _any_transport_id(merged.get("transport_id", b""))
     return pack(PR_OUT_REGISTER_AND_MOVE, merged, transportid_parameter_data_length=len(tid)) + tid
 
 
