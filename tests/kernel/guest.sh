@@ -37,12 +37,14 @@ if [ ! -d /sys/bus/pseudo/drivers/scsi_debug ]; then
     modprobe scsi_debug dev_size_mb=64 || fail "modprobe scsi_debug"
 fi
 
+uptime_s() { read -r up _ < /proc/uptime; echo "${up%.*}"; }
+
 # Find an sg node by its model (numbering is not stable); prints /dev/sgN.
+# Builtins only: every fork is slow under TCG.
 node_by_model() {
     for d in /sys/class/scsi_generic/sg*; do
-        [ -r "$d/device/model" ] || continue
-        # the model file is space padded: compare trimmed
-        model=$(sed 's/[[:space:]]*$//' "$d/device/model")
+        # read trims the model's space padding
+        read -r model 2>/dev/null < "$d/device/model" || continue
         if [ "$model" = "$1" ]; then
             echo "/dev/${d##*/}"
             return 0
@@ -51,18 +53,17 @@ node_by_model() {
     return 1
 }
 
-i=0
+deadline=$(( $(uptime_s) + NODE_WAIT ))
 while :; do
     SGSCRIPT_SG_DEBUG=$(node_by_model scsi_debug) || SGSCRIPT_SG_DEBUG=
     SGSCRIPT_SG_QEMU=$(node_by_model "QEMU HARDDISK") || SGSCRIPT_SG_QEMU=
     [ -n "$SGSCRIPT_SG_DEBUG" ] && [ -n "$SGSCRIPT_SG_QEMU" ] && break
-    if [ "$i" -ge $((NODE_WAIT * 5)) ]; then
+    if [ "$(uptime_s)" -ge "$deadline" ]; then
         for d in /sys/class/scsi_generic/sg*; do
             [ -e "$d" ] && say "seen: ${d##*/} $(cat "$d/device/model" 2>/dev/null || true)"
         done
         fail "sg nodes did not appear within ${NODE_WAIT}s (scsi_debug: ${SGSCRIPT_SG_DEBUG:-none}, QEMU HARDDISK: ${SGSCRIPT_SG_QEMU:-none})"
     fi
-    i=$((i + 1))
     sleep 0.2
 done
 

@@ -94,7 +94,7 @@ attempt() {
     timeout -k 30 "$total_timeout" \
         vng --run "$kernel" --verbose --disable-kvm --memory 1G --cpus 2 --rwdir="$out" \
             --qemu-opts="-device virtio-scsi-pci,id=scsi0 -drive file=$out/disk.img,if=none,format=raw,id=qd0 -device scsi-hd,drive=qd0,bus=scsi0.0" \
-            --exec="sh $out/guest-cmd.sh" \
+            --exec="bash $out/guest-cmd.sh" \
         < /dev/null > "$vlog" 2>&1 &
     vpid=$!
     tail -n +1 -f --pid="$vpid" "$out/guest.log" &
