@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from .scsi.errors import TransportError
-from .transport.base import Io
+from .transport.base import Io, Transport
 
 if TYPE_CHECKING:
     from .channel import Channel
@@ -42,6 +42,7 @@ class Reactor:
         self._selector = selectors.DefaultSelector()
         self._channels: set[Channel] = set()
         self._dirty: set[Channel] = set()
+        self._timed: set[Channel] = set()  # transports that hold completions back (latency)
         self._deadlines: list[tuple[float, int, Io]] = []
         self._seq = itertools.count()
         self._inbox: deque[tuple[Channel, Io]] = deque()
@@ -56,6 +57,8 @@ class Reactor:
 
     def add(self, channel: Channel) -> None:
         self._channels.add(channel)
+        if type(channel.transport).next_due is not Transport.next_due:
+            self._timed.add(channel)
         for fd in channel.transport.fds():
             self._selector.register(fd, selectors.EVENT_READ, channel)
 
@@ -65,6 +68,7 @@ class Reactor:
                 self._selector.unregister(fd)
         self._channels.discard(channel)
         self._dirty.discard(channel)
+        self._timed.discard(channel)
 
     # -- submission -----------------------------------------------------------
 
@@ -124,8 +128,13 @@ class Reactor:
             for channel in list(self._dirty):
                 self._dirty.discard(channel)
                 self._flush(channel)
-        if self._deadlines:
-            wait = max(0.0, self._deadlines[0][0] - time.perf_counter())
+        due = self._deadlines[0][0] if self._deadlines else None
+        for channel in self._timed:
+            when = channel.transport.next_due()
+            if when is not None and (due is None or when < due):
+                due = when
+        if due is not None:
+            wait = max(0.0, due - time.perf_counter())
             timeout = wait if timeout is None else min(timeout, wait)
         count = 0
         for key, _ in self._selector.select(timeout):
@@ -139,10 +148,27 @@ class Reactor:
                 self._finish(channel, io, io.completed_at or now)
                 count += 1
             self._flush(channel)
+        if self._timed:
+            count += self._reap_due()
         count += self._expire()
         if count:
             with self._done:
                 self._done.notify_all()
+        return count
+
+    def _reap_due(self) -> int:
+        """Completions a transport held for latency whose time has come (no fd event for them)."""
+        count = 0
+        now = time.perf_counter()
+        for channel in list(self._timed):
+            when = channel.transport.next_due()
+            if when is None or when > now:
+                continue
+            for fd in channel.transport.fds():
+                for io in channel.transport.reap(fd):
+                    self._finish(channel, io, io.completed_at or now)
+                    count += 1
+            self._flush(channel)
         return count
 
     def _drain_inbox(self) -> None:

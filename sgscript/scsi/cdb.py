@@ -32,6 +32,7 @@ __all__ = [
     "Transfer",
     "catalog",
     "decode_cdb",
+    "identify",
     "lookup",
 ]
 
@@ -480,6 +481,28 @@ def _candidates(opcode: int) -> list[type[Command]]:
     return _BY_OPCODE.get(opcode, [])
 
 
+_IDENTIFIED: dict[bytes, type[Command] | None] = {}
+
+
+def identify(cdb: bytes) -> type[Command] | None:
+    """The catalog class a CDB belongs to, without building a command (cached, for targets)."""
+    key = cdb[:2] if len(cdb) < 10 or cdb[0] != 0x7F else cdb[:2] + cdb[8:10]
+    try:
+        return _IDENTIFIED[key]
+    except KeyError:
+        pass
+    best: type[Command] | None = None
+    for cls in _candidates(cdb[0]):
+        fixed = [s for s in cls.layout.slots if s.field.fixed]
+        got = cls.layout.decode(cdb)
+        if all(got.get(s.field.name) == s.field.default for s in fixed) and (
+            best is None or len(fixed) > _fixed_count(best)
+        ):
+            best = cls
+    _IDENTIFIED[key] = best
+    return best
+
+
 def decode_cdb(raw: bytes | bytearray | str) -> Command:
     """The command a CDB encodes, with every field value; raw hex is accepted."""
     if isinstance(raw, str):
@@ -487,14 +510,7 @@ def decode_cdb(raw: bytes | bytearray | str) -> Command:
     raw = bytes(raw)
     if not raw:
         raise FieldValueError("empty CDB")
-    best: type[Command] | None = None
-    for cls in _candidates(raw[0]):
-        fixed = [s for s in cls.layout.slots if s.field.fixed and s.field.name != "operation_code"]
-        got = cls.layout.decode(raw)
-        if all(got.get(s.field.name) == s.field.default for s in fixed) and (
-            best is None or len(fixed) + 1 > _fixed_count(best)
-        ):
-            best = cls
+    best = identify(raw)
     if best is None:
         raise UnknownCommandError(f"opcode {raw[0]:02X}h", [])
     if len(raw) < best.length:

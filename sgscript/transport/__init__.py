@@ -36,7 +36,14 @@ def _open_sg(path: str, **options: Any) -> Transport:
         raise TransportError(None, f"cannot open {path}: {exc.strerror or exc}") from exc
 
 
+def _open_sim(spec: str, **options: Any) -> Transport:
+    from .sim import SimTransport
+
+    return SimTransport(spec, **options)
+
+
 register_scheme("sg", _open_sg)
+register_scheme("sim", _open_sim)
 
 
 def open_transport(target: str, **options: Any) -> Transport:

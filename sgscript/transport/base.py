@@ -257,6 +257,10 @@ class Transport(ABC):
     def in_flight(self) -> int:
         """Commands submitted and not yet reaped."""
 
+    def next_due(self) -> float | None:
+        """When a completion held back for latency becomes due (perf_counter time), if any."""
+        return None
+
     def execute_sync(self, io: Io) -> bool:
         """Run one command to completion in the caller, if the transport can (False if not)."""
         return False

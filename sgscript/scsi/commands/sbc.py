@@ -24,7 +24,6 @@ from ..cdb import Blocks, Bytes, Command, Computed, Direction, F, Transfer
 __all__ = [
     "AtaPassThrough12",
     "AtaPassThrough16",
-    "ByteCheck",
     "CompareAndWrite",
     "FormatUnit",
     "GetLbaStatus",

@@ -39,7 +39,6 @@ __all__ = [
     "CopyOperationAbort",
     "ExtendedCopy",
     "ExtendedCopyLid1",
-    "Inc512",
     "Inquiry",
     "LogSelect",
     "LogSense",

@@ -1,0 +1,238 @@
+"""The simulated logical unit: a direct-access block device as a pure model.
+
+``LogicalUnit.execute`` takes a CDB, the data-out and the I_T nexus it came
+from and returns status, sense and data-in, in the order SAM-5 and SPC-5 put
+the checks: unknown operation code, injected faults, pending unit attention,
+reservation conflict, not ready, then the command itself.  No I/O happens
+here: ``transport/sim.py`` moves commands in and completions out.
+
+Command handlers live beside the model in ``sbc.py`` and ``spc.py`` and are
+registered with ``@handles("Read10", ...)``; reservations and faults have
+their own modules and are consulted through ``self.reservations`` and
+``self.faults``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..scsi.cdb import Command, identify
+from ..scsi.status import ScsiStatus
+from .core import C, Condition, Fail, Request, Response, StatusFail
+from .storage import FileStorage, MemoryStorage, Storage
+
+__all__ = ["LogicalUnit", "LuConfig", "handles"]
+
+Handler = Callable[["LogicalUnit", Request], bytes | None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*names: str) -> Callable[[Handler], Handler]:
+    """Register a handler for the catalog commands called ``names``."""
+
+    def register(fn: Handler) -> Handler:
+        for name in names:
+            if name in _HANDLERS:
+                raise ValueError(f"two simulated handlers for {name}")
+            _HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+#: Commands answered whatever unit attention is pending (SAM-5 5.14, SPC-5 5.14).
+UA_EXEMPT = frozenset({"Inquiry", "ReportLuns", "RequestSense"})
+
+#: Commands a stopped unit still processes; everything else gets NOT READY.
+READY_NOT_NEEDED = frozenset(
+    {
+        "Inquiry",
+        "ReportLuns",
+        "RequestSense",
+        "ModeSense6",
+        "ModeSense10",
+        "ModeSelect6",
+        "ModeSelect10",
+        "LogSense",
+        "LogSelect",
+        "StartStopUnit",
+        "PreventAllowMediumRemoval",
+        "ReportSupportedOperationCodes",
+        "ReportSupportedTaskManagementFunctions",
+        "Reserve6",
+        "Reserve10",
+        "Release6",
+        "Release10",
+        "PersistentReserveIn",
+        "PersistentReserveOut",
+        "SendDiagnostic",
+        "ReceiveDiagnosticResults",
+        "ReadBuffer10",
+        "WriteBuffer10",
+        "SecurityProtocolIn",
+        "SecurityProtocolOut",
+        "FormatUnit",
+        "Sanitize",
+    }
+)
+
+
+@dataclass
+class LuConfig:
+    """What a simulated disk is: its geometry, identity and features (target options)."""
+
+    blocks: int = 262144
+    block_size: int = 512
+    physical_block_exponent: int = 0
+    vendor: str = "SGSCRIPT"
+    product: str = "SIM DISK"
+    revision: str = "0001"
+    serial: str = ""
+    thin: bool = True
+    write_protect: bool = False
+    removable: bool = False
+    rotation_rate: int = 1  # 1: non-rotating medium (SBC-4 table VPD B1h)
+    backing_file: str | None = None
+    descriptor_sense: bool = False
+    max_unmap_blocks: int = 0x10000
+    max_unmap_descriptors: int = 256
+    max_write_same_blocks: int = 0x10000
+    max_transfer_blocks: int = 0x10000
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LogicalUnit:
+    """One simulated logical unit; every nexus that reaches it shares its state."""
+
+    def __init__(self, config: LuConfig | None = None, *, name: str = "lu0", lun: int = 0) -> None:
+        from .faults import Faults
+        from .reservations import Reservations
+
+        self.config = cfg = config or LuConfig()
+        self.name = name
+        self.lun = lun
+        if cfg.block_size not in (512, 520, 528, 1024, 2048, 4096, 4160, 4224):
+            raise ValueError(f"block_size={cfg.block_size} is not a logical block size disks use")
+        if cfg.blocks < 1 or cfg.blocks > 1 << 48:
+            raise ValueError(f"blocks={cfg.blocks} must be 1..2**48")
+        self.storage: Storage = (
+            FileStorage(cfg.backing_file, cfg.blocks, cfg.block_size)
+            if cfg.backing_file
+            else MemoryStorage(cfg.blocks, cfg.block_size)
+        )
+        digest = hashlib.sha256(f"{name}/{lun}".encode()).digest()
+        self.serial = cfg.serial or digest[:8].hex().upper()
+        #: NAA 6 (IEEE registered extended) identifier, stable per target name and LUN.
+        self.naa = bytes([0x60 | (digest[8] & 0x0F)]) + digest[9:24]
+        self.started = True
+        self.prevent_removal = False
+        self.write_protect = cfg.write_protect
+        self.pending_ua: dict[str, list[Condition]] = {}
+        self.seen: set[str] = set()
+        self.deferred: dict[str, bytes] = {}
+        self.reservations = Reservations(self)
+        self.faults = Faults(self)
+        self.commands_seen = 0
+        self.state: dict[str, Any] = {}  # handler modules keep their state here (mode pages, ...)
+
+    # -- geometry -----------------------------------------------------------------
+
+    @property
+    def blocks(self) -> int:
+        return self.storage.blocks
+
+    @property
+    def block_size(self) -> int:
+        return self.storage.block_size
+
+    def check_range(self, req: Request, lba: int, count: int) -> None:
+        """LOGICAL BLOCK ADDRESS OUT OF RANGE past the last LBA (SBC-4 4.5)."""
+        if lba + count > self.blocks or lba >= self.blocks:
+            raise Fail(C.LBA_OUT_OF_RANGE)
+
+    # -- unit attentions ----------------------------------------------------------------
+
+    def unit_attention(
+        self, condition: Condition, *, only: str | None = None, exclude: str | None = None
+    ) -> None:
+        """Queue ``condition`` for every nexus (or ``only`` one, or all but ``exclude``)."""
+        targets = [only] if only is not None else [n for n in self.seen if n != exclude]
+        for nexus in targets:
+            queue = self.pending_ua.setdefault(nexus, [])
+            if condition not in queue:
+                queue.append(condition)
+
+    def take_ua(self, nexus: str) -> Condition | None:
+        queue = self.pending_ua.get(nexus)
+        if not queue:
+            return None
+        condition = queue.pop(0)
+        if not queue:
+            del self.pending_ua[nexus]
+        return condition
+
+    def reset(self, condition: Condition = C.BUS_DEVICE_RESET) -> None:
+        """A logical unit reset (SAM-5 6.3.3): state back to power-on, a UA for everyone."""
+        self.reservations.reset()
+        self.started = True
+        self.prevent_removal = False
+        for nexus in self.seen:
+            self.pending_ua[nexus] = [condition]
+
+    # -- execution ----------------------------------------------------------------------
+
+    def execute(
+        self, nexus: str, cdb: bytes, data_out: bytes = b"", allocation: int = 0
+    ) -> Response:
+        """Run one command from ``nexus``; never raises for anything a device would answer."""
+        self.commands_seen += 1
+        try:
+            return Response(data=self._run(nexus, cdb, data_out, allocation) or b"")
+        except Fail as fail:
+            return Response(ScsiStatus.CHECK_CONDITION, fail.sense(descriptor=self.d_sense))
+        except StatusFail as fail:
+            return Response(fail.status)
+
+    @property
+    def d_sense(self) -> bool:
+        return bool(self.state.get("d_sense", self.config.descriptor_sense))
+
+    def _run(self, nexus: str, cdb: bytes, data_out: bytes, allocation: int) -> bytes | None:
+        if nexus not in self.seen:
+            self.seen.add(nexus)
+            self.pending_ua.setdefault(nexus, []).insert(0, C.POWER_ON_RESET)
+        cls = identify(cdb) if cdb else None
+        handler = _HANDLERS.get(cls.__name__) if cls is not None else None
+        if cls is None or handler is None or len(cdb) < cls.length:
+            raise Fail(C.INVALID_OPCODE, field=(0, 7))
+        name = cls.__name__
+        req = Request(nexus, cdb, cls, cls.layout.decode(cdb), data_out, allocation)
+        self.faults.check(req)
+        if name not in UA_EXEMPT:
+            ua = self.take_ua(nexus)
+            if ua is not None:
+                raise Fail(ua)
+        self.reservations.check(req)
+        if not self.started and name not in READY_NOT_NEEDED:
+            raise Fail(C.NOT_READY_INITIALIZING_COMMAND_REQUIRED)
+        data = handler(self, req)
+        if data is not None and allocation < len(data):
+            data = data[:allocation]
+        return data
+
+    # -- introspection --------------------------------------------------------------------
+
+    @staticmethod
+    def implemented() -> list[str]:
+        """The catalog commands this logical unit answers (REPORT SUPPORTED OPERATION CODES)."""
+        return sorted(_HANDLERS)
+
+    @staticmethod
+    def handler_for(command: type[Command]) -> Handler | None:
+        return _HANDLERS.get(command.__name__)
+
+    def close(self) -> None:
+        self.storage.close()

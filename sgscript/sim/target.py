@@ -1,0 +1,149 @@
+"""Simulated targets by name: every ``sim:NAME`` opened in one process reaches the same one.
+
+``sim:lu0?blocks=262144&block_size=512&initiator=host-a`` names target ``lu0``
+with options.  The first opening creates the target; later openings share it
+(geometry options must then agree, faults and transport options may differ).
+Each opening is its own I_T nexus, named by ``initiator``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..scsi.errors import UsageError
+from .lu import LogicalUnit, LuConfig
+
+__all__ = ["Target", "forget_targets", "get_target", "parse_target", "targets"]
+
+_LU_FIELDS = {f.name: f for f in dataclasses.fields(LuConfig) if f.name != "extra"}
+_ALIASES = {"file": "backing_file", "bs": "block_size", "wp": "write_protect"}
+#: Options that belong to one opening (nexus, queue), not to the target.
+TRANSPORT_OPTIONS = frozenset({"initiator", "queue_depth", "lun"})
+_SIZE = re.compile(r"^(\d+)([kKmMgGtT]i?[bB]?)?$")
+_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def _int(name: str, text: str) -> int:
+    m = _SIZE.match(text.strip())
+    if m:
+        return int(m.group(1)) * (_UNITS[m.group(2)[0].lower()] if m.group(2) else 1)
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise UsageError(f"sim option {name}={text!r} is not a number") from None
+
+
+def _bool(name: str, text: str) -> bool:
+    folded = text.strip().lower()
+    if folded in ("1", "true", "yes", "on"):
+        return True
+    if folded in ("0", "false", "no", "off"):
+        return False
+    raise UsageError(f"sim option {name}={text!r} is not a boolean (true/false)")
+
+
+def parse_target(spec: str) -> tuple[str, dict[str, str]]:
+    """``lu0?blocks=8&thin=0`` → (``lu0``, {blocks: 8, thin: 0}) (values still text)."""
+    name, _, query = spec.partition("?")
+    if not name or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise UsageError(f"sim target name {name!r} must be letters, digits, '_', '.', '-'")
+    options: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+        options[_ALIASES.get(key, key)] = value
+    return name, options
+
+
+def lu_config(options: dict[str, Any]) -> tuple[LuConfig, dict[str, Any]]:
+    """Split options into an LU configuration and the rest (faults, transport)."""
+    values: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    for key, value in options.items():
+        fld = _LU_FIELDS.get(key)
+        if fld is None:
+            rest[key] = value
+        elif not isinstance(value, str):
+            values[key] = value
+        elif fld.type in ("int", int):
+            values[key] = _int(key, value)
+        elif fld.type in ("bool", bool):
+            values[key] = _bool(key, value)
+        else:
+            values[key] = value
+    return LuConfig(**values), rest
+
+
+class Target:
+    """A simulated SCSI target: one or more logical units behind one name."""
+
+    def __init__(self, name: str, config: LuConfig, luns: int = 1) -> None:
+        if not 1 <= luns <= 256:
+            raise UsageError(f"sim:{name}: luns={luns} must be 1..256")
+        self.name = name
+        self.config = config
+        self.luns: dict[int, LogicalUnit] = {}
+        for lun in range(luns):
+            cfg = config
+            if cfg.backing_file and lun:
+                cfg = dataclasses.replace(cfg, backing_file=f"{cfg.backing_file}.lun{lun}")
+            lu = LogicalUnit(cfg, name=name, lun=lun)
+            lu.target = self
+            self.luns[lun] = lu
+        self._nexus_ids = 0
+
+    def lu(self, lun: int = 0) -> LogicalUnit:
+        try:
+            return self.luns[lun]
+        except KeyError:
+            raise UsageError(
+                f"sim:{self.name} has no LUN {lun} (it has {', '.join(map(str, self.luns))})"
+            ) from None
+
+    def new_nexus(self, initiator: str | None) -> str:
+        """The I_T nexus of one opening: the initiator's name, or a fresh one."""
+        self._nexus_ids += 1
+        return initiator or f"{self.name}-initiator-{self._nexus_ids}"
+
+    def close(self) -> None:
+        for lu in self.luns.values():
+            lu.close()
+
+
+_TARGETS: dict[str, Target] = {}
+_LOCK = threading.Lock()
+
+
+def get_target(name: str, options: dict[str, Any] | None = None) -> tuple[Target, dict[str, Any]]:
+    """The target ``name``, created on first use; returns it with the options it did not take."""
+    options = dict(options or {})
+    luns = _int("luns", str(options.pop("luns", "1")))
+    config, rest = lu_config(options)
+    given = {k for k in options if k in _LU_FIELDS}
+    with _LOCK:
+        target = _TARGETS.get(name)
+        if target is None:
+            target = _TARGETS[name] = Target(name, config, luns)
+        else:
+            for key in sorted(given):
+                if getattr(config, key) != getattr(target.config, key):
+                    raise UsageError(
+                        f"sim:{name} already exists with {key}={getattr(target.config, key)!r};"
+                        f" it cannot be reopened with {key}={getattr(config, key)!r}"
+                    )
+    return target, rest
+
+
+def targets() -> dict[str, Target]:
+    """The simulated targets alive in this process."""
+    return dict(_TARGETS)
+
+
+def forget_targets() -> None:
+    """Drop every simulated target (tests, and the runner between independent scenarios)."""
+    with _LOCK:
+        for target in _TARGETS.values():
+            target.close()
+        _TARGETS.clear()
