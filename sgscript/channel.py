@@ -74,9 +74,20 @@ class Channel:
     # -- opening ------------------------------------------------------------------
 
     @classmethod
-    def open(cls, target: str, *, queue_depth: int = 16, **kwargs: Any) -> Channel:
-        """Open ``/dev/sg3``, ``sg:/dev/sg3`` or any registered target kind (``sim:…``)."""
-        return cls(open_transport(target, queue_depth=queue_depth), **kwargs)
+    def open(
+        cls,
+        target: str,
+        *,
+        queue_depth: int = 16,
+        initiator: str | None = None,
+        **kwargs: Any,
+    ) -> Channel:
+        """Open ``/dev/sg3``, ``sg:/dev/sg3`` or any registered target kind (``sim:…``).
+
+        ``initiator`` names the I_T nexus on targets that have several (``sim:``).
+        """
+        transport = open_transport(target, queue_depth=queue_depth, initiator=initiator)
+        return cls(transport, **kwargs)
 
     @classmethod
     def from_path(cls, path: str, **kwargs: Any) -> Channel:

@@ -27,7 +27,8 @@ def schemes() -> list[str]:
     return sorted(_SCHEMES)
 
 
-def _open_sg(path: str, **options: Any) -> Transport:
+def _open_sg(path: str, *, initiator: str | None = None, **options: Any) -> Transport:
+    # A Linux host is one initiator to its disks: the name only matters to sim: targets.
     from .sg import SgTransport
 
     try:
