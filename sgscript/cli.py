@@ -12,6 +12,7 @@ lives in ``sgscript.scsi``; this module only parses and formats.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -83,10 +84,8 @@ def _field_value(cls: type[Command], name: str, text: str) -> int | str:
     if values and folded in values:
         return text
     t = text.strip()
-    try:
+    with contextlib.suppress(ValueError):
         return int(t, 0)
-    except ValueError:
-        pass
     if t.isdigit():
         return int(t, 10)  # "010": decimal with a leading zero
     if _HEX_SUFFIX.fullmatch(t):

@@ -487,10 +487,8 @@ _IDENTIFIED: dict[bytes, type[Command] | None] = {}
 def identify(cdb: bytes) -> type[Command] | None:
     """The catalog class a CDB belongs to, without building a command (cached, for targets)."""
     key = cdb[:2] if len(cdb) < 10 or cdb[0] != 0x7F else cdb[:2] + cdb[8:10]
-    try:
+    if key in _IDENTIFIED:
         return _IDENTIFIED[key]
-    except KeyError:
-        pass
     best: type[Command] | None = None
     for cls in _candidates(cdb[0]):
         fixed = [s for s in cls.layout.slots if s.field.fixed]
