@@ -4,7 +4,7 @@
 has no I/O of its own.  Importing it registers every command handler.
 """
 
-from . import faults, reservations, sbc, spc  # noqa: F401  (importing registers handlers)
+from . import faults, logs, modes, reservations, sbc, spc, vpd  # noqa: F401  (importing registers handlers)
 from .core import C, Condition, Fail, Request, Response, StatusFail
 from .lu import LogicalUnit, LuConfig, handles
 from .target import Target, forget_targets, get_target, parse_target, targets

@@ -28,6 +28,8 @@ __all__ = ["LogicalUnit", "LuConfig", "handles"]
 
 Handler = Callable[["LogicalUnit", Request], bytes | None]
 _HANDLERS: dict[str, Handler] = {}
+#: Called with the logical unit after each reset (handler modules restore their state: mode pages).
+RESET_HOOKS: list[Callable[[LogicalUnit], None]] = []
 
 
 def handles(*names: str) -> Callable[[Handler], Handler]:
@@ -181,6 +183,8 @@ class LogicalUnit:
         self.prevent_removal = False
         for nexus in self.seen:
             self.pending_ua[nexus] = [condition]
+        for hook in RESET_HOOKS:
+            hook(self)
 
     # -- execution ----------------------------------------------------------------------
 
@@ -208,6 +212,9 @@ class LogicalUnit:
         handler = _HANDLERS.get(cls.__name__) if cls is not None else None
         if cls is None or handler is None or len(cdb) < cls.length:
             raise Fail(C.INVALID_OPCODE, field=(0, 7))
+        at = 1 if cdb[0] == 0x7F else cls.length - 1  # the CONTROL byte
+        if cdb[at] & 0x04:  # NACA, and this unit has no NormACA (SAM-5 5.2)
+            raise Fail(C.INVALID_FIELD_IN_CDB, field=(at, 2))
         name = cls.__name__
         req = Request(nexus, cdb, cls, cls.layout.decode(cdb), data_out, allocation)
         self.faults.check(req)

@@ -4,6 +4,13 @@
 with options.  The first opening creates the target; later openings share it
 (geometry options must then agree, faults and transport options may differ).
 Each opening is its own I_T nexus, named by ``initiator``.
+
+Three kinds of option share the query string: the logical unit's (``LuConfig``
+fields, ``luns``; aliases ``bs``, ``file``, ``wp``), the opening's
+(``initiator``, ``queue_depth``, ``lun``) and the faults' (see
+:mod:`sgscript.sim.faults`).  A key that is none of them is refused with the
+known ones; a key given twice is refused unless it takes a list (``medium_error``,
+``every_nth``, ``sense_on``, ``hang``: the values are joined).
 """
 
 from __future__ import annotations
@@ -15,9 +22,18 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..scsi.errors import UsageError
+from .faults import LIST_OPTIONS, OPTIONS, parse_options, unknown_option
 from .lu import LogicalUnit, LuConfig
 
-__all__ = ["Target", "forget_targets", "get_target", "parse_target", "targets"]
+__all__ = [
+    "Target",
+    "forget_targets",
+    "get_target",
+    "known_options",
+    "option_int",
+    "parse_target",
+    "targets",
+]
 
 _LU_FIELDS = {f.name: f for f in dataclasses.fields(LuConfig) if f.name != "extra"}
 _ALIASES = {"file": "backing_file", "bs": "block_size", "wp": "write_protect"}
@@ -27,7 +43,8 @@ _SIZE = re.compile(r"^(\d+)([kKmMgGtT]i?[bB]?)?$")
 _UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
-def _int(name: str, text: str) -> int:
+def option_int(name: str, text: str) -> int:
+    """An integer option: ``4096``, ``0x1000``, ``4k``, ``1MiB``; else a UsageError naming it."""
     m = _SIZE.match(text.strip())
     if m:
         return int(m.group(1)) * (_UNITS[m.group(2)[0].lower()] if m.group(2) else 1)
@@ -46,14 +63,30 @@ def _bool(name: str, text: str) -> bool:
     raise UsageError(f"sim option {name}={text!r} is not a boolean (true/false)")
 
 
+def known_options() -> list[str]:
+    """Every option a ``sim:`` target string may carry."""
+    return sorted(
+        {*_LU_FIELDS, *_ALIASES, "luns", *TRANSPORT_OPTIONS, *OPTIONS, "latency.<Command>"}
+    )
+
+
 def parse_target(spec: str) -> tuple[str, dict[str, str]]:
     """``lu0?blocks=8&thin=0`` → (``lu0``, {blocks: 8, thin: 0}) (values still text)."""
     name, _, query = spec.partition("?")
     if not name or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise UsageError(f"sim target name {name!r} must be letters, digits, '_', '.', '-'")
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError as exc:
+        raise UsageError(f"sim:{spec}: options are key=value joined by '&' ({exc})") from None
     options: dict[str, str] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
-        options[_ALIASES.get(key, key)] = value
+    for key, value in pairs:
+        key = _ALIASES.get(key, key)
+        if key in options:
+            if key not in LIST_OPTIONS:
+                raise UsageError(f"sim:{spec}: option {key!r} is given twice")
+            value = f"{options[key]},{value}"
+        options[key] = value
     return name, options
 
 
@@ -68,7 +101,7 @@ def lu_config(options: dict[str, Any]) -> tuple[LuConfig, dict[str, Any]]:
         elif not isinstance(value, str):
             values[key] = value
         elif fld.type in ("int", int):
-            values[key] = _int(key, value)
+            values[key] = option_int(key, value)
         elif fld.type in ("bool", bool):
             values[key] = _bool(key, value)
         else:
@@ -119,13 +152,24 @@ _LOCK = threading.Lock()
 def get_target(name: str, options: dict[str, Any] | None = None) -> tuple[Target, dict[str, Any]]:
     """The target ``name``, created on first use; returns it with the options it did not take."""
     options = dict(options or {})
-    luns = _int("luns", str(options.pop("luns", "1")))
+    luns = option_int("luns", str(options.pop("luns", "1")))
     config, rest = lu_config(options)
+    faults = {k: v for k, v in rest.items() if k not in TRANSPORT_OPTIONS}
+    for key in faults:
+        if key.partition(".")[0] not in OPTIONS:
+            raise unknown_option(key, known_options())
+    parse_options(faults)  # a bad fault value is refused before the target exists
     given = {k for k in options if k in _LU_FIELDS}
     with _LOCK:
         target = _TARGETS.get(name)
         if target is None:
-            target = _TARGETS[name] = Target(name, config, luns)
+            try:
+                target = Target(name, config, luns)
+            except UsageError:
+                raise
+            except ValueError as exc:
+                raise UsageError(f"sim:{name}: {exc}") from None
+            _TARGETS[name] = target
         else:
             for key in sorted(given):
                 if getattr(config, key) != getattr(target.config, key):
