@@ -161,7 +161,9 @@ class Channel:
         self, commands: Iterable[Command], *, wait: bool = True, ordered: bool = False
     ) -> list[Io]:
         """Submit all, in order; with ``wait`` block for all and raise the first failure."""
-        ios = [self.submit(self.make_io(c, ordered=ordered)) for c in commands]
+        ios = [self.make_io(c, ordered=ordered) for c in commands]
+        self.pending += len(ios)
+        self.reactor.submit_many(self, ios)
         if wait:
             for io in ios:
                 io.wait(check=False)

@@ -82,6 +82,17 @@ class Reactor:
         channel.backlog.append(io)
         self._flush(channel)
 
+    def submit_many(self, channel: Channel, ios: list[Io]) -> None:
+        """Queue several Ios in order and flush once (one batch for the transport)."""
+        for io in ios:
+            io.channel = channel
+        if self._thread is not None and threading.current_thread() is not self._thread:
+            self._inbox.extend((channel, io) for io in ios)
+            os.eventfd_write(self._wake_fd, 1)
+            return
+        channel.backlog.extend(ios)
+        self._flush(channel)
+
     def _flush(self, channel: Channel) -> None:
         backlog = channel.backlog
         transport = channel.transport

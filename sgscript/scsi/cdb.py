@@ -113,7 +113,7 @@ class _Slot:
 class Layout:
     """A compiled table of fields over a fixed number of bytes."""
 
-    __slots__ = ("by_name", "fields", "length", "name", "slots")
+    __slots__ = ("_unpack", "by_name", "fields", "length", "name", "slots")
 
     def __init__(self, name: str, length: int, fields: Iterable[Field]) -> None:
         self.name = name
@@ -123,6 +123,7 @@ class Layout:
         self.by_name: dict[str, _Slot] = {s.field.name: s for s in self.slots}
         if len(self.by_name) != len(self.slots):
             raise ValueError(f"{name}: duplicate field names")
+        self._unpack = tuple((s.field.name, s.shift, s.mask) for s in self.slots)
 
     def _compile(self, f: Field) -> _Slot:
         msb = f.byte * 8 + (7 - f.bit)
@@ -172,6 +173,9 @@ class Layout:
 
     def decode(self, raw: bytes | bytearray | memoryview, offset: int = 0) -> dict[str, int]:
         """Unpack every field that lies wholly inside ``raw`` (truncation-tolerant)."""
+        if offset == 0 and len(raw) >= self.length:  # the common, whole case: no bounds checks
+            acc = int.from_bytes(raw[: self.length], "big")
+            return {name: (acc >> shift) & mask for name, shift, mask in self._unpack}
         avail = min(self.length, max(0, len(raw) - offset))
         chunk = bytes(raw[offset : offset + avail]).ljust(self.length, b"\0")
         acc = int.from_bytes(chunk, "big")

@@ -170,14 +170,19 @@ class Io:
         """Judge the completion: classify, run the verify handler, then the handlers."""
         self.completed_at = now if now is not None else time.perf_counter()
         self.done = True
-        verdict = classify(
-            self.status,
-            self.sense if self.sense_raw else None,
-            self.host_status,
-            self.driver_status,
-            timed_out=self.timed_out,
-            os_error=self.os_error,
-        )
+        clean = not (
+            self.status or self.sense_raw or self.host_status or self.driver_status
+        ) and not (self.timed_out or self.os_error)
+        verdict = None
+        if not clean:  # GOOD with nothing else: the common case needs no classifying
+            verdict = classify(
+                self.status,
+                self.sense if self.sense_raw else None,
+                self.host_status,
+                self.driver_status,
+                timed_out=self.timed_out,
+                os_error=self.os_error,
+            )
         if verdict is not None:
             cls, words = verdict
             self.failure = cls(self, words)
