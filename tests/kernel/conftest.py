@@ -6,9 +6,12 @@ scsi_debug, attaches a QEMU scsi-hd disk and exports the nodes it found:
     SGSCRIPT_SG_DEBUG   /dev/sgN of scsi_debug (model "scsi_debug", 64 MiB)
     SGSCRIPT_SG_QEMU    /dev/sgM of QEMU's scsi-hd (model "QEMU HARDDISK", 64 MiB)
     SGSCRIPT_KERNEL_OUT the guest's only writable directory (on the host too)
+    SGSCRIPT_ISCSI_RIG  the file where guest.sh's background set-up of the
+                        two-initiator rig (tgtd + two iSCSI sessions) reports
+                        SGSCRIPT_ISCSI_A / SGSCRIPT_ISCSI_B (or SGSCRIPT_ISCSI_ERROR)
 
 Outside that guest the variables are absent and every test in this directory
-is skipped. Both disks are fresh (zeroed) at each boot; tests may write them.
+is skipped. All disks are fresh (zeroed) at each boot; tests may write them.
 """
 
 from __future__ import annotations
@@ -81,6 +84,44 @@ def sg_nodes() -> list[tuple[str, str]]:
 def sg_node(request: pytest.FixtureRequest) -> tuple[str, str]:
     """Each node in turn as (name, path): a test using it runs once per device."""
     return request.param, _need(request.param)
+
+
+def _read_rig(path: Path, wait: float) -> dict[str, str]:
+    """The rig's report, once guest.sh has written it (it always does, or says why not)."""
+    deadline = time.monotonic() + wait
+    while not path.exists():
+        if time.monotonic() > deadline:
+            return {"SGSCRIPT_ISCSI_ERROR": f"no report in {path} after {wait:.0f} s"}
+        time.sleep(0.2)
+    pairs = (line.partition("=") for line in path.read_text().splitlines())
+    return {key: value for key, _, value in pairs if value}
+
+
+@pytest.fixture(scope="session")
+def iscsi_pair() -> tuple[str, str]:
+    """The two-initiator rig: sg nodes of one tgtd LU as initiators host-a and host-b.
+
+    The lane always builds the rig; when it did not come up, the tests that
+    need it FAIL with the reason (CI must prove reservations), while the
+    scsi_debug and QEMU tests run as usual. SGSCRIPT_ISCSI_A and
+    SGSCRIPT_ISCSI_B in the environment name the two nodes directly (to re-run
+    the tests by hand in a guest whose rig is up).
+    """
+    a, b = os.environ.get("SGSCRIPT_ISCSI_A"), os.environ.get("SGSCRIPT_ISCSI_B")
+    if a and b:
+        return a, b
+    rig = os.environ.get("SGSCRIPT_ISCSI_RIG")
+    if not rig:
+        pytest.skip(SKIP_REASON)
+    # Each of the rig's steps is bounded by SGSCRIPT_ISCSI_WAIT; there are a handful.
+    wait = max(30.0, 5 * float(os.environ.get("SGSCRIPT_ISCSI_WAIT") or 60))
+    report = _read_rig(Path(rig), wait)
+    error = report.get("SGSCRIPT_ISCSI_ERROR")
+    if error or not report.get("SGSCRIPT_ISCSI_A") or not report.get("SGSCRIPT_ISCSI_B"):
+        pytest.fail(
+            f"the two-initiator iSCSI rig did not come up: {error or report}", pytrace=False
+        )
+    return report["SGSCRIPT_ISCSI_A"], report["SGSCRIPT_ISCSI_B"]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,11 @@
 #   SGSCRIPT_KERNEL_IMAGE          kernel to boot (default: newest /boot/vmlinuz-*)
 #   SGSCRIPT_KERNEL_TIMEOUT        bound on one boot + test run, seconds (default 1200)
 #   SGSCRIPT_KERNEL_BOOT_TIMEOUT   bound on boot until the guest script starts (default 300)
+#   SGSCRIPT_ISCSI_WAIT            bound on each step of the guest's two-initiator iSCSI rig,
+#                                  seconds (default 60; see guest.sh)
 #
+# The guest also builds a two-initiator rig (tgtd + two kernel iSCSI sessions,
+# guest.sh) for the reservation tests; its set-up is in iscsi.log.
 # A boot that never reaches the guest script is retried once. Exit status:
 # pytest's own status when the tests ran (0 = passed); 124 when the tests
 # timed out; 125 when the lane itself broke (no boot, guest set-up failed).
@@ -61,11 +65,18 @@ out=$(cd "$out" && pwd -P)
 exec 9>"$out/.lock"
 flock -n 9 || die "another kernel lane run is using $out"
 
+# iscsiadm keeps its records in /etc/iscsi: writable in the guest (a tmpfs
+# overlay, fresh at each boot) for the two-initiator rig of guest.sh. Without
+# open-iscsi there is no such directory; the rig then reports what is missing.
+overlay=()
+[[ -d /etc/iscsi ]] && overlay=(--overlay-rwdir=/etc/iscsi)
+
 # The guest command, as a file so that any pytest arguments survive (the
 # kernel command line that carries vng's --exec is short and re-quoted).
 {
-    printf 'exec env PYTHON=%q SGSCRIPT_KERNEL_OUT=%q sh %q' \
-        "$py" "$out" "$repo/tests/kernel/guest.sh"
+    printf 'exec env PYTHON=%q SGSCRIPT_KERNEL_OUT=%q' "$py" "$out"
+    [[ -n ${SGSCRIPT_ISCSI_WAIT:-} ]] && printf ' SGSCRIPT_ISCSI_WAIT=%q' "$SGSCRIPT_ISCSI_WAIT"
+    printf ' sh %q' "$repo/tests/kernel/guest.sh"
     (($#)) && printf ' %q' "$@"
     printf '\n'
 } > "$out/guest-cmd.sh"
@@ -94,7 +105,7 @@ attempt() {
     timeout -k 30 "$total_timeout" \
         vng --run "$kernel" --verbose --disable-kvm --memory 1G --cpus 2 --rwdir="$out" \
             --qemu-opts="-device virtio-scsi-pci,id=scsi0 -drive file=$out/disk.img,if=none,format=raw,id=qd0 -device scsi-hd,drive=qd0,bus=scsi0.0" \
-            --exec="bash $out/guest-cmd.sh" \
+            "${overlay[@]}" --exec="bash $out/guest-cmd.sh" \
         < /dev/null > "$vlog" 2>&1 &
     vpid=$!
     tail -n +1 -f --pid="$vpid" "$out/guest.log" &

@@ -58,10 +58,15 @@ fi
 kernel=$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n 1)
 [ -r "$kernel" ] || die "no kernel in /boot (linux-image-amd64)"
 kver=${kernel##*/vmlinuz-}
-for m in scsi_debug sg virtio_scsi sd_mod; do
+for m in scsi_debug sg virtio_scsi sd_mod iscsi_tcp; do
     modinfo -k "$kver" "$m" >/dev/null 2>&1 || die "kernel $kver has no module $m"
 done
 PATH=$scripts:$PATH "$scripts/vng" --version >/dev/null 2>&1 || die "$scripts/vng does not run"
 [ -x "$scripts/virtme-run" ] || die "virtme-run missing next to vng in $scripts"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing"
+# The two-initiator rig of guest.sh: tgtd and the kernel's iSCSI initiator.
+for t in tgtd tgtadm iscsid iscsiadm; do
+    command -v "$t" >/dev/null || die "$t missing (tgt, open-iscsi)"
+done
+[ -d /etc/iscsi ] || die "/etc/iscsi missing (open-iscsi); run.sh overlays it for the guest"
 say "ready: kernel $kver, $("$scripts/vng" --version), $(qemu-system-x86_64 --version | head -n 1)"
