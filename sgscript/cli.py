@@ -31,6 +31,7 @@ __all__ = ["SUBCOMMANDS", "Subcommand", "main", "parse_hex"]
 Handler = Callable[[argparse.Namespace], int]
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_DEVICE = 3
 EXIT_INTERRUPTED = 130
@@ -426,6 +427,350 @@ def _run_devices(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------ run and plan
+#
+# Glue only: the loader reads specs, ``spec.plan.Plan`` compiles them,
+# ``run.run_scenario`` runs them, ``report`` writes what happened.
+
+
+def parse_bindings(items: Sequence[str]) -> dict[str, str]:
+    """``["a=/dev/sg3", "b=sim:lu0"]`` → ``{"a": "/dev/sg3", "b": "sim:lu0"}`` (``--device``)."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, target = item.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise UsageError(f"--device: expected NAME=TARGET (a=/dev/sg3), got {item!r}")
+        if name.strip() in out:
+            raise UsageError(f"--device: {name.strip()} bound twice")
+        out[name.strip()] = target.strip()
+    return out
+
+
+def bindings_for(scenario: Any, bindings: Mapping[str, str]) -> dict[str, str]:
+    """The bindings a scenario uses: each spec takes the ``--device`` names it declares."""
+    return {n: t for n, t in bindings.items() if n in scenario.devices}
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _configure_spec_args(p: argparse.ArgumentParser, *, many: bool = True) -> None:
+    p.add_argument("specs", nargs="+" if many else 1, metavar="SPEC", help="scenario file (YAML)")
+    p.add_argument(
+        "--device",
+        "-d",
+        action="append",
+        default=[],
+        metavar="NAME=TARGET",
+        help="bind the spec's device NAME to TARGET (/dev/sg3, sim:lu0?...); repeatable",
+    )
+    p.add_argument("--seed", type=_seed, metavar="N", help="seed of every random choice")
+    p.add_argument(
+        "-p",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="PLUGIN",
+        help="load a plugin module (as well as the installed ones); repeatable",
+    )
+    p.add_argument(
+        "-k", dest="select", metavar="EXPR", help="only scenarios/steps whose name matches"
+    )
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    _configure_spec_args(p)
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML (a testsuite per scenario)")
+    p.add_argument("--log", metavar="FILE", help="write a JSON Lines log (a record per step)")
+    p.add_argument(
+        "--log-commands", action="store_true", help="log every command, repeats included"
+    )
+    p.add_argument("--list", action="store_true", help="list the steps; send nothing")
+
+
+def _plugin_manager(names: Sequence[str]) -> Any:
+    from .verify.plugins import get_plugin_manager
+
+    return get_plugin_manager(list(names))
+
+
+def _load_all(paths: Sequence[str], pm: Any) -> list[Any] | None:
+    """Every spec loaded, or None after printing all their problems (``FILE:LINE:COL: ...``)."""
+    from .spec import SpecError, load_scenario
+
+    scenarios, problems = [], []
+    for path in paths:
+        try:
+            scenarios.append(load_scenario(path, plugins=pm))
+        except SpecError as exc:
+            problems += str(exc).splitlines()
+        except OSError as exc:
+            problems.append(f"{path}: cannot read: {exc.strerror or exc}")
+    for line in problems:
+        print(line, file=sys.stderr)
+    return None if problems else scenarios
+
+
+def _check_bindings(bindings: Mapping[str, str], scenarios: Sequence[Any]) -> None:
+    declared = sorted({n for s in scenarios for n in s.devices})
+    for name in bindings:
+        if name not in declared:
+            names = ", ".join(declared) or "none"
+            raise UsageError(f"--device {name}=...: no spec declares a device {name!r} ({names})")
+
+
+@dataclass
+class _Batch:
+    """The specs of one command line, loaded and planned: nothing sent yet."""
+
+    plans: list[tuple[Any, Any]]  # (scenario, plan), the ones -k leaves something of
+    seed: int
+    pm: Any  # the plugin manager (built-ins, entry points, -p)
+
+
+def _plans(args: argparse.Namespace) -> _Batch | int:
+    """Load, bind and plan every spec, or print every problem and return exit 2."""
+    import secrets
+
+    from .spec.plan import Plan
+
+    pm = _plugin_manager(args.plugins)
+    scenarios = _load_all(args.specs, pm)
+    if scenarios is None:
+        return EXIT_USAGE
+    bindings = parse_bindings(args.device)
+    _check_bindings(bindings, scenarios)
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
+    plans = []
+    for scenario in scenarios:
+        plan = Plan(
+            scenario, bindings=bindings_for(scenario, bindings), seed=seed, select=args.select
+        )
+        if plan.selected:
+            plans.append((scenario, plan))
+    if not plans:
+        raise UsageError(f"-k {args.select!r} selects no step of any spec")
+    return _Batch(plans, seed, pm)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    batch = _plans(args)
+    if isinstance(batch, int):
+        return batch
+    if args.list:
+        for scenario, plan in batch.plans:
+            _print_steps(scenario, plan)
+        return EXIT_OK
+    return _execute(args, batch)
+
+
+def _reporters(args: argparse.Namespace, seed: int) -> Any:
+    from .report import Reporters
+    from .report.console import ConsoleReporter
+    from .report.jsonl import JsonlReporter, run_header
+    from .report.junit import JunitReporter
+
+    reporters: list[Any] = [ConsoleReporter()]
+    if args.junit:
+        junit = JunitReporter(args.junit)
+        try:
+            junit.write()  # now: a path that cannot be written is a usage error, not a lost report
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.junit}: {exc.strerror or exc}") from None
+        reporters.append(junit)
+    if args.log:
+        header = run_header(
+            seed=seed,
+            specs=args.specs,
+            bindings=parse_bindings(args.device),
+            argv=["sgscript", *getattr(args, "argv", sys.argv[1:])],
+            log_commands=args.log_commands,
+        )
+        try:
+            reporters.append(JsonlReporter(args.log, header=header, log_commands=args.log_commands))
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.log}: {exc.strerror or exc}") from None
+    return Reporters(reporters)
+
+
+#: A scenario's outcome → exit code; the run exits with the highest.
+_OUTCOME = {"passed": EXIT_OK, "skipped": EXIT_OK, "failed": EXIT_FAILED, "error": EXIT_DEVICE}
+
+
+def _execute(args: argparse.Namespace, batch: _Batch) -> int:
+    """Run the scenarios one after another; every report is closed however the run ends.
+
+    A scenario whose device cannot be opened is reported and the others still
+    run.  The exit code is the worst outcome: a device or transport failure (3)
+    outranks a failed expectation (1) because the run is then incomplete.
+    """
+    from .run import run_plan
+    from .scsi.errors import TransportError
+    from .sim import forget_targets
+
+    report = _reporters(args, batch.seed)
+    skipped = len(args.specs) - len(batch.plans)
+    note = f"; {skipped} spec(s) deselected by -k" if skipped else ""
+    print(f"seed {batch.seed} (--seed {batch.seed} replays this run){note}", flush=True)
+    codes = [EXIT_OK]
+    try:
+        for scenario, plan in batch.plans:
+            forget_targets()  # each scenario starts from fresh simulated disks
+            try:
+                result = run_plan(
+                    plan, reporter=report, log_commands=args.log_commands, plugins=batch.pm
+                )
+            except (TransportError, OSError) as exc:  # DeviceOpenError: nothing was sent
+                print(f"sgscript: error: {scenario.file}: {exc}", file=sys.stderr, flush=True)
+                report.scenario_error(scenario, plan, str(exc))
+                codes.append(EXIT_DEVICE)
+                continue
+            if result.interrupted:
+                return EXIT_INTERRUPTED
+            codes.append(_OUTCOME.get(result.status, EXIT_FAILED))
+    except KeyboardInterrupt:  # between scenarios (the runner handles it within one)
+        return EXIT_INTERRUPTED
+    finally:
+        report.close()
+    return max(codes)
+
+
+def _print_steps(scenario: Any, plan: Any) -> None:
+    """``--list``: the selected steps by path (nesting indented), device and command."""
+    print(f"{scenario.name}  ({scenario.file})")
+    rows = []
+    for ps in plan.steps():
+        step = ps.step
+        if step.kind == "command":
+            what = step.command or f"cdb {step.cdb}"
+            if step.repeat != 1:
+                what += f" x{step.repeat}"
+        elif step.kind == "reset":
+            what = f"reset {step.reset}"
+        elif step.kind == "sleep":
+            what = f"sleep {step.sleep:g}s"
+        else:  # a parallel group: its branches' steps follow, indented
+            what = ""
+        name = "  " * ps.depth + step.name
+        rows.append((ps.path, name, step.device or "-", what))
+    for line in _table(("STEP", "NAME", "DEVICE", "COMMAND"), rows):
+        print("  " + line)
+
+
+def _configure_plan(p: argparse.ArgumentParser) -> None:
+    _configure_spec_args(p, many=False)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    """The compiled stream: each selected step's (first) command, its CDB and data size."""
+    batch = _plans(args)
+    if isinstance(batch, int):
+        return batch
+    scenario, plan = batch.plans[0]
+    print(f"{scenario.name}  ({scenario.file})  seed {plan.seed}")
+    rows = []
+    for row in plan.preview():
+        data = (
+            f"out {row.data_out}" if row.data_out else f"in {row.data_in}" if row.data_in else "-"
+        )
+        times = f"x{row.repeat}" if row.repeat != 1 else ""
+        if row.queue_depth != 1:
+            times += f" qd {row.queue_depth}"
+        device = f"{row.device} ({row.target})" if row.device else "-"
+        rows.append(
+            (
+                row.path,
+                device,
+                row.command or "-",
+                row.cdb_hex or "-",
+                data,
+                times.strip(),
+                row.note,
+            )
+        )
+    headers = ("STEP", "DEVICE", "COMMAND", "CDB", "DATA", "TIMES", "NOTE")
+    for line in _table(headers, rows):
+        print("  " + line)
+    return EXIT_OK
+
+
+# ------------------------------------------------------- validate and schema
+#
+# Glue only: ``spec.load`` does the checking, ``spec.schema`` owns the schema.
+
+
+def _spec_plugins(names: Sequence[str]) -> Any:
+    """The plugin manager whose commands and ``expect`` kinds specs may use (None: no verify)."""
+    try:
+        from .verify.plugins import get_plugin_manager
+    except ImportError:
+        return None
+    return get_plugin_manager(list(names))
+
+
+def _configure_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="scenario file (YAML)")
+    p.add_argument(
+        "-p",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="PLUGIN",
+        help="load a plugin module (its commands and expect kinds); repeatable",
+    )
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from .spec import SpecError, load_scenario
+
+    pm = _spec_plugins(args.plugins)
+    bad = 0
+    for path in args.specs:
+        try:
+            scenario = load_scenario(path, plugins=pm)
+        except SpecError as exc:
+            print(exc, flush=True)
+            bad += 1
+            continue
+        n = len(scenario.all_steps())
+        print(f"{path}: ok ({n} step{'s' if n != 1 else ''})", flush=True)
+    return EXIT_USAGE if bad else EXIT_OK
+
+
+def _configure_schema(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--output", "-o", metavar="FILE", help="write it to FILE instead")
+    p.add_argument(
+        "-p",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="PLUGIN",
+        help="include a plugin module's expect kinds; repeatable",
+    )
+
+
+def _run_schema(args: argparse.Namespace) -> int:
+    from .spec.schema import plugin_schema_text
+
+    text = plugin_schema_text(_spec_plugins(args.plugins))
+    if not args.output:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    return EXIT_OK
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {
     "commands": Subcommand(
         "the command catalog, or one command's fields",
@@ -454,6 +799,39 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         _configure_devices,
         _run_devices,
         "List /dev/sg* nodes from sysfs; no device is opened.",
+    ),
+    "validate": Subcommand(
+        "check specs (schema, commands, fields, expressions); no device opened",
+        _configure_validate,
+        _run_validate,
+        "Check each SPEC as run would, without opening a device: prints\n"
+        "'SPEC: ok (N steps)' or every problem as FILE:LINE:COL: message.\n"
+        "Exit 0 when all are valid, 2 when any has a problem.",
+    ),
+    "schema": Subcommand(
+        "print the scenario JSON Schema",
+        _configure_schema,
+        _run_schema,
+        "The JSON Schema (2020-12) of spec files, for editors and CI:\n"
+        "  # yaml-language-server: $schema=../schemas/sgscript.schema.json\n"
+        "Installed plugins' expect kinds are included.",
+    ),
+    "run": Subcommand(
+        "run scenarios against their devices",
+        _configure_run,
+        _run_run,
+        "Run each SPEC in turn and report per step (console; --junit, --log for CI).\n"
+        "  sgscript run specs/reserve_release.yaml --device a=/dev/sg3 --device b=/dev/sg4\n"
+        "The seed is printed: --seed N replays a run's random choices exactly.\n"
+        "Exit 0 all held, 1 an expectation failed, 2 bad spec or arguments (nothing sent),\n"
+        "3 a device could not be opened or its transport broke, 130 interrupted.",
+    ),
+    "plan": Subcommand(
+        "the compiled command stream of a spec (CDBs in hex); no device opened",
+        _configure_plan,
+        _run_plan,
+        "Dry run: each command the spec would send (step, device, command, CDB, data size).\n"
+        "Values saved from responses at run time (save:) show as '?'.",
     ),
 }
 
@@ -495,6 +873,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or argparse's own usage error (2)
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for logs that say how to replay
     try:
         return SUBCOMMANDS[args.command].run(args)
     except KeyboardInterrupt:

@@ -34,6 +34,8 @@ __all__ = [
     "decode_cdb",
     "identify",
     "lookup",
+    "register_command",
+    "unregister_command",
 ]
 
 #: Short names accepted everywhere for the T10 field names.
@@ -269,6 +271,7 @@ class Computed(Transfer):
 
 _CATALOG: dict[str, type[Command]] = {}
 _BY_OPCODE: dict[int, list[type[Command]]] = {}
+_IDENTIFIED: dict[bytes, type[Command] | None] = {}
 
 _RESERVED_KWARGS = frozenset(
     {"data", "timeout", "verify_handler", "handlers", "block_size", "data_in"}
@@ -320,8 +323,7 @@ class Command:
         if register:
             if cls.__name__ in _CATALOG:
                 raise ValueError(f"command {cls.__name__} is defined twice")
-            _CATALOG[cls.__name__] = cls
-            _BY_OPCODE.setdefault(cls.opcode, []).append(cls)
+            register_command(cls)
 
     def __init__(self, **kwargs: Any) -> None:
         opts = _Options()
@@ -468,6 +470,28 @@ def catalog() -> dict[str, type[Command]]:
     return dict(_CATALOG)
 
 
+def register_command(cls: type[Command]) -> None:
+    """Put ``cls`` in the catalog under its name (replacing a class of that name)."""
+    old = _CATALOG.get(cls.__name__)
+    if old is not None and old is not cls:
+        unregister_command(old)
+    _CATALOG[cls.__name__] = cls
+    same = _BY_OPCODE.setdefault(cls.opcode, [])
+    if cls not in same:
+        same.append(cls)
+    _IDENTIFIED.clear()
+
+
+def unregister_command(cls: type[Command]) -> None:
+    """Take ``cls`` out of the catalog (plugins replacing a command, tests)."""
+    if _CATALOG.get(cls.__name__) is cls:
+        del _CATALOG[cls.__name__]
+    same = _BY_OPCODE.get(cls.opcode, [])
+    if cls in same:
+        same.remove(cls)
+    _IDENTIFIED.clear()
+
+
 def lookup(name: str) -> type[Command]:
     """The command class called ``name``; suggests near names when unknown."""
     cat = catalog()
@@ -483,9 +507,6 @@ def lookup(name: str) -> type[Command]:
 def _candidates(opcode: int) -> list[type[Command]]:
     catalog()
     return _BY_OPCODE.get(opcode, [])
-
-
-_IDENTIFIED: dict[bytes, type[Command] | None] = {}
 
 
 def identify(cdb: bytes) -> type[Command] | None:

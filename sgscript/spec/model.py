@@ -1,0 +1,204 @@
+"""The scenario model: what a YAML spec says, typed, marked with where it said it.
+
+The loader (``load.py``) builds these from a validated document; the planner
+(``plan.py``) turns them into commands; the runner executes them.  Every
+object is a frozen dataclass of plain values, so a scenario pickles and can
+be shipped to another process or host with its device bindings (DESIGN.md,
+"Scale-out").
+
+Values that may hold expressions stay as written (``Value``): an int, a
+string with ``${...}`` (evaluated by ``expr.py`` when the step runs, after
+earlier ``save:``s), or ``{"random": [lo, hi]}`` (drawn per command from the
+run's seeded RNG).  The planner resolves them; the model never evaluates.
+
+The YAML format (the contract; docs/format.md documents every key)::
+
+    sgscript: 1                       # format version (required)
+    name: reserve_release             # default: the file's stem
+    description: what it proves
+    include: [devices.yaml]           # fragments merged first (devices, vars, defaults)
+    devices:
+      a: {target: "sim:lu0", initiator: host-a, queue_depth: 16, timeout: 30s,
+          options: {blocks: 262144, medium_error: "100-199"}}
+      b: "sim:lu0"                    # shorthand for {target: ...}
+    vars: {lba: 0}
+    defaults: {device: a, timeout: 10s, on_failure: stop}   # applied to every step
+    on_failure: stop                  # scenario policy: stop | continue
+    steps:                            # a list of steps, run in order
+      - name: a reads
+        device: a
+        command: {Read10: {lba: "${lba}", transfer_length: 1}}   # or a bare name
+        data: {pattern: lba, seed: 7}  # data-out (writes)
+        expect: good                  # see Expect below
+        save: {last_lba: returned_logical_block_address}
+        repeat: 100                   # run the command N times
+        queue_depth: 16               # up to 16 of them in flight
+        timeout: 5s
+        optional: true                # "not implemented" (invalid opcode) -> skipped
+        on_failure: continue          # this step's policy
+      - {device: a, cdb: "12 00 00 00 24 00", data_in: 36}     # raw CDB escape hatch
+      - {name: reset the LU, device: a, reset: lun}            # lun | target | bus | host
+      - {sleep: 100ms}
+      - include: common-steps.yaml    # a step-list fragment, spliced in place
+      - parallel:                     # branches run at the same time
+          - {device: a, command: TestUnitReady, repeat: 100}
+          - [ {device: b, command: Reserve6}, {device: b, command: Release6} ]  # a sequence
+    finally:                          # run even after a failure (release what was reserved)
+      - {device: a, command: Release6, expect: any}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "DataSpec",
+    "Device",
+    "Expectation",
+    "Mark",
+    "Policy",
+    "Scenario",
+    "Step",
+    "Value",
+]
+
+#: An int, a string with ``${...}``, a plain string (symbolic field values),
+#: or ``{"random": [lo, hi]}``; resolved by the planner when the step runs.
+Value = Any
+Policy = Literal["stop", "continue"]
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Where something was written: ``FILE:LINE:COL`` (1-based), as errors print it."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Device:
+    """A logical device name bound to a target; ``--device NAME=TARGET`` rebinds it."""
+
+    name: str
+    target: str
+    initiator: str | None = None
+    queue_depth: int | None = None
+    timeout: float | None = None  # seconds; the default command timeout on this device
+    options: dict[str, Any] = field(default_factory=dict)  # target options (sim geometry, faults)
+    mark: Mark | None = None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One expectation kind and its value, as written (``status: BUSY``, ``data: {...}``).
+
+    Built-in kinds: ``good``, ``status``, ``sense``, ``fail``, ``any``, ``data``,
+    ``fields``, ``duration``; plugins register more (with a JSON Schema for the value).
+    The short forms normalise as: ``expect: good`` → kind ``good``; ``expect: fail`` →
+    kind ``fail`` with value None; ``expect: any`` → kind ``any``.  Several keys in one
+    ``expect:`` mapping must all hold.
+    """
+
+    kind: str
+    value: Any = None
+    mark: Mark | None = None
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Data-out to send, or data-in to check: a pattern, a file, or literal bytes.
+
+    ``pattern``: ``lba`` (each block stamped with its LBA and the seed, as fio's verify
+    does), ``zeros``, ``byte`` (``value`` repeated), ``incrementing``, ``random``
+    (seeded); or ``file`` (a path relative to the spec); or ``hex``.  ``length`` overrides
+    the size the command implies.
+    """
+
+    pattern: str | None = None
+    seed: Value = None
+    value: Value = None
+    file: str | None = None
+    hex: str | None = None
+    length: Value = None
+    mark: Mark | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of ``steps:``; ``kind`` says which of the forms it is.
+
+    - ``command``: ``command`` (catalog name) and ``fields``, or ``cdb`` (raw hex) with
+      ``data_in`` (bytes to read) or ``data`` (to write);
+    - ``reset``: ``reset`` is ``lun``, ``target``, ``bus`` or ``host``;
+    - ``sleep``: ``sleep`` seconds;
+    - ``parallel``: ``branches``, each a tuple of steps run in order, all branches at once.
+    """
+
+    kind: Literal["command", "reset", "sleep", "parallel"]
+    name: str
+    device: str | None = None
+    command: str | None = None
+    fields: dict[str, Value] = field(default_factory=dict)
+    cdb: str | None = None
+    data_in: Value = None
+    data: DataSpec | None = None
+    expect: tuple[Expectation, ...] = ()
+    save: dict[str, str] = field(default_factory=dict)
+    repeat: Value = 1
+    queue_depth: Value = 1
+    timeout: float | None = None
+    optional: bool = False
+    on_failure: Policy | None = None  # None: the scenario's policy
+    reset: str | None = None
+    sleep: float | None = None
+    branches: tuple[tuple[Step, ...], ...] = ()
+    mark: Mark | None = None
+    #: Where the step sits, unique in its scenario, 1-based as the planner counts (plan.py):
+    #: ``3`` (third of ``steps:``), ``5.2.1`` (step 5's second branch, its first step),
+    #: ``finally.1``; positions after includes are spliced in.
+    path: str = ""
+
+    @property
+    def path_name(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole spec file, includes resolved, defaults applied, ready to plan."""
+
+    name: str
+    file: str
+    description: str = ""
+    version: int = 1
+    devices: dict[str, Device] = field(default_factory=dict)
+    vars: dict[str, Value] = field(default_factory=dict)
+    steps: tuple[Step, ...] = ()
+    finally_steps: tuple[Step, ...] = ()
+    on_failure: Policy = "stop"
+    mark: Mark | None = None
+    #: The spec's directory: relative data files resolve against it (the loader makes
+    #: ``DataSpec.file`` and ``data`` expectation files absolute already).
+    base_dir: str = ""
+    #: Every file included, as messages name them (for logs: what the run read).
+    includes: tuple[str, ...] = ()
+
+    def all_steps(self) -> list[Step]:
+        """Every step, parallel branches and ``finally:`` included, in file order."""
+        out: list[Step] = []
+
+        def walk(steps: tuple[Step, ...]) -> None:
+            for step in steps:
+                out.append(step)
+                for branch in step.branches:
+                    walk(branch)
+
+        walk(self.steps)
+        walk(self.finally_steps)
+        return out

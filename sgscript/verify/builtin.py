@@ -1,0 +1,496 @@
+"""The built-in expectations, a plugin like any other: they come in through the same hook.
+
+| kind       | value                                            | a failed command   |
+|------------|--------------------------------------------------|--------------------|
+| ``good``   | (none)                                           | fails it           |
+| ``status`` | a status name or code (``RESERVATION_CONFLICT``)  | judged by it       |
+| ``sense``  | a sense key name, or ``{key, asc, ascq}``          | judged by it       |
+| ``fail``   | (none): any failure; or ``{status, sense, error}`` | required           |
+| ``any``    | (none)                                           | allowed            |
+| ``data``   | a data description (``spec/patterns.py``)         | not checked        |
+| ``fields`` | decoded response fields: a value, or ``{min, max}`` | not checked      |
+| ``duration`` | ``{max: 50ms, min: ...}``                      | checked too        |
+
+Each message says what was expected and what came back, in the words
+``sg_decode_sense`` uses for the sense, and ends with the CDB in hex.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import fields as dataclass_fields
+from typing import Any
+
+from ..scsi import errors
+from ..scsi.asc import additional_sense_text
+from ..scsi.status import ScsiStatus, SenseKey
+from ..spec.model import DataSpec
+from ..spec.patterns import CHECK_ONLY, PATTERNS, compare_data
+from .hookspecs import CheckContext, ExpectationKind, hookimpl
+
+__all__ = [
+    "KINDS",
+    "Mismatch",
+    "failed_message",
+    "mismatch",
+    "outcome",
+    "parse_duration",
+    "sgscript_expectation_kinds",
+]
+
+
+# ------------------------------------------------------------------ messages
+
+
+class Mismatch(str):
+    """A failure message that also carries its parts, for reports that show them apart.
+
+    It *is* the message (a ``str``: ``expected X, got Y; CDB ..``, then the hex diff
+    lines for data); ``.expected``, ``.got``, ``.cdb_hex`` and ``.data_diff`` are the
+    pieces (``FailureDetail``'s fields).
+    """
+
+    expected: str
+    got: str
+    cdb_hex: str
+    data_diff: str | None
+
+    def __new__(
+        cls, expected: str, got: str, cdb_hex: str = "", data_diff: str | None = None
+    ) -> Mismatch:
+        text = f"expected {expected}, got {got}"
+        if cdb_hex:
+            text += f"; CDB {cdb_hex}"
+        if data_diff:
+            text += "\n" + data_diff
+        self = super().__new__(cls, text)
+        self.expected, self.got, self.cdb_hex, self.data_diff = expected, got, cdb_hex, data_diff
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Mismatch, (self.expected, self.got, self.cdb_hex, self.data_diff))
+
+
+def outcome(io: Any) -> str:
+    """What came back, in words: ``GOOD``, ``CHECK CONDITION, Illegal Request, ...``."""
+    failure = io.failure
+    if failure is None:
+        return ScsiStatus.text(io.status)
+    return failure.detail
+
+
+def mismatch(ctx: CheckContext, expected: str, got: str | None = None, **kw: Any) -> Mismatch:
+    """``expected EXPECTED, got GOT; CDB ..`` for ``ctx``'s command (GOT: what came back)."""
+    cdb = ctx.io.cdb
+    return Mismatch(expected, outcome(ctx.io) if got is None else got, cdb.hex(" "), **kw)
+
+
+def failed_message(ctx: CheckContext) -> Mismatch:
+    """The default verdict on a failed command that no expectation allowed to fail."""
+    return mismatch(ctx, "GOOD")
+
+
+# ------------------------------------------------------------------ values
+
+
+def _resolve(value: Any, ctx: CheckContext) -> Any:
+    """Expressions in an expectation (``${last_lba}``), evaluated against the step's vars."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return value
+    elif isinstance(value, Mapping):
+        if not (len(value) == 1 and "random" in value):
+            return {k: _resolve(v, ctx) for k, v in value.items()}
+    else:
+        return value
+    from ..spec.expr import resolve
+
+    return resolve(value, ctx.vars, random.Random(f"{ctx.seed}:{ctx.index}"))
+
+
+def _named(enum: type[Any], value: Any) -> Any:
+    return enum.parse(value) if isinstance(value, str) else enum(value)
+
+
+def _code(value: Any) -> str:
+    return f"{value:02X}h"
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s|m|min|h)?\s*$")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``50ms``, ``1.5s``, ``200us``, ``2m``, ``1h`` or a number of seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration (like 50ms, 1.5s, 200us)")
+    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def _ms(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.3f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3f} ms".replace(".000 ms", " ms")
+    return f"{seconds * 1e6:.1f} us"
+
+
+# ------------------------------------------------------------------ good / status / sense / fail
+
+
+def _check_good(ctx: CheckContext, value: Any) -> str | None:
+    return None if ctx.io.failure is None else failed_message(ctx)
+
+
+def _check_status(ctx: CheckContext, value: Any) -> str | None:
+    want = _named(ScsiStatus, value)
+    io = ctx.io
+    if io.status == want and (want != ScsiStatus.GOOD or io.failure is None):
+        return None
+    return mismatch(ctx, f"status {want.title}")
+
+
+def _sense_want(value: Any) -> tuple[SenseKey | None, int | None, int | None]:
+    if isinstance(value, Mapping):
+        key = value.get("key")
+        return (
+            None if key is None else _named(SenseKey, key),
+            value.get("asc"),
+            value.get("ascq"),
+        )
+    return _named(SenseKey, value), None, None
+
+
+def _sense_words(key: SenseKey | None, asc: int | None, ascq: int | None) -> str:
+    parts = [] if key is None else [key.title]
+    if asc is not None and ascq is not None:
+        parts.append(f"{additional_sense_text(asc, ascq)} (ASC {_code(asc)}, ASCQ {_code(ascq)})")
+    elif asc is not None:
+        parts.append(f"ASC {_code(asc)}")
+    elif ascq is not None:
+        parts.append(f"ASCQ {_code(ascq)}")
+    return ", ".join(parts)
+
+
+def _sense_matches(io: Any, key: SenseKey | None, asc: int | None, ascq: int | None) -> bool:
+    sense = io.sense
+    if sense is None:
+        return False
+    return all(
+        want is None or want == got
+        for want, got in ((key, sense.sense_key), (asc, sense.asc), (ascq, sense.ascq))
+    )
+
+
+def _got_sense(io: Any) -> str:
+    sense = io.sense
+    if sense is None:
+        return outcome(io)
+    text = outcome(io) if io.failure is not None else f"{ScsiStatus.text(io.status)}"
+    if sense.asc is not None and sense.ascq is not None:
+        text += f" (ASC {_code(sense.asc)}, ASCQ {_code(sense.ascq)})"
+    if io.failure is None:
+        text += f" with sense {sense.summary()}"
+    return text
+
+
+def _check_sense(ctx: CheckContext, value: Any) -> str | None:
+    key, asc, ascq = _sense_want(value)
+    if _sense_matches(ctx.io, key, asc, ascq):
+        return None
+    return mismatch(ctx, f"sense {_sense_words(key, asc, ascq)}", _got_sense(ctx.io))
+
+
+_ERRORS = {
+    name: cls
+    for name, cls in vars(errors).items()
+    if isinstance(cls, type) and issubclass(cls, errors.TaskFailed) and cls is not errors.TaskFailed
+}
+_ERRORS.pop("ExpectationFailed", None)
+
+
+def _check_fail(ctx: CheckContext, value: Any) -> str | None:
+    io = ctx.io
+    narrow = value if isinstance(value, Mapping) else {}
+    words = []
+    ok = io.failure is not None
+    if "status" in narrow:
+        want = _named(ScsiStatus, narrow["status"])
+        words.append(want.title)
+        ok = ok and io.status == want
+    if "sense" in narrow:
+        key, asc, ascq = _sense_want(narrow["sense"])
+        words.append(_sense_words(key, asc, ascq))
+        ok = ok and _sense_matches(io, key, asc, ascq)
+    if "error" in narrow:
+        cls = _ERRORS[narrow["error"]]
+        words.append(narrow["error"])
+        ok = ok and isinstance(io.failure, cls)
+    if ok:
+        return None
+    expected = "a failure" + (f" ({', '.join(words)})" if words else "")
+    return mismatch(ctx, expected, _got_sense(io) if "sense" in narrow else None)
+
+
+def _check_any(ctx: CheckContext, value: Any) -> str | None:
+    return None
+
+
+# ------------------------------------------------------------------ data / fields / duration
+
+
+def _command_lba(ctx: CheckContext) -> int:
+    if ctx.lba is not None:
+        return ctx.lba
+    try:
+        return int(ctx.io.command.logical_block_address)
+    except AttributeError:
+        return 0
+
+
+def _data_value(value: Any) -> dict[str, Any]:
+    if isinstance(value, DataSpec):
+        out = {f.name: getattr(value, f.name) for f in dataclass_fields(value)}
+        return {k: v for k, v in out.items() if v is not None}
+    return dict(value)
+
+
+def _check_data(ctx: CheckContext, value: Any) -> str | None:
+    io = ctx.io
+    if io.failure is not None:
+        return None  # nothing arrived to check; the failure is judged elsewhere
+    mark = value.mark if isinstance(value, DataSpec) else None
+    spec = _resolve({k: v for k, v in _data_value(value).items() if k != "mark"}, ctx)
+    if mark is not None:
+        spec["mark"] = mark
+    whole = spec.get("sha256") is None and spec.get("hex") is None
+    found = compare_data(
+        spec,
+        io.data,
+        lba=_command_lba(ctx),
+        block_size=ctx.block_size,
+        seed=ctx.seed,
+        base_dir=ctx.base_dir,
+        length=io.dxfer_len if whole and spec.get("length") is None else None,
+    )
+    if found is None:
+        return None
+    got = found.got_text
+    if found.offset < 0 and io.resid:
+        got += f" (residual {io.resid})"
+    return mismatch(ctx, "data " + found.what, got, data_diff=found.diff or None)
+
+
+_MISSING = object()
+
+
+def _lookup(decoded: Any, path: str) -> Any:
+    here = decoded
+    for part in path.split("."):
+        if isinstance(here, Mapping) and part in here:
+            here = here[part]
+        elif isinstance(here, (list, tuple)) and part.lstrip("-").isdigit():
+            try:
+                here = here[int(part)]
+            except IndexError:
+                return _MISSING
+        else:
+            return _MISSING
+    return here
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10:
+        return f"{value} (0x{value:x})"
+    return str(value)
+
+
+def _equal(want: Any, got: Any) -> bool:
+    if isinstance(want, str) and isinstance(got, str):
+        return want.rstrip() == got.rstrip()
+    if isinstance(want, bool) or isinstance(got, bool):
+        return bool(want) == bool(got) and not isinstance(got, str)
+    return want == got
+
+
+def _in_range(want: Mapping[str, Any], got: Any) -> bool:
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return False
+    lo, hi = want.get("min"), want.get("max")
+    return (lo is None or got >= lo) and (hi is None or got <= hi)
+
+
+def _range_words(want: Mapping[str, Any]) -> str:
+    lo, hi = want.get("min"), want.get("max")
+    if lo is not None and hi is not None:
+        return f"{_show(lo)}..{_show(hi)}"
+    return f">= {_show(lo)}" if lo is not None else f"<= {_show(hi)}"
+
+
+def _check_fields(ctx: CheckContext, value: Any) -> str | None:
+    io = ctx.io
+    if io.failure is not None:
+        return None
+    decoded = io.command.decode_response(io.data)
+    name = type(io.command).__name__
+    if not decoded:
+        return mismatch(ctx, f"decoded {name} response fields", "no decoded response")
+    wants, gots = [], []
+    for path, raw in value.items():
+        want = _resolve(raw, ctx)
+        got = _lookup(decoded, path)
+        ranged = isinstance(want, Mapping)
+        if got is _MISSING:
+            near = difflib.get_close_matches(path.split(".")[-1], [str(k) for k in decoded], n=3)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            wants.append(f"{path}={_range_words(want) if ranged else _show(want)}")
+            gots.append(f"no field {path} in the {name} response{hint}")
+            continue
+        if _in_range(want, got) if ranged else _equal(want, got):
+            continue
+        wants.append(f"{path} {_range_words(want)}" if ranged else f"{path}={_show(want)}")
+        gots.append(f"{path}={_show(got)}")
+    if not wants:
+        return None
+    return mismatch(ctx, ", ".join(wants), ", ".join(gots))
+
+
+def _check_duration(ctx: CheckContext, value: Any) -> str | None:
+    took = ctx.io.duration
+    lo = value.get("min")
+    hi = value.get("max")
+    lo_s = None if lo is None else parse_duration(_resolve(lo, ctx))
+    hi_s = None if hi is None else parse_duration(_resolve(hi, ctx))
+    if (lo_s is None or took >= lo_s) and (hi_s is None or took <= hi_s):
+        return None
+    if lo_s is not None and hi_s is not None:
+        want = f"duration {_ms(lo_s)}..{_ms(hi_s)}"
+    elif hi_s is not None:
+        want = f"duration at most {_ms(hi_s)}"
+    else:
+        want = f"duration at least {_ms(lo_s or 0.0)}"
+    return mismatch(ctx, want, f"{_ms(took)} ({outcome(ctx.io)})")
+
+
+# ------------------------------------------------------------------ schemas
+
+_STATUS_NAMES = [m.name for m in ScsiStatus]
+_KEY_NAMES = [m.name for m in SenseKey]
+_BYTE = {"type": "integer", "minimum": 0, "maximum": 255}
+_EXPR = {"type": "string", "pattern": r"\$\{"}
+_INT = {"anyOf": [{"type": "integer"}, _EXPR]}
+_STATUS_SCHEMA = {
+    "description": "SCSI status by name (RESERVATION_CONFLICT) or code (0x18)",
+    "anyOf": [_BYTE, {"enum": _STATUS_NAMES + [n.lower() for n in _STATUS_NAMES]}],
+}
+_KEY_SCHEMA = {
+    "description": "sense key by name (ILLEGAL_REQUEST) or code (5)",
+    "anyOf": [
+        {"type": "integer", "minimum": 0, "maximum": 15},
+        {"enum": _KEY_NAMES + [n.lower() for n in _KEY_NAMES]},
+    ],
+}
+_SENSE_SCHEMA = {
+    "description": "a sense key, or {key, asc, ascq}: each given part must match",
+    "anyOf": [
+        _KEY_SCHEMA,
+        {
+            "type": "object",
+            "properties": {"key": _KEY_SCHEMA, "asc": _BYTE, "ascq": _BYTE},
+            "additionalProperties": False,
+            "minProperties": 1,
+        },
+    ],
+}
+_NONE = {"enum": [None, True], "description": "no value (null or true)"}
+_FAIL_SCHEMA = {
+    "description": "must fail: any way (null), or the way given",
+    "anyOf": [
+        _NONE,
+        {
+            "type": "object",
+            "properties": {
+                "status": _STATUS_SCHEMA,
+                "sense": _SENSE_SCHEMA,
+                "error": {"enum": sorted(_ERRORS), "description": "the failure's class"},
+            },
+            "additionalProperties": False,
+            "minProperties": 1,
+        },
+    ],
+}
+DATA_SCHEMA: dict[str, Any] = {
+    "description": "data-in must be: a pattern, a file, hex (at an offset), or a SHA-256",
+    "type": "object",
+    "properties": {
+        "pattern": {"enum": list(PATTERNS)},
+        "seed": _INT,
+        "value": {"anyOf": [_BYTE, _EXPR]},
+        "file": {"type": "string", "minLength": 1},
+        "hex": {"type": "string", "pattern": r"^\s*(0[xX])?[0-9a-fA-F][0-9a-fA-F\s:,xX]*$"},
+        "offset": {"anyOf": [{"type": "integer", "minimum": 0}, _EXPR]},
+        "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+        "length": {"anyOf": [{"type": "integer", "minimum": 0}, _EXPR]},
+    },
+    "additionalProperties": False,
+    "oneOf": [{"required": [k]} for k in ("pattern", "file", "hex", "sha256")],
+    "dependentRequired": {"offset": ["hex"]},  # hex checks those bytes at offset (default 0)
+}
+assert set(CHECK_ONLY) <= set(DATA_SCHEMA["properties"])
+_FIELD_RANGE = {
+    "type": "object",
+    "properties": {
+        "min": {"anyOf": [{"type": "number"}, _EXPR]},
+        "max": {"anyOf": [{"type": "number"}, _EXPR]},
+    },
+    "additionalProperties": False,
+    "minProperties": 1,
+}
+_FIELDS_SCHEMA = {
+    "description": "decoded response fields (dotted paths into lists and pages): a value or {min, max}",
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": {"anyOf": [{"not": {"type": "object"}}, _FIELD_RANGE]},
+}
+_DURATION_VALUE = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": _DURATION.pattern},
+    ]
+}
+_DURATION_SCHEMA = {
+    "description": "how long the command took: {max: 50ms, min: 1ms}",
+    "type": "object",
+    "properties": {"max": _DURATION_VALUE, "min": _DURATION_VALUE},
+    "additionalProperties": False,
+    "minProperties": 1,
+}
+
+
+def _yes(value: Any) -> bool:
+    return True
+
+
+KINDS: tuple[ExpectationKind, ...] = (
+    ExpectationKind("good", _NONE, _check_good, _yes, "status GOOD (the default)"),
+    ExpectationKind("status", _STATUS_SCHEMA, _check_status, _yes, "this SCSI status"),
+    ExpectationKind("sense", _SENSE_SCHEMA, _check_sense, _yes, "this sense key / ASC / ASCQ"),
+    ExpectationKind("fail", _FAIL_SCHEMA, _check_fail, _yes, "must fail (any way, or this way)"),
+    ExpectationKind("any", _NONE, _check_any, _yes, "may fail; nothing else is judged"),
+    ExpectationKind("data", DATA_SCHEMA, _check_data, description="data-in contents"),
+    ExpectationKind("fields", _FIELDS_SCHEMA, _check_fields, description="decoded response"),
+    ExpectationKind("duration", _DURATION_SCHEMA, _check_duration, description="latency bounds"),
+)
+
+
+@hookimpl
+def sgscript_expectation_kinds() -> list[ExpectationKind]:
+    return list(KINDS)

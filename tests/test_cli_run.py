@@ -1,0 +1,323 @@
+"""``sgscript run`` and ``sgscript plan`` end to end on ``sim:``: exit codes, output, logs.
+
+Exit codes are what CI reads (DESIGN.md "Command line"): 0 every expectation
+held, 1 one failed, 2 the spec or the command line is wrong (nothing sent), 3 a
+device could not be opened or its transport broke, 130 interrupted with the
+results so far written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from sgscript import sim
+from sgscript.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sim() -> None:
+    sim.forget_targets()
+
+
+PASSING = """\
+sgscript: 1
+name: smoke
+devices:
+  a: {target: "sim:cli_smoke", options: {blocks: 4096}}
+steps:
+  - name: the unit is ready
+    device: a
+    command: TestUnitReady
+  - name: random reads
+    device: a
+    command: {Read10: {lba: {random: [0, 4095]}, transfer_length: 1}}
+    repeat: 200
+    queue_depth: 8
+  - name: one block past the end is out of range
+    device: a
+    command: {Read16: {lba: 4096, transfer_length: 1}}
+    expect: {sense: {key: ILLEGAL_REQUEST, asc: 0x21, ascq: 0x00}}
+"""
+
+# The device answers GOOD; the spec says it must not: exit 1 and say why.
+WRONG = """\
+sgscript: 1
+name: wrong
+devices:
+  a: "sim:cli_wrong"
+steps:
+  - name: the unit is ready
+    device: a
+    command: TestUnitReady
+  - name: a read that should have been refused
+    device: a
+    command: {Read10: {lba: 0, transfer_length: 1}}
+    expect: {status: RESERVATION_CONFLICT}
+"""
+
+MALFORMED = """\
+sgscript: 1
+name: malformed
+devices:
+  a: "sim:cli_bad"
+steps:
+  - name: no such command
+    device: a
+    command: TestUnitRaedy
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ------------------------------------------------------------------ exit codes
+
+
+def test_exit_0_when_every_expectation_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "run", write(tmp_path, "smoke.yaml", PASSING), "--seed", "7")
+    assert code == 0, out + err
+    assert out.startswith("seed 7 (--seed 7 replays this run)")
+    assert "smoke: PASSED  3 steps, 202 commands" in out
+    assert "random reads" in out and " / " in out  # the repeat's latency min / p50 / p99 / max
+
+
+def test_exit_1_when_an_expectation_fails_and_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "run", write(tmp_path, "wrong.yaml", WRONG))
+    assert code == 1
+    assert "wrong: FAILED" in out
+    assert "FAIL step 2: a read that should have been refused [a: Read10]" in out
+    assert "RESERVATION" in out and "GOOD" in out
+    assert "28 00 00 00 00 00 00 00 01 00" in out  # the CDB that was sent
+
+
+def test_exit_2_for_a_malformed_spec_with_file_line_col(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write(tmp_path, "smoke.yaml", PASSING)
+    bad = write(tmp_path, "bad.yaml", MALFORMED)
+    code, out, err = run(capsys, "run", good, bad)
+    assert code == 2
+    assert out == ""  # nothing ran, not even the good spec
+    assert err.startswith(f"{bad}:8:14: ") and "TestUnitReady" in err  # did you mean
+    assert "Traceback" not in err
+    assert not sim.targets()  # no device was opened
+
+
+def test_exit_2_for_a_device_no_spec_declares(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, "run", write(tmp_path, "smoke.yaml", PASSING), "--device", "z=/dev/sg3"
+    )
+    assert code == 2 and out == ""
+    assert "no spec declares a device 'z'" in err
+
+
+def test_exit_2_for_a_report_file_that_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write(tmp_path, "smoke.yaml", PASSING)
+    code, out, err = run(capsys, "run", spec, "--junit", str(tmp_path / "no" / "junit.xml"))
+    assert (code, out) == (2, "")
+    assert (
+        err.strip()
+        == f"sgscript: error: cannot write {tmp_path}/no/junit.xml: No such file or directory"
+    )
+    assert not sim.targets()  # found out before anything was sent
+
+
+def test_exit_3_when_a_device_cannot_be_opened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write(tmp_path, "smoke.yaml", PASSING)
+    junit = tmp_path / "junit.xml"
+    argv = ["run", spec, "--device", "a=/dev/sg-nonexistent-99", "--junit", str(junit)]
+    code, out, err = run(capsys, *argv)
+    assert code == 3
+    assert "/dev/sg-nonexistent-99" in err and "Traceback" not in err
+    assert "smoke: ERROR  device a (/dev/sg-nonexistent-99): cannot open" in out
+    error = ET.parse(junit).getroot().find("testsuite/testcase/error")
+    assert error is not None and "/dev/sg-nonexistent-99" in error.get("message", "")
+
+
+def test_exit_3_when_the_transport_breaks_and_the_other_specs_still_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gone = write(
+        tmp_path,
+        "gone.yaml",
+        """\
+sgscript: 1
+name: gone
+devices:
+  a: {target: "sim:cli_gone", options: {gone_after: 5}}
+steps:
+  - name: reads until the disk drops off
+    device: a
+    command: {Read10: {lba: 0, transfer_length: 1}}
+    repeat: 20
+""",
+    )
+    junit = tmp_path / "junit.xml"
+    code, out, _ = run(
+        capsys, "run", gone, write(tmp_path, "smoke.yaml", PASSING), "--junit", str(junit)
+    )
+    assert code == 3
+    assert "gone: ERROR" in out and "No such device" in out
+    assert "smoke: PASSED" in out  # one broken drive does not stop the others
+    suites = {s.get("name"): s for s in ET.parse(junit).getroot().findall("testsuite")}
+    assert suites["gone"].get("errors") == "1" and suites["smoke"].get("failures") == "0"
+
+
+def test_exit_130_when_interrupted_with_results_written(tmp_path: Path) -> None:
+    spec = write(
+        tmp_path,
+        "long.yaml",
+        """\
+sgscript: 1
+name: long
+devices:
+  a: {target: "sim:cli_long", options: {latency: 2ms}}
+steps:
+  - name: quick
+    device: a
+    command: TestUnitReady
+  - name: a long soak
+    device: a
+    command: TestUnitReady
+    repeat: 100000
+""",
+    )
+    log, junit = tmp_path / "run.jsonl", tmp_path / "junit.xml"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sgscript", "run", spec, "--log", str(log), "--junit", str(junit)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # until the first step is on record
+        if log.exists() and '"type":"step"' in log.read_text():
+            break
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records[0]["type"] == "run"
+    assert next(r["name"] for r in records if r["type"] == "step") == "quick"
+    assert records[-1]["type"] == "end" and records[-1]["interrupted"] is True
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert (
+        suite is not None
+        and suite.find("properties/property[@name='interrupted']").get("value") == "true"
+    )
+    assert "quick" in [c.get("name") for c in suite.findall("testcase")]
+
+
+# ------------------------------------------------------------------ reports
+
+
+def test_log_and_junit_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write(tmp_path, "smoke.yaml", PASSING)
+    log, junit = tmp_path / "run.jsonl", tmp_path / "junit.xml"
+    code, _, _ = run(capsys, "run", spec, "--seed", "11", "--log", str(log), "--junit", str(junit))
+    assert code == 0
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert (
+        records[0]["type"] == "run" and records[0]["seed"] == 11 and records[0]["specs"] == [spec]
+    )
+    steps = [r for r in records if r["type"] == "step"]
+    assert [s["count"] for s in steps] == [1, 200, 1]
+    assert len(steps[0]["commands"]) == 1 and steps[1]["commands"] == []  # a repeat: aggregate only
+    assert [r["type"] for r in records[-2:]] == ["scenario", "end"]
+    root = ET.parse(junit).getroot()
+    assert (root.get("tests"), root.get("failures")) == ("3", "0")
+
+
+def test_the_seed_replays_the_random_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write(tmp_path, "smoke.yaml", PASSING)
+
+    def cdbs(log: Path) -> list[str]:
+        assert run(capsys, "run", spec, "--seed", "42", "--log", str(log), "--log-commands")[0] == 0
+        sim.forget_targets()
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+        return sorted(
+            r["cdb"] for r in lines if r["type"] == "command" and r["command"] == "Read10"
+        )
+
+    first, second = cdbs(tmp_path / "1.jsonl"), cdbs(tmp_path / "2.jsonl")
+    assert len(first) == 200 and first == second
+    assert len(set(first)) > 100  # random, not one LBA
+
+
+# ------------------------------------------------------------------ --list, -k, plan
+
+
+def test_list_shows_the_steps_and_sends_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "run", write(tmp_path, "smoke.yaml", PASSING), "--list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("smoke  (")
+    assert lines[2].split() == ["1", "the", "unit", "is", "ready", "a", "TestUnitReady"]
+    assert "Read10 x200" in lines[3]
+    assert not sim.targets()
+
+
+def test_k_selects_steps_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write(tmp_path, "smoke.yaml", PASSING)
+    code, out, _ = run(capsys, "run", spec, "-k", "random or ready")
+    assert code == 0
+    assert "the unit is ready" in out and "random reads" in out
+    assert "past the end" not in out
+
+
+def test_k_that_selects_nothing_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "run", write(tmp_path, "smoke.yaml", PASSING), "-k", "nosuchstep")
+    assert code == 2 and out == ""
+    assert "selects no step" in err
+
+
+def test_plan_prints_the_compiled_stream_without_a_device(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "plan", write(tmp_path, "smoke.yaml", PASSING), "--seed", "5")
+    assert code == 0
+    assert "seed 5" in out.splitlines()[0]
+    tur = next(line for line in out.splitlines() if line.lstrip().startswith("1 "))
+    assert "00 00 00 00 00 00" in tur
+    reads = next(line for line in out.splitlines() if line.lstrip().startswith("2 "))
+    assert "28 00" in reads and "in 512" in reads and "x200" in reads
+    assert not sim.targets()

@@ -1,0 +1,113 @@
+"""The pytest plugin as users run it: ``pytest specs/``, ``pytest -n 2 specs/``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+PASSING = """\
+sgscript: 1
+name: {name}
+devices:
+  a: "sim:{name}"
+steps:
+  - name: the unit is ready
+    device: a
+    command: TestUnitReady
+  - name: reads
+    device: a
+    command: {{Read10: {{lba: {{random: [0, 100]}}, transfer_length: 1}}}}
+    repeat: 50
+"""
+
+FAILING = """\
+sgscript: 1
+name: refused
+devices:
+  a: "sim:refused"
+steps:
+  - name: a read that should have been refused
+    device: a
+    command: {Read10: {lba: 0, transfer_length: 1}}
+    expect: {status: RESERVATION_CONFLICT}
+"""
+
+MALFORMED = """\
+sgscript: 1
+name: malformed
+devices:
+  a: "sim:malformed"
+steps:
+  - name: no such command
+    device: a
+    command: TestUnitRaedy
+"""
+
+
+def test_a_passing_spec_is_one_item_named_after_its_scenario(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", smoke=PASSING.format(name="smoke"))
+    pytester.makefile(".yaml", other="not: a spec\nsgscript_like: no\n")  # other YAML: ignored
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*smoke.yaml::smoke PASSED*", "*sgscript: 1 scenario(s), seed *"])
+
+
+def test_a_failing_spec_shows_what_failed(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", refused=FAILING)
+    pytester.makefile(".yaml", smoke=PASSING.format(name="smoke"))
+    result = pytester.runpytest("--sgscript-seed", "3")
+    result.assert_outcomes(passed=1, failed=1)  # a failing drive does not stop the others
+    result.stdout.fnmatch_lines(
+        [
+            "*refused: FAILED*seed 3*",
+            "*FAIL step 1: a read that should have been refused*",
+            "*28 00 00 00 00 00 00 00 01 00*",
+            "replay: --sgscript-seed 3",
+        ]
+    )
+    assert "RESERVATION" in result.stdout.str()
+    # the short summary names the step and what went wrong
+    result.stdout.fnmatch_lines(
+        ["FAILED refused.yaml::refused - step 1 (a read that should have been refused)*"]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_malformed_spec_is_a_collection_error_with_file_line_col(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makefile(".yaml", malformed=MALFORMED)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*malformed.yaml:8:14: *TestUnitReady*"])
+
+
+def test_device_binding_that_cannot_be_opened_fails_that_item(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", smoke=PASSING.format(name="smoke"))
+    result = pytester.runpytest("--sgscript-device", "a=/dev/sg-nonexistent-99")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*/dev/sg-nonexistent-99*"])
+
+
+def test_log_dir_gets_a_jsonl_per_scenario(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", smoke=PASSING.format(name="smoke"))
+    result = pytester.runpytest("--sgscript-log", "logs")
+    result.assert_outcomes(passed=1)
+    (log,) = (pytester.path / "logs").glob("*.jsonl")
+    lines = log.read_text().splitlines()
+    assert '"type":"run"' in lines[0] and '"type":"end"' in lines[-1]
+
+
+def test_xdist_runs_specs_in_separate_workers_with_one_seed(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", one=PASSING.format(name="one"), two=PASSING.format(name="two"))
+    pytester.makefile(".yaml", refused=FAILING)
+    result = pytester.runpytest_subprocess("-n", "2")
+    result.assert_outcomes(passed=2, failed=1)
+    out = result.stdout.str()
+    seed = re.search(r"sgscript: 3 scenario\(s\), seed (\d+)", out)
+    assert seed is not None, out
+    # the worker that ran the failing spec used the session's seed: the replay hint is right
+    assert f"replay: --sgscript-seed {seed[1]}" in out
