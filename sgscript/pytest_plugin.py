@@ -210,7 +210,7 @@ class SpecItem(pytest.Item):
                 reporter.close()
         if self.result.interrupted:
             raise KeyboardInterrupt
-        if self.result.status == "failed":
+        if self.result.status != "passed":  # "failed", or "error": a device broke mid-run
             raise ScenarioFailed(self.result)
 
     def _log(self, seed: int, bindings: dict[str, str]) -> Any:

@@ -111,3 +111,23 @@ def test_xdist_runs_specs_in_separate_workers_with_one_seed(pytester: pytest.Pyt
     assert seed is not None, out
     # the worker that ran the failing spec used the session's seed: the replay hint is right
     assert f"replay: --sgscript-seed {seed[1]}" in out
+
+
+BREAKS = """\
+sgscript: 1
+name: breaks
+devices:
+  a: "sim:breaks?gone_after=5"
+steps:
+  - name: the drive goes away under these reads
+    device: a
+    command: {Read10: {lba: 0, transfer_length: 1}}
+    repeat: 20
+"""
+
+
+def test_a_device_that_breaks_mid_run_fails_the_item(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", breaks=BREAKS)
+    result = pytester.runpytest("-ra")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*No such device*", "*FAILED breaks.yaml::breaks*"])
