@@ -693,3 +693,38 @@ def test_scenario_totals_count_every_command() -> None:
     )
     assert result.commands == 20_000 and result.failed_commands == 0
     assert result.duration <= time.perf_counter() - start
+
+
+def test_index_walks_a_range_in_order() -> None:
+    from sgscript.spec.load import load_scenario_text
+
+    scenario = load_scenario_text(
+        """
+sgscript: 1
+devices: {a: "sim:walk-index?blocks=1000"}
+steps:
+  - name: write in order
+    device: a
+    command: {Write10: {lba: "${index * 2}", transfer_length: 2}}
+    data: {pattern: lba, seed: 3}
+    repeat: 50
+    queue_depth: 8
+  - name: read back in order
+    device: a
+    command: {Read10: {lba: "${index * 2}", transfer_length: 2}}
+    expect: {data: {pattern: lba, seed: 3}}
+    repeat: 50
+  - name: the last pair was written where the walk put it
+    device: a
+    command: {Read10: {lba: 98, transfer_length: 2}}
+    expect: {data: {pattern: lba, seed: 3}}
+  - name: nothing past the range
+    device: a
+    command: {Read10: {lba: 100, transfer_length: 1}}
+    expect: {data: {pattern: zeros}}
+""",
+        file="walk.yaml",
+    )
+    result = run_scenario(scenario, seed=1)
+    assert result.status == "passed", [s.failures for s in result.steps]
+    assert [s.count for s in result.steps] == [50, 50, 1, 1]

@@ -74,7 +74,9 @@ __all__ = [
 
 #: Variables every expression may use without declaring them; the planner supplies them.
 #: None yet: a name added here must also be put in the planner's ``Env`` for every step.
-BUILTIN_VARS: dict[str, str] = {}
+BUILTIN_VARS: dict[str, str] = {
+    "index": "the command's number within its step's repeat, from 0 (walk a range: ${index * 8})",
+}
 
 MAX_FILE_BYTES = 4 << 20  # a spec is text written by people
 MAX_NODES = 200_000  # YAML nodes after alias expansion (the "billion laughs" bound)

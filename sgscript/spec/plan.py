@@ -310,6 +310,28 @@ def has_random(value: Any) -> bool:
     return False
 
 
+_INDEX = re.compile(r"\$\{[^}]*\bindex\b")
+
+
+def uses_index(value: Any) -> bool:
+    """True when ``value`` mentions the built-in ``index`` (it then differs per command)."""
+    if isinstance(value, str):
+        return bool(_INDEX.search(value))
+    if isinstance(value, Mapping):
+        return any(uses_index(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(uses_index(v) for v in value)
+    return False
+
+
+def _step_uses_index(step: Step) -> bool:
+    data = step.data
+    values = [*step.fields.values(), step.cdb, step.data_in]
+    if data is not None:
+        values += [getattr(data, key) for key in _DATA_KEYS]
+    return any(uses_index(v) for v in values)
+
+
 def _resolve(value: Any, vars: Mapping[str, Any], rng: random.Random) -> Any:
     from .expr import resolve  # the loader's evaluator: one for validation and running
 
@@ -513,6 +535,12 @@ class Plan:
     def _stream(self, step: Step, env: Env, rng: random.Random, repeat: int) -> Iterator[Command]:
         if step.kind != "command":
             raise UsageError(f"step {step.name!r} is a {step.kind} step: it sends no commands")
+        if _step_uses_index(step):  # every command differs: evaluate each one afresh
+            base = {**env.vars}
+            for index in range(repeat):
+                base["index"] = index
+                yield _Maker(step, Env(base, env.block_size), rng, self.seed, self.base_dir)()
+            return
         make = self._maker(step, env, rng)
         if make is None:
             return
