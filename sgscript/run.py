@@ -420,13 +420,23 @@ def _judge(io: Io) -> None:
 
 
 def _not_implemented(io: Io) -> bool:
-    """ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE (20h/00h): the device lacks it."""
+    """The device lacks the command: INVALID COMMAND OPERATION CODE (20h/00h), or, for a
+    command named by a service action, INVALID FIELD IN CDB (24h/00h) pointing at the
+    SERVICE ACTION field — how SPC-5 answers an unsupported service action of a
+    supported operation code."""
     sense = io.sense if io.sense_raw else None
+    if sense is None or sense.sense_key != SenseKey.ILLEGAL_REQUEST or sense.ascq != 0x00:
+        return False
+    if sense.asc == 0x20:
+        return True
+    sks = sense.sense_key_specific
+    slot = io.command.layout.by_name.get("service_action")
     return (
-        sense is not None
-        and sense.sense_key == SenseKey.ILLEGAL_REQUEST
-        and sense.asc == 0x20
-        and sense.ascq == 0x00
+        sense.asc == 0x24
+        and slot is not None
+        and sks is not None
+        and bool(sks.cd)
+        and sks.field_pointer == slot.field.byte
     )
 
 

@@ -307,3 +307,13 @@ def test_preview_shows_cdbs_sizes_and_what_is_unknown_until_run_time() -> None:
     assert rows["6"].cdb_hex == first.cdb.hex(" ") and rows["6"].data_out == 4096
     many = [r for r in plan.preview(per_step=3) if r.path == "6"]
     assert len(many) == 3 and many[2].note == "command 3 of 3"
+
+
+def test_literal_data_sizes_a_parameter_list_length_left_out() -> None:
+    """MODE SELECT/UNMAP with ``hex:`` data and no length field send the whole literal."""
+    body = "00 16 00 10 00 00 00 00 " + "00 00 00 00 00 00 00 00 00 00 00 08 00 00 00 00"
+    step = Step("command", "unmap", device="a", command="Unmap", data=DataSpec(hex=body))
+    plan = Plan(Scenario("s", "s.yaml", devices={"a": Device("a", "sim:x")}, steps=(step,)), seed=1)
+    (command,) = list(plan.command_stream("1"))
+    assert command.parameter_list_length == 24 and len(command.data) == 24
+    assert command.data == bytes.fromhex(body.replace(" ", ""))

@@ -324,6 +324,30 @@ def test_optional_step_the_device_does_not_implement_is_skipped() -> None:
     assert steps["2"].status == "failed"  # the same command, not optional
 
 
+def test_optional_skips_an_unsupported_service_action_but_not_other_invalid_fields() -> None:
+    result = run_scenario(
+        scenario(
+            cmd(
+                "unknown PR IN action",
+                "PersistentReserveIn",
+                fields={"service_action": 0x1F},
+                optional=True,
+            ),
+            cmd(
+                "a bad page code is a real error",
+                "Inquiry",
+                fields={"page_code": 0x80},
+                optional=True,
+            ),
+            on_failure="continue",
+        ),
+        seed=1,
+    )
+    steps = by_path(result)
+    assert steps["1"].status == "skipped" and "not implemented" in steps["1"].message
+    assert steps["2"].status == "failed"  # 24h/00h, but at PAGE CODE: not "unsupported"
+
+
 def test_reset_then_unit_attention() -> None:
     result = run_scenario(
         scenario(

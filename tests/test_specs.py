@@ -9,6 +9,7 @@ without a hard-coded geometry runs unchanged on another disk (``--device``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -137,6 +138,18 @@ def test_the_persistent_reservation_spec_catches_a_target_that_ignores_reservati
     first = next(s for s in result.steps if s.status == "failed")
     assert first.name == "READ KEYS lists two keys"
     assert "additional_length=16" in first.failures[0].expected
+
+
+def test_the_soak_loop_scales_with_its_commands_var() -> None:
+    scenario = load_scenario(SPECS_DIR / "soak.yaml")
+    assert scenario.vars["commands"] == 20000  # the default: quick, still a soak
+    small = dataclasses.replace(scenario, vars={**scenario.vars, "commands": 1000})
+    result = run_scenario(small, seed=SEED)
+    assert result.status == "passed", failures(result)
+    loop = [s for s in result.steps if s.name.startswith("soak ")]
+    assert sum(s.count for s in loop) == 1000
+    reads = next(s for s in loop if s.name == "soak reads")
+    assert reads.latency is not None and reads.latency.max < 2.0
 
 
 # ------------------------------------------------------------------ the command line

@@ -744,10 +744,26 @@ class _Maker:
                 " check data-in with expect: {data: ...})"
             )
         size = command.data_length(self.block_size)
+        natural = self._natural_length()
+        if size == 0 and natural:
+            # MODE SELECT/UNMAP with hex or a file and no length field: the data's own
+            # size decides, and the command's PARAMETER LIST LENGTH follows it.
+            data = self._make_data(_as_int("lba", lba), natural)
+            return self.cls(**kwargs, data=data, **self.options)
         command.options.data = self._make_data(
             int(command.values.get("logical_block_address", 0)), size
         )
         return command
+
+    def _natural_length(self) -> int | None:
+        """The size of a literal (``hex``) or ``file`` data source; None for a pattern."""
+        if self.data_values.get("hex") is not None:
+            from .patterns import parse_hex
+
+            return len(parse_hex(self.data_values["hex"], ""))
+        if self.data_values.get("file") is not None:
+            return _file_size(self.base_dir, self.data_values["file"])
+        return None
 
     def _raw(self) -> Command:
         assert self.raw is not None
@@ -755,13 +771,8 @@ class _Maker:
             return RawCommand.build(self.raw, **self.options)
         length = self.data_values.get("length")
         if length is None:  # the literal's own size; a pattern has none
-            if self.data_values.get("hex") is not None:
-                from .patterns import _parse_hex
-
-                length = len(_parse_hex(self.data_values["hex"], ""))
-            elif self.data_values.get("file") is not None:
-                length = _file_size(self.base_dir, self.data_values["file"])
-            else:
+            length = self._natural_length()
+            if length is None:
                 raise UsageError("a raw cdb with a data pattern needs data length: N")
         data = self._make_data(0, _as_int("data length", length))
         return RawCommand.build(self.raw, data=data, **self.options)
