@@ -461,8 +461,31 @@ def _seed(text: str) -> int:
     return value
 
 
+def _add_plugin_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("-p", dest="plugins", action="append", default=[], metavar="PLUGIN", help=help)
+
+
+def _add_var_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--var",
+        dest="vars",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override the spec's vars: entry NAME (VALUE as YAML: 100, 1.5, true, text); repeatable",
+    )
+
+
+def _with_vars(args: argparse.Namespace, scenarios: list[Any]) -> list[Any]:
+    """``--var`` applied (``spec.load.override_vars``): a name no spec declares is exit 2."""
+    from .spec.load import override_vars, parse_vars
+
+    return override_vars(scenarios, parse_vars(args.vars))
+
+
 def _configure_spec_args(p: argparse.ArgumentParser, *, many: bool = True) -> None:
     p.add_argument("specs", nargs="+" if many else 1, metavar="SPEC", help="scenario file (YAML)")
+    _add_var_option(p)
     p.add_argument(
         "--device",
         "-d",
@@ -472,14 +495,7 @@ def _configure_spec_args(p: argparse.ArgumentParser, *, many: bool = True) -> No
         help="bind the spec's device NAME to TARGET (/dev/sg3, sim:lu0?...); repeatable",
     )
     p.add_argument("--seed", type=_seed, metavar="N", help="seed of every random choice")
-    p.add_argument(
-        "-p",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="PLUGIN",
-        help="load a plugin module (as well as the installed ones); repeatable",
-    )
+    _add_plugin_option(p, "load a plugin module (as well as the installed ones); repeatable")
     p.add_argument(
         "-k", dest="select", metavar="EXPR", help="only scenarios/steps whose name matches"
     )
@@ -545,6 +561,7 @@ def _plans(args: argparse.Namespace) -> _Batch | int:
     scenarios = _load_all(args.specs, pm)
     if scenarios is None:
         return EXIT_USAGE
+    scenarios = _with_vars(args, scenarios)
     bindings = parse_bindings(args.device)
     _check_bindings(bindings, scenarios)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
@@ -706,32 +723,18 @@ def _run_plan(args: argparse.Namespace) -> int:
 # Glue only: ``spec.load`` does the checking, ``spec.schema`` owns the schema.
 
 
-def _spec_plugins(names: Sequence[str]) -> Any:
-    """The plugin manager whose commands and ``expect`` kinds specs may use (None: no verify)."""
-    try:
-        from .verify.plugins import get_plugin_manager
-    except ImportError:
-        return None
-    return get_plugin_manager(list(names))
-
-
 def _configure_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("specs", nargs="+", metavar="SPEC", help="scenario file (YAML)")
-    p.add_argument(
-        "-p",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="PLUGIN",
-        help="load a plugin module (its commands and expect kinds); repeatable",
-    )
+    _add_plugin_option(p, "load a plugin module (its commands and expect kinds); repeatable")
+    _add_var_option(p)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     from .spec import SpecError, load_scenario
 
-    pm = _spec_plugins(args.plugins)
+    pm = _plugin_manager(args.plugins)
     bad = 0
+    loaded = []
     for path in args.specs:
         try:
             scenario = load_scenario(path, plugins=pm)
@@ -739,27 +742,23 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(exc, flush=True)
             bad += 1
             continue
+        loaded.append(scenario)
         n = len(scenario.all_steps())
         print(f"{path}: ok ({n} step{'s' if n != 1 else ''})", flush=True)
+    if loaded:
+        _with_vars(args, loaded)  # the --var names must be declared
     return EXIT_USAGE if bad else EXIT_OK
 
 
 def _configure_schema(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", "-o", metavar="FILE", help="write it to FILE instead")
-    p.add_argument(
-        "-p",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="PLUGIN",
-        help="include a plugin module's expect kinds; repeatable",
-    )
+    _add_plugin_option(p, "include a plugin module's expect kinds; repeatable")
 
 
 def _run_schema(args: argparse.Namespace) -> int:
     from .spec.schema import plugin_schema_text
 
-    text = plugin_schema_text(_spec_plugins(args.plugins))
+    text = plugin_schema_text(_plugin_manager(args.plugins))
     if not args.output:
         sys.stdout.write(text)
         return EXIT_OK

@@ -8,6 +8,7 @@ YAML in a test tree (include fragments, CI files) is left alone.
 | option | does |
 |---|---|
 | ``--sgscript-device NAME=TARGET`` | bind a device name (repeatable); a spec takes the names it declares |
+| ``--sgscript-var NAME=VALUE`` | override a ``vars:`` entry (as ``sgscript run --var``); a name no collected spec declares is a usage error |
 | ``--sgscript-seed N`` | the seed of every random choice (default: one chosen per session, shown in the header) |
 | ``--sgscript-log DIR`` | a JSON Lines log per scenario in DIR (``sgscript run --log`` format) |
 | ``--sgscript-plugin MODULE`` | load an sgscript plugin module (as ``sgscript run -p``) |
@@ -65,6 +66,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="bind a spec's device NAME to TARGET (/dev/sg3, sim:...); repeatable",
     )
     group.addoption(
+        "--sgscript-var",
+        action="append",
+        default=[],
+        dest="sgscript_vars",
+        metavar="NAME=VALUE",
+        help="override a spec's vars: entry NAME (VALUE as YAML); repeatable",
+    )
+    group.addoption(
         "--sgscript-seed",
         type=int,
         default=None,
@@ -90,6 +99,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .scsi.errors import UsageError
+    from .spec.load import parse_vars
+
+    try:
+        config._sgscript_vars = parse_vars(config.option.sgscript_vars, "--sgscript-var")  # type: ignore[attr-defined]
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     # One seed per session, chosen by the controller and handed to each xdist
     # worker, so every item of the run (and the summary line) uses the same one.
     workerinput = getattr(config, "workerinput", None)
@@ -131,6 +147,20 @@ class _Summary:
             )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--sgscript-var`` names no collected spec declares: a typo would change nothing."""
+    from .scsi.errors import UsageError
+    from .spec.load import check_var_names
+
+    specs = [item.scenario for item in items if isinstance(item, SpecItem)]
+    if specs:
+        declared = (n for s in specs for n in s.vars)
+        try:
+            check_var_names(config._sgscript_vars, declared, "--sgscript-var")  # type: ignore[attr-defined]
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix in (".yaml", ".yml") and _is_spec(file_path):
         return SpecFile.from_parent(parent, path=file_path)
@@ -166,8 +196,11 @@ class SpecFile(pytest.File):
 
     def collect(self) -> list[pytest.Item]:
         from .spec import load_scenario
+        from .spec.load import override_vars
 
         scenario = load_scenario(str(self.path), plugins=_plugin_manager(self.config))
+        overrides = self.config._sgscript_vars  # type: ignore[attr-defined]
+        (scenario,) = override_vars([scenario], overrides, strict=False)  # each takes its own
         return [SpecItem.from_parent(self, name=scenario.name, scenario=scenario)]
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]

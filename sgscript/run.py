@@ -611,7 +611,7 @@ class _StepRun:
     # -- ending ---------------------------------------------------------------------
 
     def save(self) -> None:
-        """``save:`` decoded response fields of the last command into variables."""
+        """``save:`` decoded response fields (dotted paths, as ``fields:``) of the last command."""
         names = self.step.save
         if not names or self.skipped or self.messages or self.stopped:
             return  # a step cut short (Ctrl-C, another step's stop) saves nothing
@@ -628,9 +628,12 @@ class _StepRun:
             fields = {}
             self.messages.append(f"save: the response could not be decoded ({exc})")
             return
+        from .verify.builtin import MISSING, lookup_path
+
         for var, name in names.items():
-            if name in fields:
-                self.saved[var] = fields[name]
+            value = lookup_path(fields, name) if fields else MISSING
+            if value is not MISSING:
+                self.saved[var] = value
                 continue
             what = self.label or type(io.command).__name__
             if not fields:

@@ -321,3 +321,31 @@ def test_plan_prints_the_compiled_stream_without_a_device(
     reads = next(line for line in out.splitlines() if line.lstrip().startswith("2 "))
     assert "28 00" in reads and "in 512" in reads and "x200" in reads
     assert not sim.targets()
+
+
+# ------------------------------------------------------------------ --var
+
+SOAK = str(Path(__file__).resolve().parents[1] / "specs" / "soak.yaml")
+
+
+def test_var_overrides_a_declared_var(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "soak.jsonl"
+    code, out, err = run(capsys, "run", SOAK, "--var", "commands=100", "--log", str(log))
+    assert code == 0, out + err
+    steps = [json.loads(line) for line in log.read_text().splitlines()]
+    counts = {s["name"]: s["count"] for s in steps if s["type"] == "step"}
+    # repeat: "${commands * 6 // 10}" and so on: 60 + 30 + 10 instead of 20,000
+    assert (counts["soak reads"], counts["soak writes"]) == (60, 30)
+
+
+@pytest.mark.parametrize("command", ["run", "plan", "validate"])
+def test_var_naming_no_declared_var_is_a_usage_error(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, command, SOAK, "--var", "comands=100")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "sgscript: error: --var comands=...: no spec declares a variable 'comands' "
+        "(area, base, commands)"
+    ]
+    assert not sim.targets()  # nothing was opened

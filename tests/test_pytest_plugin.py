@@ -131,3 +131,26 @@ def test_a_device_that_breaks_mid_run_fails_the_item(pytester: pytest.Pytester) 
     result = pytester.runpytest("-ra")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*No such device*", "*FAILED breaks.yaml::breaks*"])
+
+
+PAST_THE_END = """\
+sgscript: 1
+name: moved
+devices:
+  a: {target: "sim:moved", options: {blocks: 100}}
+vars: {lba: 1000}
+steps:
+  - name: read at the var's LBA
+    device: a
+    command: {Read16: {lba: "${lba}", transfer_length: 1}}
+"""
+
+
+def test_sgscript_var_overrides_a_declared_var(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", moved=PAST_THE_END, smoke=PASSING.format(name="smoke"))
+    assert pytester.runpytest().ret == pytest.ExitCode.TESTS_FAILED  # LBA 1000 of 100 blocks
+    result = pytester.runpytest("--sgscript-var", "lba=99")  # smoke declares no lba: unchanged
+    result.assert_outcomes(passed=2)
+    typo = pytester.runpytest("--sgscript-var", "lab=99")
+    assert typo.ret == pytest.ExitCode.USAGE_ERROR
+    typo.stderr.fnmatch_lines(["*--sgscript-var lab=...: no spec declares a variable 'lab' (lba)*"])

@@ -161,6 +161,30 @@ def test_save_of_an_unknown_field_fails_the_step_and_lists_the_fields() -> None:
     assert by_path(result)["2"].status == "skipped"  # stop is the default policy
 
 
+def test_save_takes_a_dotted_path_as_fields_does() -> None:
+    caching = {"dbd": 1, "page_code": 0x08}
+    result = run_scenario(
+        scenario(
+            cmd("caching page", "ModeSense6", fields=caching, save={"wce": "mode_pages.0.wce"}),
+            cmd(
+                "page chosen by the saved bit",
+                "ModeSense6",
+                fields={"dbd": 1, "page_code": "${wce * 8}"},
+                expect=expect("fields", {"mode_pages.0.page_code": 0x08}),
+            ),
+            cmd("bad path", "ModeSense6", fields=caching, save={"x": "mode_pages.0.nope"}),
+            target="sim:mode",
+        ),
+        seed=1,
+    )
+    steps = by_path(result)
+    assert steps["1"].saved == {"wce": 1}
+    assert steps["2"].status == "passed", steps["2"].failures
+    assert steps["3"].status == "failed"
+    assert "no field 'mode_pages.0.nope'" in steps["3"].message
+    assert "it has: " in steps["3"].message and "mode_pages" in steps["3"].message
+
+
 # ----------------------------------------------------------------- concurrency
 
 

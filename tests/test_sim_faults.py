@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -29,23 +28,7 @@ from sgscript.sim.faults import OPTIONS
 BS = 512
 
 
-@pytest.fixture(autouse=True)
-def fresh_targets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test gets new targets; the channels it opened are closed after it (fds)."""
-    sim.forget_targets()
-    opened: list[Channel] = []
-    real_open = Channel.open.__func__  # type: ignore[attr-defined]
-
-    def tracked(cls: type[Channel], target: str, **kwargs: object) -> Channel:
-        ch = real_open(cls, target, **kwargs)
-        opened.append(ch)
-        return ch
-
-    monkeypatch.setattr(Channel, "open", classmethod(tracked))
-    yield
-    for ch in opened:
-        ch.close()
-    sim.forget_targets()
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 def opened(spec: str, initiator: str = "host-a", **kwargs: object) -> Channel:

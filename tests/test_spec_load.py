@@ -249,6 +249,32 @@ def test_not_durations(text: object) -> None:
     assert not DURATION.is_valid(text)
 
 
+def test_expect_bounds_and_sense_information_may_be_expressions(here: Path) -> None:
+    """``duration`` bounds and ``sense: {information}`` take ``${...}``; timeouts do not."""
+    text = """\
+        sgscript: 1
+        devices: {a: "sim:lu0"}
+        vars: {limit: 50ms, offset: 7}
+        steps:
+          - command: Inquiry
+            device: a
+            expect: {duration: {max: "${limit}", min: "${limit / 100}"}}
+          - command: {CompareAndWrite: {lba: 0, number_of_logical_blocks: 1}}
+            device: a
+            data: {pattern: zeros}
+            expect: {sense: {key: MISCOMPARE, information: "${offset}"}}
+          - {device: a, command: TestUnitReady, timeout: "${limit}"}
+        """
+    write(here, "spec.yaml", text)
+    (line,) = problems("spec.yaml")
+    where = loc(text, '"${limit}"', 2)  # a timeout is fixed when loading: no expressions
+    assert line.startswith(f"{where}: steps[2].timeout: expected a duration")
+    s = load_scenario_text(textwrap.dedent(text).rsplit("  - {device", 1)[0], "spec.yaml")
+    inq, caw = s.steps
+    assert inq.expect[0].value == {"max": "${limit}", "min": "${limit / 100}"}
+    assert caw.expect[0].value == {"key": "MISCOMPARE", "information": "${offset}"}
+
+
 # ---------------------------------------------------------- one mistake each
 
 BASE = """\
@@ -260,6 +286,18 @@ steps:
 
 # (steps text, the needle the problem points at (nth occurrence), what the message says)
 MISTAKES: list[tuple[str, str, int, str]] = [
+    (
+        '  - {device: a, command: Inquiry, expect: {duration: {max: "${lbaa}"}}}\n',
+        "lbaa",
+        1,
+        "steps[0].expect.duration.max: undefined variable 'lbaa' (did you mean 'lba'?)",
+    ),
+    (
+        "  - {device: a, command: Read10, expect: {sense: {information: -1}}}\n",
+        "-1",
+        1,
+        "steps[0].expect.sense.information: expected at least 0, got -1",
+    ),
     (
         "  - {device: a, command: TestUnitReady, repaet: 3}\n",
         "repaet",

@@ -12,6 +12,7 @@ import sgscript.sim as sim
 from sgscript import Channel
 from sgscript.scsi.cdb import Command
 from sgscript.scsi.commands import (
+    CompareAndWrite,
     Inquiry,
     Read10,
     ReadCapacity10,
@@ -127,6 +128,41 @@ def test_sense_by_key_and_by_code(disk: Channel) -> None:
 def test_sense_on_a_command_that_succeeded(disk: Channel) -> None:
     (message,) = judge(run(disk, TestUnitReady()), sense="NOT_READY")
     assert message == "expected sense Not Ready, got GOOD; CDB 00 00 00 00 00 00"
+
+
+@pytest.mark.parametrize("options", ["", "&descriptor_sense=1"], ids=["fixed", "descriptor"])
+def test_sense_information_is_the_miscompare_offset(options: str) -> None:
+    ch = Channel.open(f"sim:caw?blocks=64{options}", initiator="h")
+    with pytest.raises(UnitAttention):
+        ch.execute(TestUnitReady())
+    medium = written(ch, 10, 1)
+    compare = bytearray(medium)
+    compare[100] ^= 0xFF  # COMPARE AND WRITE reports the first differing byte: 100
+    ctx = run(ch, CompareAndWrite(lba=10, number_of_logical_blocks=1, data=bytes(compare) * 2))
+    assert ctx.io.sense.descriptor_format == bool(options)
+    miscompare = {"key": "MISCOMPARE", "asc": 0x1D, "ascq": 0}
+    assert judge(ctx, sense={**miscompare, "information": 100}) == []
+    assert judge(ctx, fail={"sense": {"information": 0x64}}) == []
+    (message,) = judge(ctx, sense={**miscompare, "information": 7})
+    assert message.startswith("expected sense Miscompare, Miscompare during verify operation ")
+    assert "(ASC 1Dh, ASCQ 00h), information 0x7, got CHECK CONDITION, Miscompare" in message
+    assert "(ASC 1Dh, ASCQ 00h), information 0x64; CDB 89 00 00 00 00 00 00 00 00 0a" in message
+    (message,) = judge(ctx, fail={"sense": {"information": 7}})
+    assert message.startswith("expected a failure (information 0x7), got CHECK CONDITION")
+    assert "information 0x64; CDB 89" in message
+    ch.close()
+
+
+def test_sense_information_from_an_expression_and_when_not_valid(disk: Channel) -> None:
+    cmd = Read10(lba=5000, transfer_length=1)
+    ctx = run(disk, cmd, vars={"lba": 5000})
+    assert not ctx.io.sense.valid  # LBA OUT OF RANGE carries no INFORMATION
+    (message,) = judge(ctx, sense={"key": "ILLEGAL_REQUEST", "information": "${lba}"})
+    assert message.startswith("expected sense Illegal Request, information 0x1388, got ")
+    assert message.endswith(
+        "(ASC 21h, ASCQ 00h), no information; CDB 28 00 00 00 13 88 00 00 01 00"
+    )
+    assert judge(ctx, sense={"information": 0}) != []  # 0 is a value, not "not valid"
 
 
 def test_fail(disk: Channel) -> None:
@@ -253,6 +289,21 @@ def test_duration() -> None:
     assert message.startswith("expected duration at most 5 ms, got 2")
     assert message.endswith(" ms (GOOD); CDB 00 00 00 00 00 00")
     (message,) = judge(ctx, duration={"min": 0.5})
+    assert message.startswith("expected duration at least 500 ms, got")
+    ch.close()
+
+
+def test_duration_bounds_from_vars() -> None:
+    """A var holds a duration string or a number of seconds; ``${...}`` gives it to the check."""
+    ch = Channel.open("sim:slow?latency=20ms", initiator="h")
+    with pytest.raises(UnitAttention):
+        ch.execute(TestUnitReady())
+    io = ch.execute(TestUnitReady(), check=False)
+    ctx = CheckContext(io, vars={"limit": "1s", "floor": 0.01, "tight": "5ms"})
+    assert judge(ctx, duration={"max": "${limit}", "min": "${floor}"}) == []
+    (message,) = judge(ctx, duration={"max": "${tight}"})
+    assert message.startswith("expected duration at most 5 ms, got 2")
+    (message,) = judge(ctx, duration={"min": "${floor * 50}"})
     assert message.startswith("expected duration at least 500 ms, got")
     ch.close()
 

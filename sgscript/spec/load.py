@@ -50,7 +50,7 @@ import functools
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -67,9 +67,12 @@ __all__ = [
     "MAX_STEPS",
     "Problem",
     "SpecError",
+    "check_var_names",
     "load_scenario",
     "load_scenario_text",
+    "override_vars",
     "parse_duration",
+    "parse_vars",
 ]
 
 #: Variables every expression may use without declaring them; the planner supplies them.
@@ -946,10 +949,12 @@ class _Builder:
             elif kind == "fail":
                 if isinstance(v, dict):
                     self.check_status_sense(_At(v, doc, here))
+                    self.check_value(_At(v, doc, here), scope)
                 else:
                     v = None
             elif kind in ("status", "sense"):
                 self.check_status_sense(_At({kind: v}, doc, path))
+                self.check_value(_At(v, doc, here), scope)  # e.g. information: "${offset}"
             elif kind == "data" and isinstance(v, dict):
                 self.check_value(_At(v, doc, here), scope)
                 if isinstance(v.get("hex"), str) and _hex_bytes(v["hex"]) is None:
@@ -1145,3 +1150,61 @@ def load_scenario(
     except ValueError as exc:
         raise SpecError([Problem(Mark(file, 1, 1), f"cannot read: {exc}")]) from None
     return load_scenario_text(text, file, path=file, plugins=plugins, expect_kinds=expect_kinds)
+
+
+# ------------------------------------------------------------ --var overrides
+
+
+def parse_vars(items: Iterable[str], option: str = "--var") -> dict[str, Any]:
+    """``["commands=100"]`` → ``{"commands": 100}``: VALUE read as a YAML scalar.
+
+    int, float, bool and string as in a spec; anything else (a list, a date,
+    nothing) stays the literal text, so a value never surprises by its type.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"{option}: expected NAME=VALUE (commands=100), got {item!r}")
+        if name in out:
+            raise UsageError(f"{option}: {name} given twice")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        out[name] = value if isinstance(value, int | float | str) else text
+    return out
+
+
+def check_var_names(names: Iterable[str], declared: Iterable[str], option: str = "--var") -> None:
+    """A ``UsageError`` for the first NAME no spec declares (a typo would change nothing)."""
+    known = sorted(set(declared))
+    for name in names:
+        if name not in known:
+            listed = ", ".join(known) or "none"
+            raise UsageError(
+                f"{option} {name}=...: no spec declares a variable {name!r} ({listed})"
+            )
+
+
+def override_vars(
+    scenarios: Sequence[Scenario],
+    overrides: Mapping[str, Any],
+    *,
+    option: str = "--var",
+    strict: bool = True,
+) -> list[Scenario]:
+    """The scenarios with the ``vars:`` entries they declare replaced by ``overrides``.
+
+    Each scenario takes the names it declares (as ``--device``); ``strict``
+    rejects a name none declares.  A new frozen ``Scenario`` with a plain dict,
+    so the run stays self-contained and picklable; later ``vars:`` that use an
+    overridden one see the new value (they are evaluated at plan time).
+    """
+    if strict:
+        check_var_names(overrides, (n for s in scenarios for n in s.vars), option)
+    return [
+        replace(s, vars={n: overrides.get(n, v) for n, v in s.vars.items()}) if overrides else s
+        for s in scenarios
+    ]

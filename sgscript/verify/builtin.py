@@ -4,7 +4,7 @@
 |------------|--------------------------------------------------|--------------------|
 | ``good``   | (none)                                           | fails it           |
 | ``status`` | a status name or code (``RESERVATION_CONFLICT``)  | judged by it       |
-| ``sense``  | a sense key name, or ``{key, asc, ascq}``          | judged by it       |
+| ``sense``  | a sense key name, or ``{key, asc, ascq, information}`` | judged by it   |
 | ``fail``   | (none): any failure; or ``{status, sense, error}`` | required           |
 | ``any``    | (none)                                           | allowed            |
 | ``data``   | a data description (``spec/patterns.py``)         | not checked        |
@@ -156,18 +156,30 @@ def _check_status(ctx: CheckContext, value: Any) -> str | None:
     return mismatch(ctx, f"status {want.title}")
 
 
-def _sense_want(value: Any) -> tuple[SenseKey | None, int | None, int | None]:
+SenseWant = tuple[SenseKey | None, int | None, int | None, int | None]
+
+
+def _sense_want(value: Any, ctx: CheckContext) -> SenseWant:
+    """(key, asc, ascq, information) wanted; None: not checked."""
     if isinstance(value, Mapping):
-        key = value.get("key")
+        key, info = value.get("key"), value.get("information")
+        if info is not None:
+            info = _resolve(info, ctx)
+            if isinstance(info, float) and info.is_integer():
+                info = int(info)
+            if isinstance(info, bool) or not isinstance(info, int) or info < 0:
+                raise ValueError(f"information {info!r} is not an integer >= 0")
         return (
             None if key is None else _named(SenseKey, key),
             value.get("asc"),
             value.get("ascq"),
+            info,
         )
-    return _named(SenseKey, value), None, None
+    return _named(SenseKey, value), None, None, None
 
 
-def _sense_words(key: SenseKey | None, asc: int | None, ascq: int | None) -> str:
+def _sense_words(want: SenseWant) -> str:
+    key, asc, ascq, info = want
     parts = [] if key is None else [key.title]
     if asc is not None and ascq is not None:
         parts.append(f"{additional_sense_text(asc, ascq)} (ASC {_code(asc)}, ASCQ {_code(ascq)})")
@@ -175,36 +187,49 @@ def _sense_words(key: SenseKey | None, asc: int | None, ascq: int | None) -> str
         parts.append(f"ASC {_code(asc)}")
     elif ascq is not None:
         parts.append(f"ASCQ {_code(ascq)}")
+    if info is not None:
+        parts.append(f"information 0x{info:x}")
     return ", ".join(parts)
 
 
-def _sense_matches(io: Any, key: SenseKey | None, asc: int | None, ascq: int | None) -> bool:
+def _information(sense: Any) -> int | None:
+    """INFORMATION as the standard defines it: fixed format only with VALID set."""
+    if sense.information is None or not (sense.valid or sense.descriptor_format):
+        return None
+    return int(sense.information)
+
+
+def _sense_matches(io: Any, want: SenseWant) -> bool:
     sense = io.sense
     if sense is None:
         return False
+    key, asc, ascq, info = want
     return all(
-        want is None or want == got
-        for want, got in ((key, sense.sense_key), (asc, sense.asc), (ascq, sense.ascq))
-    )
+        w is None or w == got
+        for w, got in ((key, sense.sense_key), (asc, sense.asc), (ascq, sense.ascq))
+    ) and (info is None or info == _information(sense))
 
 
-def _got_sense(io: Any) -> str:
+def _got_sense(io: Any, information: bool = False) -> str:
     sense = io.sense
     if sense is None:
         return outcome(io)
     text = outcome(io) if io.failure is not None else f"{ScsiStatus.text(io.status)}"
     if sense.asc is not None and sense.ascq is not None:
         text += f" (ASC {_code(sense.asc)}, ASCQ {_code(sense.ascq)})"
+    if information:
+        got = _information(sense)
+        text += ", no information" if got is None else f", information 0x{got:x}"
     if io.failure is None:
         text += f" with sense {sense.summary()}"
     return text
 
 
 def _check_sense(ctx: CheckContext, value: Any) -> str | None:
-    key, asc, ascq = _sense_want(value)
-    if _sense_matches(ctx.io, key, asc, ascq):
+    want = _sense_want(value, ctx)
+    if _sense_matches(ctx.io, want):
         return None
-    return mismatch(ctx, f"sense {_sense_words(key, asc, ascq)}", _got_sense(ctx.io))
+    return mismatch(ctx, f"sense {_sense_words(want)}", _got_sense(ctx.io, want[3] is not None))
 
 
 _ERRORS = {
@@ -219,15 +244,17 @@ def _check_fail(ctx: CheckContext, value: Any) -> str | None:
     io = ctx.io
     narrow = value if isinstance(value, Mapping) else {}
     words = []
+    information = False
     ok = io.failure is not None
     if "status" in narrow:
         want = _named(ScsiStatus, narrow["status"])
         words.append(want.title)
         ok = ok and io.status == want
     if "sense" in narrow:
-        key, asc, ascq = _sense_want(narrow["sense"])
-        words.append(_sense_words(key, asc, ascq))
-        ok = ok and _sense_matches(io, key, asc, ascq)
+        want = _sense_want(narrow["sense"], ctx)
+        words.append(_sense_words(want))
+        ok = ok and _sense_matches(io, want)
+        information = want[3] is not None
     if "error" in narrow:
         cls = _ERRORS[narrow["error"]]
         words.append(narrow["error"])
@@ -235,7 +262,7 @@ def _check_fail(ctx: CheckContext, value: Any) -> str | None:
     if ok:
         return None
     expected = "a failure" + (f" ({', '.join(words)})" if words else "")
-    return mismatch(ctx, expected, _got_sense(io) if "sense" in narrow else None)
+    return mismatch(ctx, expected, _got_sense(io, information) if "sense" in narrow else None)
 
 
 def _check_any(ctx: CheckContext, value: Any) -> str | None:
@@ -287,10 +314,15 @@ def _check_data(ctx: CheckContext, value: Any) -> str | None:
     return mismatch(ctx, "data " + found.what, got, data_diff=found.diff or None)
 
 
-_MISSING = object()
+MISSING = object()  # lookup_path's "no such field"
 
 
-def _lookup(decoded: Any, path: str) -> Any:
+def lookup_path(decoded: Any, path: str) -> Any:
+    """A dotted path into decoded fields (``mode_pages.0.wce``), or ``MISSING``.
+
+    One rule for ``expect: {fields:}`` and ``save:`` (run.py), so a path that
+    checks a field also saves it.
+    """
     here = decoded
     for part in path.split("."):
         if isinstance(here, Mapping) and part in here:
@@ -299,9 +331,9 @@ def _lookup(decoded: Any, path: str) -> Any:
             try:
                 here = here[int(part)]
             except IndexError:
-                return _MISSING
+                return MISSING
         else:
-            return _MISSING
+            return MISSING
     return here
 
 
@@ -346,9 +378,9 @@ def _check_fields(ctx: CheckContext, value: Any) -> str | None:
     wants, gots = [], []
     for path, raw in value.items():
         want = _resolve(raw, ctx)
-        got = _lookup(decoded, path)
+        got = lookup_path(decoded, path)
         ranged = isinstance(want, Mapping)
-        if got is _MISSING:
+        if got is MISSING:
             near = difflib.get_close_matches(path.split(".")[-1], [str(k) for k in decoded], n=3)
             hint = f" (did you mean {', '.join(near)}?)" if near else ""
             wants.append(f"{path}={_range_words(want) if ranged else _show(want)}")
@@ -399,12 +431,17 @@ _KEY_SCHEMA = {
     ],
 }
 _SENSE_SCHEMA = {
-    "description": "a sense key, or {key, asc, ascq}: each given part must match",
+    "description": "a sense key, or {key, asc, ascq, information}: each given part must match",
     "anyOf": [
         _KEY_SCHEMA,
         {
             "type": "object",
-            "properties": {"key": _KEY_SCHEMA, "asc": _BYTE, "ascq": _BYTE},
+            "properties": {
+                "key": _KEY_SCHEMA,
+                "asc": _BYTE,
+                "ascq": _BYTE,
+                "information": {"anyOf": [{"type": "integer", "minimum": 0}, _EXPR]},
+            },
             "additionalProperties": False,
             "minProperties": 1,
         },
@@ -464,10 +501,11 @@ _DURATION_VALUE = {
     "anyOf": [
         {"type": "number", "minimum": 0},
         {"type": "string", "pattern": _DURATION.pattern},
+        _EXPR,  # "${max_latency}": a number of seconds or a duration string, when checked
     ]
 }
 _DURATION_SCHEMA = {
-    "description": "how long the command took: {max: 50ms, min: 1ms}",
+    "description": "how long the command took: {max: 50ms, min: 1ms} (or ${...})",
     "type": "object",
     "properties": {"max": _DURATION_VALUE, "min": _DURATION_VALUE},
     "additionalProperties": False,
@@ -482,7 +520,7 @@ def _yes(value: Any) -> bool:
 KINDS: tuple[ExpectationKind, ...] = (
     ExpectationKind("good", _NONE, _check_good, _yes, "status GOOD (the default)"),
     ExpectationKind("status", _STATUS_SCHEMA, _check_status, _yes, "this SCSI status"),
-    ExpectationKind("sense", _SENSE_SCHEMA, _check_sense, _yes, "this sense key / ASC / ASCQ"),
+    ExpectationKind("sense", _SENSE_SCHEMA, _check_sense, _yes, "sense key / ASC / ASCQ / INFO"),
     ExpectationKind("fail", _FAIL_SCHEMA, _check_fail, _yes, "must fail (any way, or this way)"),
     ExpectationKind("any", _NONE, _check_any, _yes, "may fail; nothing else is judged"),
     ExpectationKind("data", DATA_SCHEMA, _check_data, description="data-in contents"),
