@@ -66,6 +66,7 @@ import difflib
 import math
 import random
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -250,11 +251,12 @@ def _text(seconds: float) -> str:
     return "0s"
 
 
-class Latency:
+class Latency(ABC):
     """A latency distribution; ``draw(rng)`` gives seconds."""
 
+    @abstractmethod
     def draw(self, rng: random.Random) -> float:
-        raise NotImplementedError
+        """One latency, in seconds."""
 
     def __str__(self) -> str:
         name = {"Fixed": "", "Uniform": "uniform:", "Exponential": "exp:", "Normal": "normal:"}

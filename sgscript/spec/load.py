@@ -177,7 +177,7 @@ class Doc:
 
 
 class _TooBig(Exception):
-    pass
+    """A document past the reader's bounds (size, nodes, depth): reported, never built."""
 
 
 class _Reader:
