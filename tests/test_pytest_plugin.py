@@ -102,6 +102,7 @@ def test_log_dir_gets_a_jsonl_per_scenario(pytester: pytest.Pytester) -> None:
 
 
 def test_xdist_runs_specs_in_separate_workers_with_one_seed(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist", reason="pytest-xdist is in the test extra: pip install -e .[test]")
     pytester.makefile(".yaml", one=PASSING.format(name="one"), two=PASSING.format(name="two"))
     pytester.makefile(".yaml", refused=FAILING)
     result = pytester.runpytest_subprocess("-n", "2")

@@ -88,11 +88,9 @@ class Port(Protocol):
 
     def held(self) -> int:
         """Commands this nexus has in the device's task set (answered, completion held)."""
-        ...
 
     def lost(self) -> None:
         """The device went away: end every held command with DID_NO_CONNECT."""
-        ...
 
 
 # ------------------------------------------------------------------ values
