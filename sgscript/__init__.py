@@ -33,6 +33,24 @@ from .transport.base import Io, ResetKind, Transport
 
 __version__ = "0.1.0"
 
+#: Scenario entry points, imported on first use (they pull in YAML and JSON Schema).
+_LAZY = {
+    "load_scenario": ("sgscript.spec.load", "load_scenario"),
+    "Plan": ("sgscript.spec.plan", "Plan"),
+    "run_scenario": ("sgscript.run", "run_scenario"),
+    "ScenarioResult": ("sgscript.run", "ScenarioResult"),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'sgscript' has no attribute {name!r}")
+
+
 __all__ = [
     "Channel",
     "CheckCondition",
@@ -46,9 +64,11 @@ __all__ = [
     "Io",
     "MediumError",
     "NotReady",
+    "Plan",
     "Reactor",
     "ReservationConflict",
     "ResetKind",
+    "ScenarioResult",
     "SgscriptError",
     "StatusError",
     "TaskFailed",
@@ -60,7 +80,9 @@ __all__ = [
     "command",
     "decode_cdb",
     "handler",
+    "load_scenario",
     "lookup",
     "open_transport",
     "register_scheme",
+    "run_scenario",
 ]
