@@ -7,7 +7,6 @@ field pointer, the INFORMATION field and the decoded data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,21 +16,14 @@ from sgscript.scsi import commands as K
 from sgscript.scsi.cdb import Command, catalog, decode_cdb
 from sgscript.scsi.sense import parse_sense
 from sgscript.scsi.status import ScsiStatus, SenseKey
-from sgscript.sim import LogicalUnit, forget_targets, targets
+from sgscript.sim import LogicalUnit, targets
 from sgscript.sim.spc import NOT_IMPLEMENTED
 from sgscript.transport.base import Io
 
 BS = 512
-_open: list[Channel] = []
 
 
-@pytest.fixture(autouse=True)
-def fresh_targets() -> Iterator[None]:
-    forget_targets()
-    yield
-    while _open:
-        _open.pop().close()
-    forget_targets()
+pytestmark = pytest.mark.usefixtures("fresh_sim")  # new targets; opened channels closed
 
 
 def disk(
@@ -39,7 +31,6 @@ def disk(
 ) -> Channel:
     """A channel to a 1000-block disk; its power-on unit attention already taken."""
     ch = Channel.open(f"sim:{name}?blocks=1000{options}", initiator=initiator, block_size=BS)
-    _open.append(ch)
     if clear:
         io = run(ch, K.TestUnitReady())
         assert io.sense is not None and io.sense.asc == 0x29  # power on, reset
@@ -215,7 +206,6 @@ def test_read_capacity() -> None:
 
 def test_read_capacity10_past_32_bits_says_use_16() -> None:
     ch = Channel.open(f"sim:big?blocks={2**32 + 10}", initiator="a", block_size=BS)
-    _open.append(ch)
     run(ch, K.TestUnitReady())
     rc10 = data(ch, K.ReadCapacity10())
     assert rc10["returned_logical_block_address"] == 0xFFFFFFFF
@@ -505,7 +495,6 @@ def test_format_unit_errors() -> None:
 
 def test_sanitize_block_erase_and_overwrite() -> None:
     ch = Channel.open("sim:s?blocks=16", initiator="a", block_size=BS)
-    _open.append(ch)
     run(ch, K.TestUnitReady())
     good(ch, K.Write10(lba=0, data=blocks(4, 1)))
     good(ch, K.Sanitize(service_action="block_erase"))

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_sim_commands import BS, _open, blocks, data, disk, fails, good, invalid, run, sense_data
+from test_sim_commands import BS, blocks, data, disk, fails, good, invalid, run, sense_data
 
 from sgscript.scsi import commands as K
 from sgscript.scsi.pages import encode_mode_select6, encode_mode_select10
-from sgscript.sim import forget_targets
 
-
-@pytest.fixture(autouse=True)
-def fresh_targets() -> Iterator[None]:
-    forget_targets()
-    yield
-    while _open:
-        _open.pop().close()
-    forget_targets()
+pytestmark = pytest.mark.usefixtures("fresh_sim")  # new targets; opened channels closed
 
 
 def page(ch: Any, code: int, pc: int = 0, *, ten: bool = True) -> dict[str, Any]:

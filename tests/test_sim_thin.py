@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_sim_commands import BS, _open, blocks, data, disk, fails, good, invalid, run
+from test_sim_commands import BS, blocks, data, disk, fails, good, invalid, run
 
 from sgscript.scsi import commands as K
 from sgscript.scsi.pages import encode_unmap_parameters
-from sgscript.sim import forget_targets, targets
+from sgscript.sim import targets
 
-
-@pytest.fixture(autouse=True)
-def fresh_targets() -> Iterator[None]:
-    forget_targets()
-    yield
-    while _open:
-        _open.pop().close()
-    forget_targets()
+pytestmark = pytest.mark.usefixtures("fresh_sim")  # new targets; opened channels closed
 
 
 def status(ch: Any, lba: int = 0, **kw: Any) -> list[tuple[int, int, str]]:
