@@ -101,18 +101,24 @@ def read_capacity16(lu: LogicalUnit, req: Request) -> bytes:
 # ------------------------------------------------------------ read / write
 
 
-@handles("Read6", "Read10", "Read12", "Read16")
-def read(lu: LogicalUnit, req: Request) -> bytes:
+def _extent(lu: LogicalUnit, req: Request, length: str = "transfer_length") -> tuple[int, int]:
+    """The blocks a medium-access command names, checked as SBC-4 orders it: LBA range,
+    then MAXIMUM TRANSFER LENGTH (VPD B0h).  READ(6)/WRITE(6) read 0 blocks as 256."""
     f = req.fields
-    lba = f["logical_block_address"]
-    count = f["transfer_length"]
-    if not count and req.cdb[0] == _READ6:
+    lba, count = f["logical_block_address"], f[length]
+    if not count and req.cdb[0] in (_READ6, _WRITE6):
         count = 256
-    if f.get("rdprotect"):
-        raise req.invalid("rdprotect")
     lu.check_range(req, lba, count)
     if count > lu.config.max_transfer_blocks:
-        raise req.invalid("transfer_length")
+        raise req.invalid(length)
+    return lba, count
+
+
+@handles("Read6", "Read10", "Read12", "Read16")
+def read(lu: LogicalUnit, req: Request) -> bytes:
+    if req.fields.get("rdprotect"):
+        raise req.invalid("rdprotect")
+    lba, count = _extent(lu, req)
     lu.faults.medium(req, lba, count, write=False)
     st = lu.state.get("stats") or stats(lu)
     st.reads += 1
@@ -122,16 +128,9 @@ def read(lu: LogicalUnit, req: Request) -> bytes:
 
 @handles("Write6", "Write10", "Write12", "Write16")
 def write(lu: LogicalUnit, req: Request) -> None:
-    f = req.fields
-    lba = f["logical_block_address"]
-    count = f["transfer_length"]
-    if not count and req.cdb[0] == _WRITE6:
-        count = 256
-    if f.get("wrprotect"):
+    if req.fields.get("wrprotect"):
         raise req.invalid("wrprotect")
-    lu.check_range(req, lba, count)
-    if count > lu.config.max_transfer_blocks:
-        raise req.invalid("transfer_length")
+    lba, count = _extent(lu, req)
     if lu.write_protect:
         raise Fail(C.WRITE_PROTECTED)
     if len(req.data_out) != count * lu.block_size:
@@ -160,10 +159,7 @@ def write_and_verify(lu: LogicalUnit, req: Request) -> None:
     bytchk = f["bytchk"]
     if bytchk == 2:
         raise req.invalid("bytchk")
-    lba, count = f["logical_block_address"], f["transfer_length"]
-    lu.check_range(req, lba, count)
-    if count > lu.config.max_transfer_blocks:
-        raise req.invalid("transfer_length")
+    lba, count = _extent(lu, req)
     _protected(lu)
     bs = lu.block_size
     if len(req.data_out) != (bs if bytchk == 3 and count else count * bs):
@@ -189,10 +185,7 @@ def verify(lu: LogicalUnit, req: Request) -> None:
     bytchk = f["bytchk"]
     if bytchk == 2:
         raise req.invalid("bytchk")
-    lba, count = f["logical_block_address"], f["verification_length"]
-    lu.check_range(req, lba, count)
-    if count > lu.config.max_transfer_blocks:
-        raise req.invalid("verification_length")
+    lba, count = _extent(lu, req, "verification_length")
     lu.faults.medium(req, lba, count, write=False)
     if not bytchk or not count:
         return None
