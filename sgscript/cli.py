@@ -509,6 +509,12 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         "--log-commands", action="store_true", help="log every command, repeats included"
     )
     p.add_argument("--list", action="store_true", help="list the steps; send nothing")
+    p.add_argument(
+        "--allow-destructive",
+        action="store_true",
+        help="let steps that change a real device run (writes, MODE SELECT, reservations,"
+        " resets, unknown raw CDBs); a disk that is mounted or in use is refused even then",
+    )
 
 
 def _plugin_manager(names: Sequence[str]) -> Any:
@@ -570,6 +576,17 @@ def _plans(args: argparse.Namespace) -> _Batch | int:
         plan = Plan(
             scenario, bindings=bindings_for(scenario, bindings), seed=seed, select=args.select
         )
+        for name in scenario.devices:  # a sim file= that may not be used: before any spec runs
+            target = plan.device_target(name)[0]
+            if target.startswith("sim:"):
+                from .sim.target import check_target_files
+
+                try:
+                    check_target_files(target[4:])
+                except ValueError as exc:
+                    device = scenario.devices[name]
+                    where = f"{device.mark}: " if device.mark is not None else ""
+                    raise UsageError(f"{where}devices.{name}: {exc}") from None
         if plan.selected:
             plans.append((scenario, plan))
     if not plans:
@@ -629,9 +646,17 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
     outranks a failed expectation (1) because the run is then incomplete.
     """
     from .run import run_plan
+    from .safety import DestructiveRefused, check_plan
     from .scsi.errors import TransportError
     from .sim import forget_targets
 
+    allow = bool(getattr(args, "allow_destructive", False))
+    try:  # every spec of the command line, before the first one sends anything
+        for _, plan in batch.plans:
+            check_plan(plan, allow)
+    except DestructiveRefused as exc:
+        _print_refusal(exc)
+        return EXIT_USAGE
     report = _reporters(args, batch.seed)
     skipped = len(args.specs) - len(batch.plans)
     note = f"; {skipped} spec(s) deselected by -k" if skipped else ""
@@ -642,8 +667,15 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
             forget_targets()  # each scenario starts from fresh simulated disks
             try:
                 result = run_plan(
-                    plan, reporter=report, log_commands=args.log_commands, plugins=batch.pm
+                    plan,
+                    reporter=report,
+                    log_commands=args.log_commands,
+                    plugins=batch.pm,
+                    allow_destructive=allow,
                 )
+            except DestructiveRefused as exc:  # a plugin's real device, or a disk claimed since
+                _print_refusal(exc)
+                return EXIT_USAGE
             except (TransportError, OSError) as exc:  # DeviceOpenError: nothing was sent
                 print(f"sgscript: error: {scenario.file}: {exc}", file=sys.stderr, flush=True)
                 report.scenario_error(scenario, plan, str(exc))
@@ -657,6 +689,14 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
     finally:
         report.close()
     return max(codes)
+
+
+def _print_refusal(exc: Any) -> None:
+    """``DestructiveRefused``: the headline, then one line per step or device."""
+    print(f"sgscript: error: {exc.headline}", file=sys.stderr)
+    for line in exc.lines:
+        print(f"  {line}", file=sys.stderr)
+    sys.stderr.flush()
 
 
 def _print_steps(scenario: Any, plan: Any) -> None:
@@ -687,11 +727,14 @@ def _configure_plan(p: argparse.ArgumentParser) -> None:
 
 def _run_plan(args: argparse.Namespace) -> int:
     """The compiled stream: each selected step's (first) command, its CDB and data size."""
+    from .safety import destructive_steps
+
     batch = _plans(args)
     if isinstance(batch, int):
         return batch
     scenario, plan = batch.plans[0]
     print(f"{scenario.name}  ({scenario.file})  seed {plan.seed}")
+    destructive = {d.path: d for d in destructive_steps(plan)}
     rows = []
     for row in plan.preview():
         data = (
@@ -701,6 +744,10 @@ def _run_plan(args: argparse.Namespace) -> int:
         if row.queue_depth != 1:
             times += f" qd {row.queue_depth}"
         device = f"{row.device} ({row.target})" if row.device else "-"
+        found = destructive.get(row.path)
+        note = row.note
+        if found is not None and not row.note.startswith("command "):
+            note = "; ".join(filter(None, [f"DESTRUCTIVE: {found.reason}", row.note]))
         rows.append(
             (
                 row.path,
@@ -709,12 +756,17 @@ def _run_plan(args: argparse.Namespace) -> int:
                 row.cdb_hex or "-",
                 data,
                 times.strip(),
-                row.note,
+                note,
             )
         )
     headers = ("STEP", "DEVICE", "COMMAND", "CDB", "DATA", "TIMES", "NOTE")
     for line in _table(headers, rows):
         print("  " + line)
+    if destructive:
+        print(
+            f"{len(destructive)} destructive step(s): on a real device they run only with"
+            " --allow-destructive"
+        )
     return EXIT_OK
 
 
@@ -730,7 +782,9 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
+    from .safety import destructive_steps
     from .spec import SpecError, load_scenario
+    from .spec.plan import Plan
 
     pm = _plugin_manager(args.plugins)
     bad = 0
@@ -742,12 +796,40 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(exc, flush=True)
             bad += 1
             continue
+        problems = _sim_file_problems(scenario)
+        if problems:
+            print("\n".join(problems), flush=True)
+            bad += 1
+            continue
         loaded.append(scenario)
-        n = len(scenario.all_steps())
-        print(f"{path}: ok ({n} step{'s' if n != 1 else ''})", flush=True)
+        steps = scenario.all_steps()
+        n = len(steps)
+        m = len(destructive_steps(Plan(scenario, seed=0)))
+        changes = f", {m} destructive" if m else ""
+        print(f"{path}: ok ({n} step{'s' if n != 1 else ''}{changes})", flush=True)
     if loaded:
         _with_vars(args, loaded)  # the --var names must be declared
     return EXIT_USAGE if bad else EXIT_OK
+
+
+def _sim_file_problems(scenario: Any) -> list[str]:
+    """Each ``sim:`` device's ``file=``: confined to the spec's directory and, if it exists,
+    an sgscript sim disk of the same geometry; nothing is created (``FILE:LINE:COL: ...``)."""
+    from .sim.target import check_target_files
+    from .spec.plan import Plan
+
+    plan = Plan(scenario, seed=0)
+    problems = []
+    for name, device in scenario.devices.items():
+        where = f"{device.mark}: " if device.mark is not None else ""
+        try:
+            target = plan.device_target(name)[0]
+            if target.startswith("sim:"):
+                check_target_files(target[4:])
+        except ValueError as exc:
+            text = str(exc)
+            problems.append(text if text.startswith(where) else f"{where}devices.{name}: {text}")
+    return problems
 
 
 def _configure_schema(p: argparse.ArgumentParser) -> None:
@@ -804,7 +886,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         _configure_validate,
         _run_validate,
         "Check each SPEC as run would, without opening a device: prints\n"
-        "'SPEC: ok (N steps)' or every problem as FILE:LINE:COL: message.\n"
+        "'SPEC: ok (N steps, M destructive)' or every problem as FILE:LINE:COL: message.\n"
         "Exit 0 when all are valid, 2 when any has a problem.",
     ),
     "schema": Subcommand(
@@ -823,14 +905,19 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "  sgscript run specs/reserve_release.yaml --device a=/dev/sg3 --device b=/dev/sg4\n"
         "The seed is printed: --seed N replays a run's random choices exactly.\n"
         "Exit 0 all held, 1 an expectation failed, 2 bad spec or arguments (nothing sent),\n"
-        "3 a device could not be opened or its transport broke, 130 interrupted.",
+        "3 a device could not be opened or its transport broke, 130 interrupted.\n"
+        "Steps that change a real device (writes, MODE SELECT, reservations, resets, raw\n"
+        "CDBs the catalog does not know) need --allow-destructive; without it the run\n"
+        "exits 2 naming them, before any device is opened. A disk that is mounted, held\n"
+        "by LVM/MD/dm, swapped on or holding / is refused even with it. sim: needs no flag.",
     ),
     "plan": Subcommand(
         "the compiled command stream of a spec (CDBs in hex); no device opened",
         _configure_plan,
         _run_plan,
         "Dry run: each command the spec would send (step, device, command, CDB, data size).\n"
-        "Values saved from responses at run time (save:) show as '?'.",
+        "Values saved from responses at run time (save:) show as '?'. Steps that change\n"
+        "their device are marked DESTRUCTIVE (on a real device: --allow-destructive).",
     ),
 }
 

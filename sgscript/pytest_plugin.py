@@ -12,6 +12,7 @@ YAML in a test tree (include fragments, CI files) is left alone.
 | ``--sgscript-seed N`` | the seed of every random choice (default: one chosen per session, shown in the header) |
 | ``--sgscript-log DIR`` | a JSON Lines log per scenario in DIR (``sgscript run --log`` format) |
 | ``--sgscript-plugin MODULE`` | load an sgscript plugin module (as ``sgscript run -p``) |
+| ``--sgscript-allow-destructive`` | let steps that change a real device run (as ``sgscript run --allow-destructive``); a disk in use is refused even then |
 
 Each item is self-contained: it forgets every simulated target before it
 runs and opens its own devices, so items can run in any order and in any
@@ -95,6 +96,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="sgscript_plugins",
         metavar="MODULE",
         help="load an sgscript plugin module; repeatable",
+    )
+    group.addoption(
+        "--sgscript-allow-destructive",
+        action="store_true",
+        default=False,
+        dest="sgscript_allow_destructive",
+        help="let steps that change a real device run (writes, MODE SELECT, reservations,"
+        " resets); a mounted or held disk is refused even then",
     )
 
 
@@ -237,6 +246,7 @@ class SpecItem(pytest.Item):
                 seed=seed,
                 reporter=reporter,
                 plugins=_plugin_manager(config),
+                allow_destructive=config.option.sgscript_allow_destructive,
             )
         finally:
             if reporter is not None:
@@ -260,8 +270,11 @@ class SpecItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         from .report.console import format_result
+        from .safety import DestructiveRefused
         from .scsi.errors import TaskFailed, UsageError
 
+        if isinstance(excinfo.value, DestructiveRefused):  # nothing was sent
+            return str(excinfo.value).replace("--allow-destructive", "--sgscript-allow-destructive")
         if isinstance(excinfo.value, ScenarioFailed):
             seed = self.config.option.sgscript_seed
             # the first line is what ``-ra`` shows: the first failure itself

@@ -380,6 +380,7 @@ def run_scenario(
     reporter: Any = None,
     log_commands: bool = False,
     plugins: Sequence[str] | Any = None,
+    allow_destructive: bool = False,
 ) -> ScenarioResult:
     """Run one scenario on its (bound) devices; see the module docstring.
 
@@ -390,9 +391,20 @@ def run_scenario(
     its own flag): the runner calls ``command_done`` for every command either
     way.  Raises ``UsageError`` for a spec problem found before anything is
     sent (exit 2) and ``DeviceOpenError`` when a device cannot be opened (exit 3).
+
+    Steps that can change a real device (``sgscript.safety``) run only with
+    ``allow_destructive=True``; without it, or when the disk is in use even with
+    it, ``safety.DestructiveRefused`` (a ``UsageError``) is raised before
+    anything is sent.
     """
     plan = Plan(scenario, bindings=bindings, seed=seed, select=select)
-    return run_plan(plan, reporter=reporter, log_commands=log_commands, plugins=plugins)
+    return run_plan(
+        plan,
+        reporter=reporter,
+        log_commands=log_commands,
+        plugins=plugins,
+        allow_destructive=allow_destructive,
+    )
 
 
 def run_plan(
@@ -401,11 +413,15 @@ def run_plan(
     reporter: Any = None,
     log_commands: bool = False,
     plugins: Sequence[str] | Any = None,
+    allow_destructive: bool = False,
 ) -> ScenarioResult:
     """``run_scenario`` for a plan already made (``sgscript run`` prints its seed first)."""
     if plugins is not None and hasattr(plugins, "hook"):
-        return _Runner(plan, reporter, log_commands, (), plugins).run()
-    return _Runner(plan, reporter, log_commands, plugins or (), None).run()
+        runner = _Runner(plan, reporter, log_commands, (), plugins)
+    else:
+        runner = _Runner(plan, reporter, log_commands, plugins or (), None)
+    runner.allow_destructive = allow_destructive
+    return runner.run()
 
 
 class _RunIo(Io):
@@ -743,6 +759,9 @@ class _Runner:
         self.aborted = False  # a second Ctrl-C: give up on what is left
         self.kinds: dict[str, Any] = {}
         self.check_hook = False  # a plugin checks every command: no fast path
+        self.allow_destructive = False
+        self.destructive: list[Any] = []  # safety.DestructiveStep of the selected steps
+        self.claims: list[Any] = []  # holders.BlockClaim: disks held O_EXCL for the run
 
     # -- the whole run --------------------------------------------------------------
 
@@ -766,6 +785,7 @@ class _Runner:
         self.reactor = Reactor()
         with self._sigint_handler():  # from here a Ctrl-C is a flag until the steps look at it
             try:
+                self._guard()
                 self._open_devices()
                 try:
                     self.report("scenario_started", self.scenario, plan)
@@ -1127,6 +1147,42 @@ class _Runner:
                 names.append(name)
         return names
 
+    def _guard(self) -> None:
+        """Before anything is opened: destructive steps need permission on real devices,
+        a disk in use is refused even with it, and a disk that will change is claimed."""
+        from .safety import DestructiveRefused, check_plan, disk_of, target_simulated
+        from .transport import holders
+
+        targets = {}
+        for name in self._used_devices():
+            if name in self.scenario.devices:
+                targets[name] = self.plan.device_target(name)[0]
+        self.destructive = check_plan(self.plan, self.allow_destructive, devices=targets)
+        if not self.allow_destructive:
+            return
+        for name in sorted({d.device for d in self.destructive}):
+            target = targets.get(name, "")
+            if target_simulated(target) is not False:
+                continue
+            block = disk_of(target)
+            if block is None:
+                continue
+            try:
+                claim, why = holders.claim(block)
+            except holders.DiskInUse as exc:
+                raise DestructiveRefused(
+                    f"{self.scenario.file}: refusing to change a disk in use"
+                    " (even with --allow-destructive); nothing was sent:",
+                    [f"device {name} ({target}): {exc}"],
+                ) from None
+            if claim is not None:
+                self.claims.append(claim)
+            else:
+                self.notes.append(
+                    f"device {name}: /dev/{block} not claimed exclusively ({why});"
+                    " sysfs shows no holder"
+                )
+
     def _open_devices(self) -> None:
         for name in self._used_devices():
             device = self.scenario.devices.get(name)
@@ -1138,7 +1194,25 @@ class _Runner:
             self.targets[name] = target
             channel = self._open(name, target, leftover)
             self.channels[name] = channel
+        self._refuse_real_plugins()
+        for name, channel in self.channels.items():
             self._ready(name, channel)
+
+    def _refuse_real_plugins(self) -> None:
+        """A plugin's transport is real unless its class says ``simulated``: judged once open."""
+        from .safety import refusal, target_simulated
+
+        if self.allow_destructive:
+            return
+        real = [
+            d
+            for d in self.destructive
+            if d.device in self.channels
+            and target_simulated(self.targets[d.device]) is None
+            and not getattr(self.channels[d.device].transport, "simulated", False)
+        ]
+        if real:
+            raise refusal(self.plan, real, self.targets)
 
     def _open(self, name: str, target: str, leftover: dict[str, Any]) -> Channel:
         device = self.scenario.devices[name]
@@ -1233,6 +1307,9 @@ class _Runner:
                 self.notes.append(f"closing {ch.target}: {type(exc).__name__}: {exc}")
         if self.reactor is not None:
             self.reactor.close()
+        for claim in self.claims:
+            claim.release()
+        self.claims = []
 
     # -- Ctrl-C -------------------------------------------------------------------------
 

@@ -88,7 +88,11 @@ class FakeTransport(Transport):
             os.eventfd_read(self._fd)
         except BlockingIOError:
             return []
-        ready = [io for io in self.flight if io.command.logical_block_address not in self.hang]
+        ready = [
+            io
+            for io in self.flight
+            if getattr(io.command, "logical_block_address", None) not in self.hang
+        ]
         for io in ready:
             self.flight.remove(io)
             self._fill(io)

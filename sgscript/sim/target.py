@@ -27,6 +27,7 @@ from .lu import LogicalUnit, LuConfig
 
 __all__ = [
     "Target",
+    "check_target_files",
     "forget_targets",
     "get_target",
     "known_options",
@@ -118,13 +119,14 @@ class Target:
         self.name = name
         self.config = config
         self.luns: dict[int, LogicalUnit] = {}
-        for lun in range(luns):
-            cfg = config
-            if cfg.backing_file and lun:
-                cfg = dataclasses.replace(cfg, backing_file=f"{cfg.backing_file}.lun{lun}")
-            lu = LogicalUnit(cfg, name=name, lun=lun)
-            lu.target = self
-            self.luns[lun] = lu
+        try:
+            for lun in range(luns):
+                lu = LogicalUnit(_lun_config(config, lun), name=name, lun=lun)
+                lu.target = self
+                self.luns[lun] = lu
+        except BaseException:
+            self.close()  # backing files already opened for the LUNs before
+            raise
         self._nexus_ids = 0
 
     def lu(self, lun: int = 0) -> LogicalUnit:
@@ -143,6 +145,28 @@ class Target:
     def close(self) -> None:
         for lu in self.luns.values():
             lu.close()
+
+
+def _lun_config(config: LuConfig, lun: int) -> LuConfig:
+    """LUN 0 uses ``file=`` itself; LUN n uses ``FILE.lunN``."""
+    if config.backing_file and lun:
+        return dataclasses.replace(config, backing_file=f"{config.backing_file}.lun{lun}")
+    return config
+
+
+def check_target_files(spec: str) -> None:
+    """``sgscript validate``: the backing files a ``sim:`` target would use, checked, none made."""
+    from .storage import check_backing_file
+
+    _, options = parse_target(spec)
+    luns = option_int("luns", str(options.pop("luns", "1")))
+    config, _ = lu_config({k: v for k, v in options.items() if k in _LU_FIELDS})
+    if not config.backing_file:
+        return
+    for lun in range(max(1, min(luns, 256))):
+        cfg = _lun_config(config, lun)
+        assert cfg.backing_file is not None
+        check_backing_file(cfg.backing_file, cfg.blocks, cfg.block_size)
 
 
 _TARGETS: dict[str, Target] = {}

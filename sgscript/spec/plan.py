@@ -263,6 +263,45 @@ def compile_selection(expr: str) -> Callable[[Iterable[str]], bool]:
 # ----------------------------------------------------------------- devices
 
 
+_FILE_KEYS = ("file", "backing_file")
+
+
+def confine_sim_file(
+    target: str, base_dir: str, device: Device, *, skip: Iterable[str] = ()
+) -> str:
+    """``sim:…?file=disk.img`` with the file made absolute under the spec's directory.
+
+    An absolute path, or one that leaves the directory (``..``, a symbolic
+    link out of it), is a ``UsageError`` naming the device's ``FILE:LINE:COL``:
+    a spec must not make sgscript create or write files elsewhere on the host.
+    Keys in ``skip`` (given on the command line) are left as they are.
+    """
+    base, _, query = target.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(k in _FILE_KEYS and k not in skip for k, _ in pairs):
+        return target
+    where = f"{device.mark}: " if device.mark is not None else ""
+    root = os.path.realpath(base_dir)
+    out = []
+    for key, value in pairs:
+        if key in _FILE_KEYS and key not in skip:
+            if not value or os.path.isabs(value) or value.startswith("~"):
+                raise UsageError(
+                    f"{where}devices.{device.name}: sim file {value!r} must be a path relative"
+                    " to the spec's directory (bind the device with --device to use a path of"
+                    " your own)"
+                )
+            path = os.path.realpath(os.path.join(root, value))
+            if os.path.commonpath([path, root]) != root:
+                raise UsageError(
+                    f"{where}devices.{device.name}: sim file {value!r} leaves the spec's"
+                    f" directory {base_dir}"
+                )
+            value = path
+        out.append((key, value))
+    return f"{base}?{urlencode(out, safe=':,/')}"
+
+
 def device_target(device: Device, bound: str | None = None) -> tuple[str, dict[str, Any]]:
     """The target string to open for ``device`` and the options that could not go in it.
 
@@ -460,8 +499,21 @@ class Plan:
     # -- devices ---------------------------------------------------------------
 
     def device_target(self, name: str) -> tuple[str, dict[str, Any]]:
-        """The target string to open for device ``name`` and the options left over."""
-        return device_target(self.scenario.devices[name], self.bindings.get(name))
+        """The target string to open for device ``name`` and the options left over.
+
+        A ``sim:`` backing file (``file=``) the spec names is confined to the
+        spec's directory (``confine_sim_file``); one given with ``--device`` is
+        the user's own path.
+        """
+        device = self.scenario.devices[name]
+        bound = self.bindings.get(name)
+        target, rest = device_target(device, bound)
+        if target.startswith("sim:"):
+            own = set()
+            if bound is not None:
+                own = {k for k, _ in parse_qsl(bound.partition("?")[2], keep_blank_values=True)}
+            target = confine_sim_file(target, self.base_dir, device, skip=own)
+        return target, rest
 
     def device_queue_depth(self, name: str) -> int:
         """The device's declared queue depth, or enough for every step's (at least 16)."""

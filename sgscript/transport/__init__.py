@@ -12,7 +12,16 @@ from typing import Any
 from ..scsi.errors import TransportError, UsageError
 from .base import Io, ResetKind, Transport
 
-__all__ = ["Io", "ResetKind", "Transport", "open_transport", "register_scheme", "schemes"]
+__all__ = [
+    "Io",
+    "ResetKind",
+    "Transport",
+    "open_transport",
+    "register_scheme",
+    "schemes",
+    "target_path",
+    "target_scheme",
+]
 
 Factory = Callable[..., Transport]
 _SCHEMES: dict[str, Factory] = {}
@@ -47,11 +56,26 @@ register_scheme("sg", _open_sg)
 register_scheme("sim", _open_sim)
 
 
-def open_transport(target: str, **options: Any) -> Transport:
-    """Open ``target``; a bare path means the sg driver."""
+def _split(target: str) -> tuple[str, str]:
     scheme, sep, rest = target.partition(":")
     if not sep or scheme.startswith("/"):
-        scheme, rest = "sg", target
+        return "sg", target
+    return scheme, rest
+
+
+def target_scheme(target: str) -> str:
+    """``sg`` for ``/dev/sg3`` and ``sg:/dev/sg3``, ``sim`` for ``sim:lu0``, else the prefix."""
+    return _split(target)[0]
+
+
+def target_path(target: str) -> str:
+    """What follows the scheme: the node path of an sg target."""
+    return _split(target)[1]
+
+
+def open_transport(target: str, **options: Any) -> Transport:
+    """Open ``target``; a bare path means the sg driver."""
+    scheme, rest = _split(target)
     factory = _SCHEMES.get(scheme)
     if factory is None:
         known = ", ".join(f"{s}:" for s in schemes())

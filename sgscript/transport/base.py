@@ -239,6 +239,10 @@ class Transport(ABC):
     """
 
     target: str
+    #: True when no real device is behind the transport (``sim:``): destructive
+    #: steps then need no ``--allow-destructive``.  Plugin transports are real
+    #: unless their class says otherwise.
+    simulated: bool = False
     #: Commands the transport can hold in flight at once.
     capacity: int = 16
     #: Seconds past a command's timeout before the reactor gives up on it: the

@@ -7,6 +7,23 @@ that ``poll`` reports readable when a completion waits.
 The driver holds at most 16 commands per open descriptor (more gives EDOM),
 so a deeper queue opens more descriptors on the same node and spreads the
 commands over them; anything beyond the total stays with the reactor.
+
+Access: the node is opened ``O_RDWR | O_NONBLOCK``, never ``O_EXCL``.  That is
+the least the asynchronous interface works with: commands go in with
+``write()``, which the kernel refuses on a descriptor opened ``O_RDONLY``
+(EBADF), and the driver itself only lets ``O_RDONLY`` openers send a short list
+of read-only commands through ``SG_IO``.  So the open mode cannot keep a plan
+from changing a device; what is sent is gated before anything is opened
+(``sgscript.safety``: destructive steps need ``--allow-destructive``, and a disk
+in use is refused), and for a plan that changes the device the runner holds
+the disk's block device ``O_RDONLY | O_EXCL`` for the run
+(``transport.holders.claim``) so nobody mounts it meanwhile.  ``O_EXCL`` on the
+sg node itself would shut out other initiators' tools and other sgscript
+devices bound to the same node (a second nexus), so it is not used.
+
+Opening checks what the path is first: a block device (``/dev/sda``) is
+refused with the name of its sg node, any other character device or file is
+refused as not sg; every descriptor opened is closed again when opening fails.
 """
 
 from __future__ import annotations
@@ -23,6 +40,7 @@ from typing import Any
 from ..scsi.cdb import Direction
 from ..scsi.errors import TaskFailed, TransportError, UsageError
 from .base import Io, ResetKind, Transport
+from .holders import SG_MAJOR, HostPaths, block_name_of_node, sg_of_block
 
 __all__ = ["SG_MAX_QUEUE", "SgTransport", "sg_version"]
 
@@ -134,6 +152,40 @@ def sg_version(fd: int) -> int:
     return buf.value
 
 
+def _check_node(path: str, paths: HostPaths | None = None) -> None:
+    """Refuse, before opening, what is not an sg node, saying what it is and what to use."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # the open reports it (ENOENT, EACCES) in the kernel's words
+    paths = paths or HostPaths()
+    if stat.S_ISBLK(st.st_mode):
+        raise UsageError(_block_hint(path, paths))
+    if stat.S_ISCHR(st.st_mode):
+        if os.major(st.st_rdev) != SG_MAJOR:
+            raise UsageError(
+                f"{path} is a character device ({os.major(st.st_rdev)}:{os.minor(st.st_rdev)})"
+                " but not a SCSI generic (sg) node; `sgscript devices` lists the sg nodes"
+            )
+        return
+    kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a device node"
+    raise UsageError(f"{path} is {kind}, not a SCSI generic (sg) node like /dev/sg0")
+
+
+def _block_hint(path: str, paths: HostPaths) -> str:
+    """``/dev/sda is a block device; use its sg node /dev/sg1`` (found in sysfs)."""
+    name = block_name_of_node(path, paths) or os.path.basename(path)
+    sg = sg_of_block(name, paths)
+    use = (
+        f"use its SCSI generic node /dev/{sg} instead"
+        if sg
+        else ("it has no SCSI generic (sg) node (is the sg driver loaded? `modprobe sg`)")
+    )
+    return f"{path} is a block device ({name}); sgscript sends commands through sg: {use}"
+
+
 class SgTransport(Transport):
     """One sg node, through one or more non-blocking descriptors of 16 slots each."""
 
@@ -160,15 +212,25 @@ class SgTransport(Transport):
             if fd is not None:
                 self._adopt(fd)
                 count -= 1
+            else:
+                _check_node(path)
             for _ in range(count):
-                self._adopt(os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC))
-        except OSError:
+                own = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+                try:
+                    self._adopt(own)
+                except BaseException:
+                    os.close(own)
+                    raise
+            self.version = sg_version(self._fds[0])
+        except BaseException:
+            if fd is not None and fd in self._fds:
+                self._fds.remove(fd)  # the caller's descriptor stays the caller's
             self.close()
             raise
         self.capacity = SG_MAX_QUEUE * len(self._fds)
-        self.version = sg_version(self._fds[0])
 
     def _adopt(self, fd: int) -> None:
+        """Take ``fd`` into the transport once it proves to be sg v3 (the caller closes it if not)."""
         try:
             version = sg_version(fd)
         except OSError as exc:

@@ -58,6 +58,8 @@ _ENODEV = os.strerror(errno.ENODEV)
 class SimTransport(Transport):
     """One I_T nexus to one simulated logical unit."""
 
+    simulated = True
+
     def __init__(self, spec: str, *, queue_depth: int = 16, initiator: str | None = None) -> None:
         name, options = parse_target(spec)
         initiator = options.pop("initiator", initiator)
