@@ -4,7 +4,7 @@ Each subcommand is an entry in ``SUBCOMMANDS`` (argument set-up + handler),
 so later ones (``run``, ``validate``, ``plan``, ``schema``) slot in without
 touching the rest.  Handlers return the process exit code of the contract
 (0 ok, 1 expectation failed, 2 bad input, 3 device or transport broke,
-130 interrupted); ``main`` turns caller mistakes into exit 2 with one
+130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP); ``main`` turns caller mistakes into exit 2 with one
 ``sgscript: error: ...`` line instead of a traceback.  All SCSI knowledge
 lives in ``sgscript.scsi``; this module only parses and formats.
 """
@@ -17,6 +17,7 @@ import inspect
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -645,7 +646,7 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
     run.  The exit code is the worst outcome: a device or transport failure (3)
     outranks a failed expectation (1) because the run is then incomplete.
     """
-    from .run import run_plan
+    from .run import run_plan, signal_name
     from .safety import DestructiveRefused, check_plan
     from .scsi.errors import TransportError
     from .sim import forget_targets
@@ -662,7 +663,9 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
     note = f"; {skipped} spec(s) deselected by -k" if skipped else ""
     print(f"seed {batch.seed} (--seed {batch.seed} replays this run){note}", flush=True)
     codes = [EXIT_OK]
+    stop = _StopSignals()
     try:
+        stop.install()
         for scenario, plan in batch.plans:
             forget_targets()  # each scenario starts from fresh simulated disks
             try:
@@ -682,12 +685,18 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
                 codes.append(EXIT_DEVICE)
                 continue
             if result.interrupted:
-                return EXIT_INTERRUPTED
+                return _exit_for(result.signal)
             codes.append(_OUTCOME.get(result.status, EXIT_FAILED))
-    except KeyboardInterrupt:  # between scenarios (the runner handles it within one)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # between scenarios (the runner handles it within one)
+        name = signal_name(getattr(exc, "signum", signal.SIGINT))
+        report.run_interrupted(name)
+        return _exit_for(name)
     finally:
-        report.close()
+        stop.closing = True  # a signal now is noted, not raised: the files get finished
+        try:
+            report.close()
+        finally:
+            stop.restore()
     return max(codes)
 
 
@@ -697,6 +706,48 @@ def _print_refusal(exc: Any) -> None:
     for line in exc.lines:
         print(f"  {line}", file=sys.stderr)
     sys.stderr.flush()
+
+
+def _exit_for(name: str | None) -> int:
+    """130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP: 128 + the number, as shells report."""
+    try:
+        return 128 + int(signal.Signals[name or "SIGINT"])
+    except KeyError:
+        return EXIT_INTERRUPTED
+
+
+class _StopSignals:
+    """SIGTERM and SIGHUP end ``sgscript run`` as Ctrl-C does, not by killing it.
+
+    Outside a scenario the handler raises ``Interrupted`` (a KeyboardInterrupt);
+    inside one the runner installs its own (graceful stop, ``finally:``) and puts
+    this one back.  A SIGHUP that is ignored (``nohup``) stays ignored.
+    """
+
+    def __init__(self) -> None:
+        self.previous: dict[int, Any] = {}
+        self.closing = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if not self.closing:
+            from .run import Interrupted  # imported already: the run is under way
+
+            raise Interrupted(signum)
+
+    sgscript_interrupt = True  # the runner may take over while a scenario runs
+
+    def install(self) -> None:
+        from .run import SIGNALS
+
+        for signum in SIGNALS:
+            current = signal.getsignal(signum)
+            if current is signal.default_int_handler or current == signal.SIG_DFL:
+                self.previous[signum] = signal.signal(signum, self)
+
+    def restore(self) -> None:
+        for signum, old in self.previous.items():
+            signal.signal(signum, old)
+        self.previous.clear()
 
 
 def _print_steps(scenario: Any, plan: Any) -> None:
@@ -905,7 +956,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "  sgscript run specs/reserve_release.yaml --device a=/dev/sg3 --device b=/dev/sg4\n"
         "The seed is printed: --seed N replays a run's random choices exactly.\n"
         "Exit 0 all held, 1 an expectation failed, 2 bad spec or arguments (nothing sent),\n"
-        "3 a device could not be opened or its transport broke, 130 interrupted.\n"
+        "3 a device could not be opened or its transport broke (a lost device is never a pass),\n"
+        "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (finally: runs, the logs say so).\n"
         "Steps that change a real device (writes, MODE SELECT, reservations, resets, raw\n"
         "CDBs the catalog does not know) need --allow-destructive; without it the run\n"
         "exits 2 naming them, before any device is opened. A disk that is mounted, held\n"
@@ -931,7 +983,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sgscript",
         description="Declarative SCSI tests over the Linux sg driver.",
         epilog="exit codes: 0 ok, 1 expectation failed, 2 bad spec or command line, "
-        "3 device or transport broke, 130 interrupted",
+        "3 device or transport broke, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP",
     )
     parser.add_argument("--version", action="version", version=f"sgscript {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -962,8 +1014,8 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for logs that say how to replay
     try:
         return SUBCOMMANDS[args.command].run(args)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return 128 + getattr(exc, "signum", 2)
     except BrokenPipeError:
         # The reader went away (``| head``): not an error; keep the interpreter's
         # final flush from raising again.

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,18 @@ def _headline(result: Any) -> str:
             first = text.strip().splitlines()[0] if text.strip() else "failed"
             return f"step {step.path} ({step.name}): {first}"
     return f"{result.name}: {result.status} {getattr(result, 'message', '')}".strip()
+
+
+#: The signal that interrupted a scenario of this session (its name), if one did.
+_SIGNAL = pytest.StashKey[str | None]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A session a SIGTERM or SIGHUP stopped exits 143 or 129, as the shell and CI expect."""
+    name = session.config.stash.get(_SIGNAL, None)
+    if name in ("SIGTERM", "SIGHUP") and exitstatus == pytest.ExitCode.INTERRUPTED:
+        session.exitstatus = 128 + int(getattr(signal, name))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -251,8 +264,11 @@ class SpecItem(pytest.Item):
         finally:
             if reporter is not None:
                 reporter.close()
-        if self.result.interrupted:
-            raise KeyboardInterrupt
+        if self.result.interrupted:  # SIGINT, SIGTERM or SIGHUP: the session stops as for Ctrl-C
+            from .run import Interrupted
+
+            config.stash[_SIGNAL] = self.result.signal
+            raise Interrupted(getattr(signal, self.result.signal or "SIGINT", signal.SIGINT))
         if self.result.status != "passed":  # "failed", or "error": a device broke mid-run
             raise ScenarioFailed(self.result)
 

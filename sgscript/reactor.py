@@ -11,11 +11,18 @@ given (the sg driver is told to queue at the tail).  The device may still
 complete them in any order, as SAM allows for SIMPLE tasks.  An Io submitted
 with ``ordered=True`` is a barrier: it is sent only when everything before it
 on that channel has completed, and nothing after it is sent until it has.
+
+Nothing waits forever: an Io in flight has a deadline (its timeout plus the
+transport's grace); an Io in a backlog waits only while its channel has
+commands in flight (a transport that takes nothing with nothing in flight
+fails the Io at the head instead of stalling); a transport whose completions
+can no longer be read fails every command it holds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import heapq
 import itertools
 import os
@@ -126,6 +133,15 @@ class Reactor:
                 )
                 if io.ordered:
                     channel.barrier = io
+            if started == 0 and not transport.in_flight:
+                # Full with nothing in flight: no completion will ever make room.
+                stuck = backlog.popleft()
+                stuck.os_error = stuck.os_error or OSError(
+                    errno.EAGAIN,
+                    f"{transport.target}: the transport took no command with none in flight",
+                )
+                self._finish(channel, stuck, time.perf_counter())
+                continue
             if started < len(batch):
                 self._dirty.add(channel)  # the device is full: retry after completions
                 break
@@ -155,7 +171,12 @@ class Reactor:
                     os.eventfd_read(self._wake_fd)
                 continue
             now = time.perf_counter()
-            for io in channel.transport.reap(key.fd):
+            try:
+                reaped = channel.transport.reap(key.fd)
+            except TransportError as exc:
+                count += self._broken(channel, exc)
+                continue
+            for io in reaped:
                 self._finish(channel, io, io.completed_at or now)
                 count += 1
             self._flush(channel)
@@ -199,6 +220,26 @@ class Reactor:
                 self._dirty.add(channel)
         channel.pending -= 1
         io.complete(now)
+
+    def _broken(self, channel: Channel, exc: TransportError) -> int:
+        """Completions can no longer be read: every command in flight on ``channel`` fails.
+
+        Its descriptors leave the selector (a vanished sg node reports POLLHUP
+        for ever), and what is still in its backlog fails as the transport refuses it.
+        """
+        for fd in channel.transport.fds():
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(fd)
+        now = time.perf_counter()
+        count = 0
+        for _, _, io in list(self._deadlines):
+            if io.done or io.channel is not channel:
+                continue
+            channel.transport.abandon(io)
+            io.os_error = OSError(None, exc.detail)
+            self._finish(channel, io, now)
+            count += 1
+        return count
 
     def _expire(self) -> int:
         heap = self._deadlines

@@ -16,20 +16,37 @@ How a run goes:
 | finally | ``finally:`` steps always run (after a failure, a device error or Ctrl-C), each of them |
 | report | ``Reporter`` callbacks as things happen; the plugins' ``sgscript_step_finished`` / ``sgscript_scenario_finished`` |
 
-Statuses: a step is ``passed``, ``failed`` or ``skipped`` (``optional:`` and the
-device answered INVALID COMMAND OPERATION CODE; or not run).  The scenario is
-``passed``, ``failed`` (a step failed: exit 1) or ``error`` (a device or its
-path broke during the run: exit 3); ``skipped`` when ``-k`` selects nothing.
+Statuses: a step is ``passed``, ``failed``, ``skipped`` (``optional:`` and the
+device answered INVALID COMMAND OPERATION CODE; or not run because the run
+stopped), ``error`` (its device or the path to it broke: a transport error,
+any errno from the driver, DID_NO_CONNECT, a driver error — whatever the
+step's ``expect:`` says) or ``interrupted`` (cut short or never reached because
+of a signal).  The scenario is ``passed``, ``failed`` (a step failed: exit 1),
+``error`` (a device or its path broke, in ``steps:`` or ``finally:``: exit 3),
+``interrupted`` (a signal: exit 128 + its number), or ``skipped`` when ``-k``
+selects nothing.
 
-Ctrl-C: the first SIGINT (main thread) asks the run to stop: nothing new is
+A broken device is never a pass: the step that saw the break ends as an
+``error`` and sends nothing more.  When the device is gone (ENODEV, ENXIO,
+DID_NO_CONNECT, DID_BAD_TARGET, a failed read of completions) it is *lost*:
+its commands in flight are cut, its later steps (``finally:`` included) are
+failed as "not run: device ... lost" and other devices carry on.
+
+Signals: the first SIGINT, SIGTERM or SIGHUP (main thread; a signal somebody
+else handles, or ignores, is left alone) asks the run to stop: nothing new is
 sent, commands in flight are reaped for at most ``REAP_TIMEOUT`` seconds,
-``finally:`` steps run, reporters get ``scenario_finished``, and the result
-comes back with ``interrupted=True`` (the CLI exits 130 after the logs are
-written).  A second SIGINT abandons what is left (``finally:`` included) and
-still returns the result.  A ``KeyboardInterrupt`` raised by a reporter is
-treated like the first SIGINT.  So callers check ``result.interrupted``; the
-one ``KeyboardInterrupt`` that escapes is a second Ctrl-C while the devices
-are being opened (nothing ran; what was opened is closed).
+``finally:`` steps run for at most ``FINALLY_TIMEOUT`` seconds, reporters get
+``scenario_finished``, and the result comes back with ``interrupted=True``,
+``status="interrupted"`` and ``signal`` naming it (the CLI exits 128 + its
+number after the logs are written).  A second signal abandons what is left
+(``finally:`` included) and still returns the result.  A ``KeyboardInterrupt``
+raised by a reporter is treated like the first SIGINT.  So callers check
+``result.interrupted``; the one ``Interrupted`` (a ``KeyboardInterrupt``) that
+escapes is a second signal while the devices are being opened (nothing ran;
+what was opened is closed).
+
+Every wait has a deadline: each command its timeout (the reactor's), reaping
+after a stop ``REAP_TIMEOUT``, ``finally:`` after a signal ``FINALLY_TIMEOUT``.
 
 Memory is flat in the number of commands: commands are streamed, at most Q
 ``Io`` objects live per step, latency goes into a fixed-size histogram, and a
@@ -39,6 +56,7 @@ step keeps the details of its first ``MAX_FAILURES`` failures only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import signal
 import threading
@@ -53,17 +71,19 @@ from .channel import Channel
 from .reactor import Reactor
 from .scsi.cdb import Command
 from .scsi.commands import TestUnitReady
-from .scsi.errors import HostError, TransportError, UnitAttention, UsageError
+from .scsi.errors import DriverError, HostError, TransportError, UnitAttention, UsageError
 from .scsi.status import HostStatus, SenseKey
 from .spec.model import Expectation, Mark, Scenario, Step
 from .spec.plan import Env, Plan, PlannedStep
 from .transport.base import Io
 
 __all__ = [
+    "FINALLY_TIMEOUT",
     "MAX_FAILURES",
     "REAP_TIMEOUT",
     "DeviceOpenError",
     "FailureDetail",
+    "Interrupted",
     "Latency",
     "LatencyStats",
     "Reporter",
@@ -77,6 +97,10 @@ __all__ = [
 MAX_FAILURES = 10
 #: Seconds an interrupted or broken run waits for commands in flight before abandoning them.
 REAP_TIMEOUT = 10.0
+#: Seconds ``finally:`` may take after a signal before what is left of it is abandoned.
+FINALLY_TIMEOUT = 30.0
+#: The signals that stop a run gracefully (the first) or abandon what is left (the second).
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: TEST UNIT READY attempts when a device is opened (UNIT ATTENTIONs queue up: power on, reset, ...).
 UA_ATTEMPTS = 4
 #: Longest the loop blocks without looking at Ctrl-C and sleeping steps.
@@ -205,7 +229,7 @@ class StepResult:
     path: str
     device: str | None
     command: str | None
-    status: str  # passed | failed | skipped
+    status: str  # passed | failed | skipped | error | interrupted
     count: int = 0
     failed: int = 0
     latency: LatencyStats | None = None
@@ -250,9 +274,10 @@ class ScenarioResult:
     file: str
     seed: int
     steps: list[StepResult] = field(default_factory=list)
-    status: str = "passed"  # passed | failed | error | skipped
+    status: str = "passed"  # passed | failed | error | interrupted | skipped
     duration: float = 0.0
     interrupted: bool = False
+    signal: str | None = None  # SIGINT, SIGTERM or SIGHUP when interrupted by one
     devices: dict[str, str] = field(default_factory=dict)  # name -> target as opened
     message: str = ""  # why error / skipped
     notes: list[str] = field(default_factory=list)  # unit attentions cleared, block sizes, ...
@@ -268,6 +293,7 @@ class ScenarioResult:
             "seed": self.seed,
             "status": self.status,
             "interrupted": self.interrupted,
+            "signal": self.signal,
             "duration": self.duration,
             "started": self.started,
             "select": self.select,
@@ -290,6 +316,27 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) as an exception: ``signum`` says which."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Interrupted, (self.signum,))
+
+
+def signal_name(signum: int | None) -> str | None:
+    """``SIGTERM`` for 15; None for None."""
+    if signum is None:
+        return None
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 class DeviceOpenError(TransportError):
@@ -456,12 +503,30 @@ def _not_implemented(io: Io) -> bool:
     )
 
 
+#: Host bytes that say the device is not there any more.
+_GONE_HOST = frozenset({HostStatus.DID_NO_CONNECT, HostStatus.DID_BAD_TARGET})
+#: errnos from the driver that say the device is not there any more.
+_GONE_ERRNO = frozenset({errno.ENODEV, errno.ENXIO})
+
+
 def _broken(io: Io) -> bool:
-    """The path to the device broke (not the command): the scenario's ``error``."""
+    """The path to the device broke (not the command): an ``error`` whatever ``expect:`` says.
+
+    A transport error (any errno from the driver, ENOMEM included), a driver
+    error, or a host byte that says the device is gone.
+    """
     failure = io.failure
-    return isinstance(failure, TransportError) or (
-        isinstance(failure, HostError) and io.host_status == HostStatus.DID_NO_CONNECT
+    return isinstance(failure, TransportError | DriverError) or (
+        isinstance(failure, HostError) and io.host_status in _GONE_HOST
     )
+
+
+def _gone(io: Io) -> bool:
+    """The device itself went away (not just this command): its later steps cannot run."""
+    if io.host_status in _GONE_HOST:
+        return True
+    error = io.os_error
+    return error is not None and (error.errno is None or error.errno in _GONE_ERRNO)
 
 
 class _Stop(Exception):
@@ -491,6 +556,8 @@ class _StepRun:
         self.exhausted = False
         self.skipped = ""  # why the step is skipped (optional + not implemented)
         self.stopped = ""  # why it stopped before sending everything
+        self.error = ""  # its device or the path to it broke: the step is an error
+        self.interrupted = False  # cut short by a signal
         self.last_io: Io | None = None
         self.saved: dict[str, Any] = {}
         self.started = time.perf_counter()
@@ -566,6 +633,8 @@ class _StepRun:
     def cut(self, reason: str) -> None:
         """Send nothing more: the scenario stops (another step failed, Ctrl-C, a device broke)."""
         self.halted = True
+        if self.runner.interrupted or reason == "interrupted":
+            self.interrupted = True
         if not self.stopped and self.submitted < self.total:
             self.stopped = f"stopped after sending {self.submitted:,} of {self.total:,} ({reason})"
 
@@ -584,7 +653,9 @@ class _StepRun:
         if index == self.total - 1:
             self.last_io = io
         detail = None
-        if not (self.fast and io.failure is None):
+        if io.failure is not None and _broken(io):
+            detail = self.device_error(io, index)
+        elif not (self.fast and io.failure is None):
             try:
                 detail = self.judge(io, index)
             except Exception as exc:  # a verifier's bug must not lose the verdict
@@ -609,10 +680,30 @@ class _StepRun:
         if not messages:
             return None
         detail = self.runner.detail(self, io, index, messages)
-        if _broken(io):
-            self.runner.broken(f"{self.device}: {io.failure.detail}")  # type: ignore[union-attr]
-            self.cut(self.runner.stop_reason)
         self.count_failure(detail)
+        return detail
+
+    def device_error(self, io: Io, index: int) -> FailureDetail:
+        """The transport broke under this command: the step is an error, whatever it expects."""
+        words = io.failure.detail if io.failure is not None else "transport error"
+        gone = _gone(io)
+        message = f"device error: {words}" + (" (the device is gone)" if gone else "")
+        detail = FailureDetail(
+            index=index,
+            expected=_describe_expect(self.expect),
+            got=message,
+            cdb_hex=io.cdb.hex(" "),
+            sense=None,
+            message=message,
+        )
+        self.failed += 1
+        if not self.error or len(self.failures) < MAX_FAILURES:  # the first always: it says why
+            self.failures.append(detail)
+        if not self.error:
+            lost = " lost" if gone else ""
+            self.error = f"device {self.device}{lost}: {words}"
+            self.cut(f"device {self.device}{lost or ' error'}")
+            self.runner.device_error(self.device or "", words, gone=gone, run=self)
         return detail
 
     def count_failure(self, detail: FailureDetail) -> None:
@@ -667,13 +758,19 @@ class _StepRun:
     def result(self) -> StepResult:
         self.finished = True
         self.ended = self.ended or time.perf_counter()
-        if self.messages or self.failed:
+        if self.error:
+            status = "error"
+        elif self.messages or self.failed:
             status = "failed"
+        elif self.interrupted:
+            status = "interrupted"
         elif self.skipped or self.stopped:
             status = "skipped"
         else:
             status = "passed"
-        message = "; ".join(filter(None, [*self.messages, self.skipped or self.stopped]))
+        message = "; ".join(
+            filter(None, [self.error, *self.messages, self.skipped or self.stopped])
+        )
         return StepResult(
             name=self.step.name,
             path=self.path,
@@ -755,8 +852,11 @@ class _Runner:
         self.stop_reason = ""
         self.error = ""
         self.interrupted = False
-        self.sigint = False  # a Ctrl-C waiting to be acted on
-        self.aborted = False  # a second Ctrl-C: give up on what is left
+        self.sigint = False  # a signal (or a reporter's KeyboardInterrupt) waiting to be acted on
+        self.signum: int | None = None  # the first stop signal received
+        self.aborted = False  # a second signal: give up on what is left
+        self.lost: dict[str, str] = {}  # device name -> why it is gone
+        self.final_deadline = 0.0  # finally: after a signal ends by then (perf_counter)
         self.kinds: dict[str, Any] = {}
         self.check_hook = False  # a plugin checks every command: no fast path
         self.allow_destructive = False
@@ -783,7 +883,7 @@ class _Runner:
         self._load_plugins()
         self.vars = plan.initial_vars()
         self.reactor = Reactor()
-        with self._sigint_handler():  # from here a Ctrl-C is a flag until the steps look at it
+        with self._signal_handlers():  # from here a signal is a flag until the steps look at it
             try:
                 self._guard()
                 self._open_devices()
@@ -813,20 +913,36 @@ class _Runner:
         else:
             result.status = "passed"
         if self.interrupted:
-            result.message = "; ".join(filter(None, ["interrupted", result.message]))
+            self._interrupted(result)
         self._hook("sgscript_scenario_finished", result)
         try:
             self.report("scenario_finished", result)
         except KeyboardInterrupt:
-            result.interrupted = True
+            if (
+                not result.interrupted
+            ):  # the record already written says otherwise; the caller knows
+                self.interrupted = True
+                self._interrupted(result)
         return result
+
+    def _interrupted(self, result: ScenarioResult) -> None:
+        """An interrupted scenario says so: status, signal, and what it was doing."""
+        result.interrupted = True
+        result.signal = signal_name(self.signum or signal.SIGINT)
+        was = "" if result.status == "passed" else f"{result.status}: "
+        result.message = "; ".join(
+            filter(None, [f"interrupted by {result.signal}", was + result.message if was else ""])
+        )
+        result.status = "interrupted"
 
     def _phase(self, steps: list[PlannedStep], final: bool = False) -> None:
         """Drive one sequence (``steps:`` or ``finally:``) to its end, or to a stop."""
         if final:
-            self.sigint = False  # the Ctrl-C that stopped the steps does not skip finally:
+            self.sigint = False  # the signal that stopped the steps does not skip finally:
             if self.aborted:
                 return
+            if self.interrupted:  # cleanup after a signal has a deadline (CI kills next)
+                self.final_deadline = time.perf_counter() + FINALLY_TIMEOUT
         elif self.sigint:  # Ctrl-C while the devices were opened: no step starts
             self.sigint = False
             self.interrupted = True
@@ -859,6 +975,11 @@ class _Runner:
             if self.aborted:
                 raise _Stop
             now = time.perf_counter()
+            if self.final_deadline and now >= self.final_deadline:
+                self.notes.append(
+                    f"finally: abandoned after {FINALLY_TIMEOUT:g} s (the run was interrupted)"
+                )
+                raise _Stop
             timeout = _TICK if wake is None else max(0.0, min(_TICK, wake - now))
             if any(ch.pending for ch in channels):
                 reactor.run_once(timeout)
@@ -899,7 +1020,12 @@ class _Runner:
     def _step(self, ps: PlannedStep) -> Iterator[float | None]:
         step = ps.step
         self.report("step_started", step, ps.path)
-        if step.kind == "command":
+        lost = self.lost.get(step.device or "") if step.kind in ("command", "reset") else None
+        if lost is not None:
+            self._record(
+                ps, "failed", message=f"not run: device {step.device} lost ({lost})", failed=0
+            )
+        elif step.kind == "command":
             yield from self._command(ps)
         elif step.kind == "parallel":
             yield from self._parallel(ps)
@@ -911,7 +1037,7 @@ class _Runner:
             cut = time.perf_counter() < deadline
             self._record(
                 ps,
-                "skipped" if cut else "passed",
+                ("interrupted" if self.interrupted else "skipped") if cut else "passed",
                 duration=time.perf_counter() - started,
                 message="cut short: " + self.stop_reason if cut else "",
             )
@@ -967,8 +1093,12 @@ class _Runner:
                 yield min(wakes) if wakes else None  # run_once wakes early for completions
         inner = [r for p, r in self.results.items() if p.startswith(ps.path + ".")]
         status = "passed"
-        if any(r.status == "failed" for r in inner):
+        if any(r.status == "error" for r in inner):
+            status = "error"
+        elif any(r.status == "failed" for r in inner):
             status = "failed"
+        elif any(r.status == "interrupted" for r in inner):
+            status = "interrupted"
         elif inner and all(r.status == "skipped" for r in inner):
             status = "skipped"
         self._record(
@@ -984,18 +1114,24 @@ class _Runner:
         started = time.perf_counter()
         channel = self.channels.get(step.device or "")
         message = ""
+        status = "passed"
         try:
             if channel is None:
                 raise UsageError(f"step {step.name!r} names no device")
             channel.reset(step.reset or "lun")
         except Exception as exc:
             message = f"reset {step.reset}: {_problem(exc)}"
+            status = "failed"
+            cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+            if isinstance(cause, OSError) and cause.errno in _GONE_ERRNO:
+                status = "error"
+                self.device_error(step.device or "", f"reset: {cause.strerror}", gone=True)
         policy = step.on_failure or self.scenario.on_failure
-        if message and policy == "stop" and not ps.final:
+        if status == "failed" and policy == "stop" and not ps.final:
             self.request_stop(f"step {ps.path} ({step.name}) failed")
         self._record(
             ps,
-            "failed" if message else "passed",
+            status,
             message=message,
             count=1,
             failed=1 if message else 0,
@@ -1053,7 +1189,7 @@ class _Runner:
                     path=ps.path,
                     device=step.device,
                     command=step.command or ("cdb" if step.cdb is not None else None),
-                    status="skipped",
+                    status="interrupted" if self.interrupted else "skipped",
                     mark=step.mark,
                     kind=step.kind,
                     message=f"not run: {reason}",
@@ -1070,10 +1206,28 @@ class _Runner:
             self.stopping = True
             self.stop_reason = reason
 
-    def broken(self, message: str) -> None:
+    def device_error(
+        self, name: str, words: str, *, gone: bool, run: _StepRun | None = None
+    ) -> None:
+        """A device's transport broke: the scenario is an ``error`` (exit 3).
+
+        A device that is gone is *lost*: every step running on it is cut (an
+        error too), its later steps fail as not run; other devices carry on.  A
+        break that leaves the device there (ENOMEM for a transfer the driver
+        will not take, a driver error) ends only that step, which then stops the
+        scenario as a failed step would under ``on_failure: stop``.
+        """
+        what = f"device {name} lost" if gone else f"device {name}"
         if not self.error:
-            self.error = f"device error: {message}"
-        self.request_stop(f"device error ({message})")
+            self.error = f"device error: {what}: {words}"
+        if gone:
+            self.lost.setdefault(name, words)
+            for other in self.active:
+                if other is not run and other.device == name and not other.error:
+                    other.error = f"{name} lost: {words}"
+                    other.cut(f"device {name} lost")
+        elif run is not None and run.policy == "stop" and not run.ps.final:
+            self.request_stop(f"step {run.path} ({run.step.name}): device error")
 
     # -- judging ----------------------------------------------------------------------
 
@@ -1311,25 +1465,38 @@ class _Runner:
             claim.release()
         self.claims = []
 
-    # -- Ctrl-C -------------------------------------------------------------------------
+    # -- signals ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _sigint_handler(self) -> Iterator[None]:
-        """First SIGINT: stop gracefully (finally: runs); second: abandon what is left."""
-        if threading.current_thread() is not threading.main_thread() or (
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-        ):
+    def _signal_handlers(self) -> Iterator[None]:
+        """First SIGINT/SIGTERM/SIGHUP: stop gracefully (finally: runs); second: abandon the rest.
+
+        Only in the main thread, and only for a signal whose handler is Python's
+        default (or one that says it is interrupt-like, as the CLI's): a handler
+        somebody else installed, or an ignored SIGHUP (``nohup``), is left alone.
+        """
+        if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def handler(signum: int, frame: Any) -> None:
             if self.sigint or self.aborted or self.interrupted:
                 self.aborted = True
-                raise KeyboardInterrupt
+                raise Interrupted(signum)
             self.sigint = True
+            self.signum = self.signum or signum
 
-        previous = signal.signal(signal.SIGINT, handler)
+        previous: dict[int, Any] = {}
+        for signum in SIGNALS:
+            current = signal.getsignal(signum)
+            if (
+                current is signal.default_int_handler
+                or current == signal.SIG_DFL
+                or getattr(current, "sgscript_interrupt", False)
+            ):
+                previous[signum] = signal.signal(signum, handler)
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for signum, old in previous.items():
+                signal.signal(signum, old)

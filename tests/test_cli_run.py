@@ -349,3 +349,151 @@ def test_var_naming_no_declared_var_is_a_usage_error(
         "(area, base, commands)"
     ]
     assert not sim.targets()  # nothing was opened
+
+
+# ------------------------------------------------------------------ signals
+
+LONG_WITH_FINALLY = """\
+sgscript: 1
+name: soak
+devices:
+  a: {target: "sim:cli_soak", options: {latency: 1ms}}
+steps:
+  - name: quick
+    device: a
+    command: TestUnitReady
+  - name: a long soak
+    device: a
+    command: TestUnitReady
+    repeat: 10000000
+  - name: never reached
+    device: a
+    command: TestUnitReady
+finally:
+  - name: cleanup
+    device: a
+    command: TestUnitReady
+    repeat: %d
+"""
+
+
+def _start(tmp_path: Path, cleanup_repeat: int = 1) -> tuple[subprocess.Popen[str], Path, Path]:
+    spec = write(tmp_path, "soak.yaml", LONG_WITH_FINALLY % cleanup_repeat)
+    log, junit = tmp_path / "run.jsonl", tmp_path / "junit.xml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sgscript", "run", spec, "--log", str(log), "--junit", str(junit)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # a child of a non-interactive shell may inherit an ignored SIGINT: start from the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    _wait_for(log, '"name":"quick"')
+    return proc, log, junit
+
+
+def _wait_for(log: Path, text: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{text} never appeared in {log}")
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
+def test_a_stop_signal_runs_finally_and_completes_both_reports(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    proc, log, junit = _start(tmp_path)
+    time.sleep(0.3)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    name = signal.Signals(signum).name
+    assert proc.returncode == code, out + err  # before: SIGTERM/SIGHUP killed it outright
+    assert "Traceback" not in err
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    steps = {r["name"]: r for r in records if r["type"] == "step"}
+    assert steps["cleanup"]["status"] == "passed" and steps["cleanup"]["final"]
+    assert steps["a long soak"]["status"] == "interrupted"
+    scenario = next(r for r in records if r["type"] == "scenario")
+    assert (scenario["status"], scenario["signal"]) == ("interrupted", name)
+    assert {s["name"]: s["status"] for s in scenario["steps"]}["never reached"] == "interrupted"
+    end = records[-1]
+    assert end["type"] == "end" and end["interrupted"] is True and end["signal"] == name
+    root = ET.parse(junit).getroot()
+    assert int(root.get("errors")) >= 1  # an interrupted run never reads as passed
+    suite = root.find("testsuite")
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert cases["(interrupted)"].find("error").get("message").startswith(f"interrupted by {name}")
+    assert cases["cleanup"].find("failure") is None and cases["cleanup"].find("skipped") is None
+    assert "interrupted" in cases["never reached"].find("skipped").get("message")
+
+
+def test_a_second_signal_skips_what_is_left_of_finally(tmp_path: Path) -> None:
+    proc, log, junit = _start(tmp_path, cleanup_repeat=10_000_000)
+    proc.send_signal(signal.SIGTERM)
+    _wait_for(log, '"name":"a long soak"')  # the soak's record: finally: is running
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, out + err
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    cleanup = next(r for r in records if r["type"] == "step" and r["name"] == "cleanup")
+    assert cleanup["status"] == "interrupted" and 0 < cleanup["count"] < 10_000_000
+    assert records[-1]["type"] == "end" and records[-1]["signal"] == "SIGTERM"
+    assert ET.parse(junit).getroot().get("errors") != "0"
+
+
+def test_junit_of_a_killed_run_reads_as_an_error(tmp_path: Path) -> None:
+    proc, _, junit = _start(tmp_path)
+    proc.kill()  # SIGKILL: nothing can run; what is on disk must not read as passed
+    proc.communicate(timeout=60)
+    root = ET.parse(junit).getroot()  # whole: written atomically
+    assert root.get("errors") != "0"
+    suite = root.find("testsuite")
+    names = [c.get("name") for c in suite.findall("testcase")]
+    assert "(interrupted)" in names
+
+
+def test_junit_placeholder_reads_as_an_error(tmp_path: Path) -> None:
+    from sgscript.report.junit import JunitReporter
+
+    path = tmp_path / "junit.xml"
+    JunitReporter(path).write()  # what the CLI writes before the first scenario
+    root = ET.parse(path).getroot()
+    # before: <testsuites tests="0" failures="0" errors="0"/>, green on many dashboards
+    assert (root.get("tests"), root.get("errors")) == ("1", "1")
+    assert "not finished" in root.find("testsuite/testcase/error").get("message")
+
+
+def test_a_lost_device_under_expect_any_exits_3_with_an_error_in_junit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write(
+        tmp_path,
+        "gone.yaml",
+        """\
+sgscript: 1
+name: gone
+devices:
+  a: {target: "sim:cli_gone", options: {gone_after: 50}}
+steps:
+  - {name: soak, device: a, command: TestUnitReady, repeat: 1000, expect: any}
+finally:
+  - {name: cleanup, device: a, command: TestUnitReady, expect: any}
+""",
+    )
+    log, junit = tmp_path / "run.jsonl", tmp_path / "junit.xml"
+    code, out, _ = run(capsys, "run", spec, "--log", str(log), "--junit", str(junit))
+    assert code == 3, out  # before: 1,000 commands "passed", exit 0
+    steps = {
+        r["name"]: r for r in map(json.loads, log.read_text().splitlines()) if r["type"] == "step"
+    }
+    assert steps["soak"]["status"] == "error" and steps["cleanup"]["status"] == "failed"
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    assert cases["soak"].find("error") is not None
+    assert cases["cleanup"].find("failure") is not None

@@ -155,3 +155,46 @@ def test_sgscript_var_overrides_a_declared_var(pytester: pytest.Pytester) -> Non
     typo = pytester.runpytest("--sgscript-var", "lab=99")
     assert typo.ret == pytest.ExitCode.USAGE_ERROR
     typo.stderr.fnmatch_lines(["*--sgscript-var lab=...: no spec declares a variable 'lab' (lba)*"])
+
+
+def test_sigterm_stops_the_session_runs_finally_and_exits_143(pytester: pytest.Pytester) -> None:
+    import json
+
+    pytester.makepyfile(
+        term_after_quick="""
+import os, signal
+from sgscript.verify import hookimpl
+
+@hookimpl
+def sgscript_step_finished(result):
+    if result.name == "quick":
+        os.kill(os.getpid(), signal.SIGTERM)
+"""
+    )
+    pytester.makefile(
+        ".yaml",
+        soak="""\
+sgscript: 1
+name: soak
+devices: {a: "sim:pytest_soak"}
+steps:
+  - {name: quick, device: a, command: TestUnitReady}
+  - {name: long, device: a, command: TestUnitReady, repeat: 100000000}
+finally:
+  - {name: cleanup, device: a, command: TestUnitReady}
+""",
+    )
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--sgscript-plugin",
+        "term_after_quick",
+        "--sgscript-log",
+        "logs",
+    )
+    assert result.ret == 143  # before: killed by the signal (-15), finally: never ran
+    (log,) = (pytester.path / "logs").iterdir()
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    steps = {r["name"]: r["status"] for r in records if r["type"] == "step"}
+    assert steps == {"quick": "passed", "long": "interrupted", "cleanup": "passed"}
+    assert records[-1]["type"] == "end" and records[-1]["signal"] == "SIGTERM"

@@ -211,3 +211,35 @@ def test_block_size_is_learned_once_and_sizes_inferred_lengths() -> None:
         assert fake.sync_calls == 3 and ch.block_size == 4096  # one READ CAPACITY, two commands
         with pytest.raises(ValueError, match="whole number of 4096-byte blocks"):
             ch.execute(Write10(lba=0, data=bytes(512)))
+
+
+# ----------------------------------------------------------------- no wait without a deadline
+
+
+def test_a_transport_that_takes_nothing_with_nothing_in_flight_fails_the_command() -> None:
+    stuck = FakeTransport(refuse_after=0)  # "full" with an empty queue: nothing will make room
+    ch = Channel(stuck, block_size=512)
+    io = ch.execute(Probe(logical_block_address=1, allocation_length=4), wait=False)
+    io.wait(timeout=5, check=False)  # before: TimeoutError after 5 s (for ever without one)
+    assert isinstance(io.failure, TaskFailed) and "took no command" in io.failure.detail
+    assert ch.pending == 0
+    ch.close()
+
+
+def test_completions_that_cannot_be_read_fail_what_is_in_flight() -> None:
+    from sgscript.scsi.errors import TransportError
+
+    class Unreadable(FakeTransport):
+        def reap(self, fd: int) -> list:
+            raise TransportError(None, "read() from the sg driver failed: No such device")
+
+    gone = Unreadable()
+    ch = Channel(gone, block_size=512)
+    ios = [
+        ch.execute(Probe(logical_block_address=i, allocation_length=4), wait=False)
+        for i in range(3)
+    ]
+    for io in ios:
+        io.wait(timeout=5, check=False)
+        assert "read() from the sg driver failed" in io.failure.detail
+    ch.close()

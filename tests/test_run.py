@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -20,7 +21,7 @@ from sgscript.run import (
     ScenarioResult,
     run_scenario,
 )
-from sgscript.scsi.errors import UsageError
+from sgscript.scsi.errors import TransportError, UsageError
 from sgscript.spec.model import DataSpec, Device, Expectation, Scenario, Step
 from sgscript.transport.sim import SimTransport
 from sgscript.verify import get_plugin_manager, hookimpl
@@ -496,8 +497,122 @@ def test_device_that_breaks_mid_run_is_an_error_and_finally_is_attempted() -> No
     )
     steps = by_path(result)
     assert result.status == "error" and "device error" in result.message
-    assert steps["1"].status == "failed" and steps["1"].count < 100
-    assert steps["finally.1"].count == 1 and steps["finally.1"].status == "failed"
+    assert steps["1"].status == "error" and steps["1"].count < 100
+    # the device is gone: its finally: step cannot run, and says why
+    assert steps["finally.1"].count == 0 and steps["finally.1"].status == "failed"
+    assert "not run: device a lost" in steps["finally.1"].message
+
+
+@pytest.mark.parametrize("how", ["any", "fail", "optional"])
+def test_a_vanished_device_is_never_a_pass_whatever_the_step_expects(how: str) -> None:
+    kw: dict[str, Any] = {"optional": True} if how == "optional" else {"expect": expect(how)}
+    result = run_scenario(
+        scenario(
+            cmd("soak", "TestUnitReady", repeat=1000, queue_depth=4, **kw),
+            cmd("after", "TestUnitReady", **kw),
+            finally_=(cmd("cleanup", "TestUnitReady", **kw),),
+            options={"gone_after": 50},
+            on_failure="continue",  # expect: fail fails on every GOOD; go on to the break
+        ),
+        seed=1,
+    )
+    steps = by_path(result)
+    assert result.status == "error" and "device a lost" in result.message
+    assert steps["1"].status == "error" and steps["1"].count < 100
+    assert "device error" in steps["1"].failures[-1].message
+    for path in ("2", "finally.1"):  # never sent, never a pass
+        assert steps[path].status == "failed" and steps[path].count == 0
+        assert "not run: device a lost" in steps[path].message
+
+
+def test_a_lost_device_does_not_stop_the_others() -> None:
+    devices = {
+        "a": Device("a", "sim:lu0", options={"gone_after": 30}),
+        "b": Device("b", "sim:lu1"),
+    }
+    result = run_scenario(
+        scenario(
+            Step(
+                "parallel",
+                "both",
+                branches=(
+                    (cmd("a soaks", "TestUnitReady", repeat=1000, expect=expect("any")),),
+                    (cmd("b soaks", "TestUnitReady", device="b", repeat=200, queue_depth=4),),
+                ),
+            ),
+            cmd("a again", "TestUnitReady"),
+            cmd("b again", "TestUnitReady", device="b", repeat=10),
+            finally_=(
+                cmd("a cleanup", "TestUnitReady"),
+                cmd("b cleanup", "TestUnitReady", device="b"),
+            ),
+            devices=devices,
+        ),
+        seed=1,
+    )
+    names = {s.name: s for s in result.steps}
+    assert result.status == "error"
+    assert names["both"].status == "error"
+    assert names["a soaks"].status == "error"
+    assert (names["b soaks"].status, names["b soaks"].count) == ("passed", 200)
+    assert (names["b again"].status, names["b again"].count) == ("passed", 10)
+    assert names["b cleanup"].status == "passed"
+    for name in ("a again", "a cleanup"):
+        assert names[name].status == "failed" and "device a lost" in names[name].message
+
+
+def test_a_device_lost_during_finally_only_is_an_error() -> None:
+    result = run_scenario(
+        scenario(
+            cmd("fine", "TestUnitReady", repeat=5),
+            finally_=(cmd("cleanup", "TestUnitReady", repeat=100, expect=expect("any")),),
+            options={"gone_after": 20},
+        ),
+        seed=1,
+    )
+    steps = by_path(result)
+    assert steps["1"].status == "passed"
+    assert steps["finally.1"].status == "error"
+    assert result.status == "error"
+
+
+class _Refusing(SimTransport):
+    """A sim disk whose driver refuses big transfers as the sg driver does (ENOMEM)."""
+
+    def submit(self, ios: Any) -> int:
+        for io in ios:
+            if io.dxfer_len > 4 << 20:
+                io.os_error = OSError(errno.ENOMEM, "the driver refused a 32 MiB transfer")
+                raise TransportError(io, "refused")
+            return super().submit([io])
+        return 0
+
+
+class _RefusingPlugin:
+    @hookimpl
+    def sgscript_open_target(self, target: str, options: dict[str, Any]) -> Any:
+        return _Refusing("refusing") if target == "lab:big" else None
+
+
+@pytest.mark.parametrize("how", ["good", "any"])
+def test_a_transfer_the_driver_refuses_is_an_error_and_the_device_carries_on(how: str) -> None:
+    pm = get_plugin_manager()
+    pm.register(_RefusingPlugin())
+    devices = {"a": Device("a", "lab:big")}
+    result = run_scenario(
+        scenario(
+            cmd("huge", "Read16", fields={"lba": 0, "transfer_length": 65536}, expect=expect(how)),
+            cmd("small", "Read10", fields={"lba": 0, "transfer_length": 1}),
+            devices=devices,
+            on_failure="continue",
+        ),
+        seed=1,
+        plugins=pm,
+    )
+    steps = by_path(result)
+    assert steps["1"].status == "error" and "32 MiB" in steps["1"].message
+    assert steps["2"].status == "passed"  # the device is still there
+    assert result.status == "error"
 
 
 def test_device_open_failure_names_the_device() -> None:
@@ -636,12 +751,63 @@ def test_interrupt_stops_runs_finally_and_reports(how: str) -> None:
         reporter=rec,
     )
     steps = by_path(result)
-    assert result.interrupted
+    assert result.interrupted and result.status == "interrupted" and result.signal == "SIGINT"
     assert rec.finished is result and rec.events[-1][0] == "scenario_finished"
-    assert 100 <= steps["1"].count < 1000 and steps["1"].status == "skipped"
-    assert steps["2"].status == "skipped" and "interrupted" in steps["2"].message
+    assert 100 <= steps["1"].count < 1000 and steps["1"].status == "interrupted"
+    assert steps["2"].status == "interrupted" and "interrupted" in steps["2"].message
     assert steps["finally.1"].status == "passed"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_stop_as_ctrl_c_does(signum: int) -> None:
+    class Kill(Recorder):
+        def command_done(self, path: str, io: Any, failure: Any) -> None:
+            super().command_done(path, io, failure)
+            if len(self.cdbs) == 100:
+                os.kill(os.getpid(), signum)
+
+    before = signal.getsignal(signum)
+    result = run_scenario(
+        scenario(
+            cmd("long", "TestUnitReady", repeat=1_000_000, queue_depth=8),
+            finally_=(cmd("cleanup", "TestUnitReady"),),
+        ),
+        seed=1,
+        reporter=Kill(),
+    )
+    steps = by_path(result)
+    assert result.status == "interrupted" and result.signal == signal.Signals(signum).name
+    assert steps["1"].status == "interrupted" and steps["1"].count < 10_000
+    assert steps["finally.1"].status == "passed"
+    assert signal.getsignal(signum) == before
+
+
+def test_finally_after_a_signal_has_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sgscript.run as run_module
+
+    monkeypatch.setattr(run_module, "FINALLY_TIMEOUT", 0.5)
+
+    class Kill(Recorder):
+        def command_done(self, path: str, io: Any, failure: Any) -> None:
+            super().command_done(path, io, failure)
+            if len(self.cdbs) == 10:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    t0 = time.monotonic()
+    result = run_scenario(
+        scenario(
+            cmd("long", "TestUnitReady", repeat=1_000_000),
+            finally_=(cmd("slow cleanup", "TestUnitReady", repeat=1_000_000),),
+            options={"latency": "5ms"},
+        ),
+        seed=1,
+        reporter=Kill(),
+    )
+    assert time.monotonic() - t0 < 20  # not 1,000,000 x 5 ms
+    steps = by_path(result)
+    assert steps["finally.1"].status == "interrupted" and steps["finally.1"].count > 0
+    assert any("finally: abandoned" in n for n in result.notes)
 
 
 def test_a_second_ctrl_c_abandons_finally() -> None:
@@ -665,7 +831,7 @@ def test_a_second_ctrl_c_abandons_finally() -> None:
     steps = by_path(result)
     assert result.interrupted
     assert 0 < steps["finally.1"].count < 1000
-    assert steps["finally.2"].status == "skipped" and steps["finally.2"].count == 0
+    assert steps["finally.2"].status == "interrupted" and steps["finally.2"].count == 0
 
 
 # ----------------------------------------------------------------- scale-out, memory

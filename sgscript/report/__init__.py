@@ -22,6 +22,7 @@ from typing import Any
 __all__ = [
     "PROTOCOL",
     "Reporters",
+    "command_status",
     "device_targets",
     "failure_lines",
     "format_seconds",
@@ -76,6 +77,10 @@ class Reporters:
     def scenario_error(self, scenario: Any, plan: Any, message: str) -> None:
         """Not the runner's: the CLI's word that a scenario could not start (device open)."""
         self._each("scenario_error", scenario, plan, message)
+
+    def run_interrupted(self, signal: str) -> None:
+        """Not the runner's: the CLI's word that a signal ended the run between scenarios."""
+        self._each("run_interrupted", signal)
 
     def close(self) -> None:
         """Close them all, even when one of them fails (its error is raised after)."""
@@ -145,6 +150,25 @@ def _status_name(status: int) -> str:
     return name
 
 
+def command_status(io: Any) -> str:
+    """What came back, truthfully: the SCSI status only when the device gave one.
+
+    ``timeout`` (the command timed out: no status came back), ``transport_error``
+    (the driver refused or lost it: it may never have reached the device),
+    ``host_error`` (the host adapter ended it: DID_NO_CONNECT, DID_RESET, ...),
+    else the SCSI status by name (``GOOD``, ``CHECK_CONDITION``, ...).
+    """
+    if getattr(io, "os_error", None) is not None:
+        return "transport_error"
+    from ..scsi.errors import CommandTimeout
+
+    if io.timed_out or isinstance(getattr(io, "failure", None), CommandTimeout):
+        return "timeout"
+    if io.host_status and not io.status:
+        return "host_error"
+    return _status_name(io.status)
+
+
 def device_targets(scenario: Any, plan: Any) -> dict[str, str]:
     """Each device name → the target this run opens (``--device`` bindings and options applied)."""
     bound = getattr(plan, "bindings", None) or {}
@@ -168,7 +192,9 @@ def io_record(io: Any, index: int | None = None, failure: Any = None) -> dict[st
     if command is not None:
         record["command"] = type(command).__name__
     record["cdb"] = bytes(io.cdb).hex()
-    record["status"] = _status_name(io.status)
+    record["status"] = command_status(io)
+    if getattr(io, "os_error", None) is not None:
+        record["error"] = str(io.os_error.strerror or io.os_error)
     sense = io.sense if io.sense_raw else None
     if sense is not None:
         record["sense"] = sense.summary()

@@ -25,7 +25,7 @@ from . import device_targets, failure_lines, format_seconds
 
 __all__ = ["ConsoleReporter", "format_result"]
 
-_WORD = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
+_WORD = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "interrupted": "INTR"}
 _COLOUR = {"passed": "32", "failed": "31", "skipped": "33", "interrupted": "35", "error": "31"}
 
 
@@ -111,14 +111,15 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
     paint = _painter(colour)
     steps = list(getattr(result, "steps", ()))
     leaves = [r for r in steps if _leaf(r)]
-    counts = {s: sum(1 for r in leaves if r.status == s) for s in ("passed", "failed", "skipped")}
+    kinds = ("passed", "error", "failed", "interrupted", "skipped")
+    counts = {s: sum(1 for r in leaves if r.status == s) for s in kinds}
     commands = getattr(result, "commands", None)
     if commands is None:
         commands = sum(r.count for r in leaves if getattr(r, "kind", "command") == "command")
     state = "interrupted" if result.interrupted else result.status
     verdict = paint(state, state.upper())
     parts = [_plural(len(leaves), "step")]
-    parts += [f"{counts[s]} {s}" for s in ("failed", "skipped") if counts[s]]
+    parts += [f"{counts[s]} {s}" for s in kinds[1:] if counts[s]]
     seed = getattr(result, "seed", None)
     tail = f", seed {seed}" if seed is not None else ""
     lines = [
@@ -126,8 +127,8 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
         f"in {format_seconds(result.duration)}{tail}"
     ]
     message = getattr(result, "message", "")
-    if result.status == "error" and message:
-        lines.append(f"  {paint('failed', 'error')}: {message}")
+    if result.status in ("error", "interrupted") and message:
+        lines.append(f"  {paint(result.status, result.status)}: {message}")
     if steps:
         rows = [
             (
@@ -148,13 +149,12 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
             headers, rows = headers[:-1], [row[:-1] for row in rows]
         lines += ["  " + row for row in _table(headers, rows, right={4, 5})]
     for r in steps:
-        if r.status != "failed" or not _leaf(r):
+        if r.status not in ("failed", "error") or not _leaf(r):
             continue
         where = f"  ({r.mark})" if getattr(r, "mark", None) else ""
+        word = _WORD.get(r.status, r.status.upper())
         lines.append("")
-        lines.append(
-            f"  {paint('failed', 'FAIL')} step {r.path}: {r.name} [{_step_what(r)}]{where}"
-        )
+        lines.append(f"  {paint('failed', word)} step {r.path}: {r.name} [{_step_what(r)}]{where}")
         lines += [f"    {m}" for m in (getattr(r, "message", "") or "").splitlines()]
         details = list(getattr(r, "failures", ()))
         for detail in details[:detail_limit]:
@@ -260,7 +260,7 @@ class ConsoleReporter:
         if not self.live:
             self._print(self._step_line(result))
             return
-        if result.status == "failed":  # at once, above the progress line
+        if result.status in ("failed", "error"):  # at once, above the progress line
             self._print(self._step_line(result))
         self._draw(time.monotonic())
 

@@ -4,10 +4,13 @@
 |---|---|---|
 | ``run`` | first line | sgscript and Python versions, host, seed, spec files, device bindings, argv, start time |
 | ``scenario_start`` | a scenario begins | name, file, seed, devices |
-| ``command`` | only with ``--log-commands``: every command as it completes | step path, CDB, status, sense, duration, failure |
+| ``command`` | only with ``--log-commands``: every command as it completes | step path, CDB, status (the SCSI status by name, or ``timeout``, ``transport_error``, ``host_error`` when none came back), sense, duration, failure |
 | ``step`` | a step finished | the ``StepResult`` (status, count, failed, latency aggregate, first failures) and ``commands``: every command of a non-repeated step, only the failed ones (first 100) of a repeat |
 | ``scenario`` | a scenario finished (also when interrupted), or could not start (``status: error``, a device did not open) | the whole ``ScenarioResult``: the record of that run |
-| ``end`` | ``close()`` | scenarios finished, ``interrupted`` (a scenario was cut short) |
+| ``end`` | ``close()`` | scenarios finished, ``interrupted`` (a scenario was cut short, or a signal ended the run between scenarios) and ``signal`` (its name, or null) |
+
+Every record validates against ``schemas/sgscript-log.schema.json`` (shipped as
+``sgscript/report/sgscript-log.schema.json``; ``docs/log.md`` describes it).
 
 Durability: every ``run``/``scenario``/``step`` line is flushed to the kernel
 as it is written, so a run cut short (Ctrl-C, a crash, even SIGKILL) keeps
@@ -105,6 +108,7 @@ class JsonlReporter:
         self._next_flush = 0.0
         self._closed = False
         self._interrupted = False
+        self._signal: str | None = None
         self.write(dict(header) if header is not None else run_header(seed=None, specs=[]))
 
     def write(self, record: Mapping[str, Any], *, flush: bool = True) -> None:
@@ -170,6 +174,12 @@ class JsonlReporter:
         self._scenario = None
         self._finished += 1
         self._interrupted = self._interrupted or bool(getattr(result, "interrupted", False))
+        self._signal = self._signal or getattr(result, "signal", None)
+
+    def run_interrupted(self, signal: str) -> None:
+        """A signal ended the run outside any scenario: the ``end`` line says so."""
+        self._interrupted = True
+        self._signal = self._signal or signal
 
     def scenario_error(self, scenario: Any, plan: Any, message: str) -> None:
         """A scenario that could not start: its ``scenario`` record says why."""
@@ -197,6 +207,7 @@ class JsonlReporter:
                 "type": "end",
                 "scenarios": self._finished,
                 "interrupted": self._interrupted or self._scenario is not None,
+                "signal": self._signal,
                 "time": _now(),
             }
         )

@@ -8,13 +8,16 @@ kept to the attributes of the common JUnit XML schema (as pytest's
 |---|---|---|
 | ``testsuites`` | ``name``, ``tests``, ``failures``, ``errors``, ``skipped``, ``time`` | one ``testsuite`` per scenario |
 | ``testsuite`` | ``name`` (scenario), ``tests``, ``failures``, ``errors``, ``skipped``, ``time``, ``timestamp``, ``hostname`` | ``properties`` (seed, spec file, devices, interrupted), testcases |
-| ``testcase`` | ``classname`` (scenario), ``name`` (step), ``time`` | ``failure`` (message + details: expected, got, sense, CDB, data diff, where in the spec), ``skipped`` (optional step the device does not implement) |
+| ``testcase`` | ``classname`` (scenario), ``name`` (step), ``time`` | ``failure`` (message + details: expected, got, sense, CDB, data diff, where in the spec), ``error`` (the step's device or its transport broke), ``skipped`` (optional step the device does not implement; a step not run, or cut short by a signal) |
 
-The file is rewritten (to a temporary name, then renamed over the target, so
-a reader never sees half a file) after every scenario and at ``close()``: an
-interrupted run still leaves the scenarios that ran, and the scenario that
-was cut short appears with the steps it finished plus an ``error`` testcase
-saying it was interrupted.
+The file is rewritten (to a temporary name, synced, then renamed over the
+target, so a reader never sees half a file) when the run starts, when each
+scenario starts and ends, and at ``close()``.  It never reads as passed before
+the run has said so: until the first scenario ends it holds one ``error``
+testcase (the run has not finished), and a scenario that has started but not
+ended is written with an ``(interrupted)`` error testcase — which is what stays
+if the process is killed.  An interrupted run leaves the scenarios that ran,
+and the one cut short with the steps it finished plus that error.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ class JunitReporter:
         self.name = name
         self.suites: list[_Suite] = []
         self._step_t0: dict[str, float] = {}
+        self._closed = False
+        self._signal: str | None = None  # a signal that ended the run between scenarios
 
     # -- the runner's protocol -------------------------------------------------
 
@@ -86,6 +91,7 @@ class JunitReporter:
             )
         )
         self._step_t0.clear()
+        self.write()  # killed from here on, the file says this scenario did not finish
 
     def step_started(self, step: Any, path: str) -> None:
         self._step_t0[path] = time.monotonic()
@@ -125,7 +131,12 @@ class JunitReporter:
         suite.result = _NotStarted()
         self.write()
 
+    def run_interrupted(self, signal: str) -> None:
+        """A signal ended the run outside any scenario (before the first, or between two)."""
+        self._signal = signal
+
     def close(self) -> None:
+        self._closed = True
         self.write()
 
     # -- XML -----------------------------------------------------------------------
@@ -136,7 +147,10 @@ class JunitReporter:
         ET.indent(tree)
         tmp = f"{self.path}.tmp{os.getpid()}"
         try:
-            tree.write(tmp, encoding="utf-8", xml_declaration=True)
+            with open(tmp, "wb") as f:
+                tree.write(f, encoding="utf-8", xml_declaration=True)
+                f.flush()
+                os.fsync(f.fileno())  # the rename must not land before the data does
             os.replace(tmp, self.path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -147,8 +161,10 @@ class JunitReporter:
         root = ET.Element("testsuites", name=self.name)
         totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
         seconds = 0.0
-        for suite in self.suites:
-            el = self._suite(suite)
+        suites = [self._suite(s) for s in self.suites]
+        if not suites or (self._signal and self._closed):
+            suites.append(self._run_error())
+        for el in suites:
             root.append(el)
             for key in totals:
                 totals[key] += int(el.get(key, "0"))
@@ -156,6 +172,23 @@ class JunitReporter:
         root.attrib.update({k: str(v) for k, v in totals.items()})
         root.set("time", f"{seconds:.3f}")
         return root
+
+    def _run_error(self) -> ET.Element:
+        """No scenario to show (yet), or a signal between them: a suite that reads as an error."""
+        if self._signal:
+            why = f"interrupted by {self._signal}: the scenarios after those above did not run"
+        elif self._closed:
+            why = "no scenario ran"
+        else:
+            why = "the run has not finished: no scenario has completed yet (killed if it stays)"
+        el = ET.Element(
+            "testsuite", name=self.name, tests="1", failures="0", errors="1", skipped="0"
+        )
+        el.set("time", "0.000")
+        case = ET.SubElement(el, "testcase", classname=self.name, name="(run)", time="0.000")
+        kind = "Interrupted" if self._signal else "Incomplete"
+        ET.SubElement(case, "error", message=why, type=kind).text = why
+        return el
 
     def _suite(self, suite: _Suite) -> ET.Element:
         result = suite.result
@@ -173,9 +206,11 @@ class JunitReporter:
             counts["tests"] += 1
             if step.status == "failed":
                 counts["failures"] += 1
-            elif step.status == "skipped":
+            elif step.status == "error":
+                counts["errors"] += 1
+            elif step.status in ("skipped", "interrupted"):
                 counts["skipped"] += 1
-        if suite.error:
+        if suite.error and not any(step.status == "error" for step, _ in suite.cases):
             case = ET.SubElement(
                 el, "testcase", classname=_text(suite.name), name="(devices)", time="0.000"
             )
@@ -188,10 +223,14 @@ class JunitReporter:
             case = ET.SubElement(
                 el, "testcase", classname=_text(suite.name), name="(interrupted)", time="0.000"
             )
-            done = len(suite.cases)
-            ET.SubElement(
-                case, "error", message="interrupted", type="KeyboardInterrupt"
-            ).text = f"the run was interrupted (Ctrl-C) after {done} step(s); the steps it did not run or cut short are marked skipped"
+            done = sum(1 for step, _ in suite.cases if step.status != "interrupted")
+            signal = getattr(result, "signal", None) if result is not None else None
+            if result is None:
+                why = "incomplete: the run had not finished this scenario (killed if it stays)"
+            else:
+                why = f"interrupted by {signal or 'a signal'} after {done} step(s)"
+                why += "; the steps it did not run or cut short are marked interrupted"
+            ET.SubElement(case, "error", message=why.split(";")[0], type="Interrupted").text = why
             counts["tests"] += 1
             counts["errors"] += 1
         el.attrib.update({k: str(v) for k, v in counts.items()})
@@ -218,11 +257,23 @@ class JunitReporter:
                 lines.append(message)
             for detail in details:
                 lines += failure_lines(detail)
+            kind = "ExpectationFailed" if details else "StepFailed"
             failure = ET.SubElement(
-                case, "failure", message=_text(first.splitlines()[0]), type="ExpectationFailed"
+                case, "failure", message=_text(first.splitlines()[0]), type=kind
             )
             failure.text = _text("\n".join(lines))
-        elif step.status == "skipped":
-            reason = message or "skipped"
+        elif step.status == "error":
+            lines = [message or "device error"]
+            lines += [f"{step.count:,} command(s) completed, {step.failed:,} failed"]
+            for detail in getattr(step, "failures", ()):
+                lines += failure_lines(detail)
+            error = ET.SubElement(
+                case, "error", message=_text(lines[0].splitlines()[0]), type="DeviceError"
+            )
+            error.text = _text("\n".join(lines))
+        elif step.status in ("skipped", "interrupted"):
+            reason = message or step.status
+            if step.status == "interrupted" and "interrupted" not in reason:
+                reason = f"interrupted: {reason}"
             ET.SubElement(case, "skipped", message=_text(reason))
         return case

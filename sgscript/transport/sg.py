@@ -60,6 +60,17 @@ SG_SCSI_RESET_NO_ESCALATE = 0x100
 SG_MAX_QUEUE = 16
 _SENSE_MAX = 252  # SPC-5 upper bound on sense data; the driver caps at SCSI_SENSE_BUFFERSIZE (96)
 _TIMEOUT_MAX_MS = 0x7FFFFFFF
+#: write() errnos that mean "no room now" while this descriptor has commands in flight.
+_FULL = frozenset({errno.EDOM, errno.EAGAIN, errno.ENOMEM})
+
+
+def _size(n: int) -> str:
+    """``32 MiB``, ``4 KiB``, ``520 bytes``: a transfer length as a person reads it."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale and n % (scale // 16 or 1) == 0:
+            value = n / scale
+            return f"{value:g} {unit}"
+    return f"{n:,} bytes"
 
 
 class SgIoHdr(ctypes.Structure):
@@ -274,15 +285,37 @@ class SgTransport(Transport):
                 os.write(fd, bytes(pending.hdr))  # EINTR is retried by Python (PEP 475)
             except OSError as exc:
                 io.submitted_at = 0.0
-                if exc.errno in (errno.EDOM, errno.EAGAIN, errno.ENOMEM):
-                    return started  # the driver is full after all: the reactor keeps the rest
-                io.os_error = exc
-                raise TransportError(io, f"write() to the sg driver failed: {exc}") from exc
+                if exc.errno in _FULL and self._pending[fd]:
+                    # Commands (ours, or abandoned ones the driver still holds) occupy this
+                    # descriptor: their completions make room; the reactor keeps the rest.
+                    return started
+                if started:
+                    return started  # the next call reports it, for the Io at the head
+                # Nothing in flight here to wait for: waiting would be for ever.
+                message = self._refused(io, exc)
+                io.os_error = OSError(exc.errno, message)
+                raise TransportError(io, message) from exc
             self._pending[fd][pack_id] = pending
             self._in_flight += 1
             io.tag = pack_id
             started += 1
         return started
+
+    def _refused(self, io: Io, exc: OSError) -> str:
+        """One line on why the driver would not take ``io`` (what, the errno, what to do)."""
+        code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+        what = f"a {_size(io.dxfer_len)} transfer" if io.dxfer_len else "the command"
+        text = f"the sg driver refused {what} ({code}): {exc.strerror or exc}"
+        if exc.errno == errno.ENOMEM and io.dxfer_len:
+            text += (
+                "; the most it takes is scatter_elem_sz (/sys/module/sg/parameters/)"
+                " times the host's sg_tablesize: send smaller transfers"
+            )
+        elif exc.errno in _FULL:
+            text += " with nothing of this descriptor in flight"
+        elif exc.errno in (errno.ENODEV, errno.ENXIO):
+            text += f"; {self.path} is gone"
+        return text
 
     def _least_busy(self) -> int | None:
         best, best_n = None, SG_MAX_QUEUE
@@ -333,7 +366,7 @@ class SgTransport(Transport):
             # Never retried on EINTR: the driver may already have sent the command.
             fcntl.ioctl(fd, SG_IO, pending.hdr)
         except OSError as exc:
-            io.os_error = exc
+            io.os_error = OSError(exc.errno, self._refused(io, exc))
         now = time.perf_counter()
         if io.os_error is None:
             pending.fill(pending.hdr)

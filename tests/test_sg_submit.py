@@ -1,0 +1,117 @@
+"""The sg transport's submit path against a fake descriptor: what the driver refuses, and why.
+
+``os.write`` is replaced (in the sg module only) by a script, so the errnos the
+Linux driver returns (EDOM, EAGAIN, ENOMEM, ENODEV) can be played without a device.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import sgscript.transport.sg as sg
+from sgscript import Channel
+from sgscript.scsi.commands import Read16, TestUnitReady
+from sgscript.scsi.errors import TransportError
+from sgscript.transport.base import Io
+
+
+class _Os:
+    """``os`` with a scripted ``write``: each call pops the next outcome (an errno or OK)."""
+
+    def __init__(self, script: list[int | None]) -> None:
+        self.script = script
+        self.writes = 0
+
+    def write(self, fd: int, data: bytes) -> int:
+        self.writes += 1
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise OSError(outcome, os.strerror(outcome))
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
+@pytest.fixture
+def make(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[list[int | None]], sg.SgTransport]]:
+    monkeypatch.setattr(sg, "sg_version", lambda fd: 30536)
+    made: list[sg.SgTransport] = []
+
+    def factory(script: list[int | None]) -> sg.SgTransport:
+        monkeypatch.setattr(sg, "os", _Os(script))
+        transport = sg.SgTransport("/dev/sg-fake", fd=os.eventfd(0, os.EFD_NONBLOCK))
+        made.append(transport)
+        return transport
+
+    yield factory
+    for transport in made:
+        transport.close()
+
+
+def big_read() -> Io:
+    return Io(Read16(logical_block_address=0, transfer_length=65536), block_size=512)  # 32 MiB
+
+
+def test_enomem_with_nothing_in_flight_is_a_clear_error(make: Any) -> None:
+    transport = make([errno.ENOMEM])
+    io = big_read()
+    with pytest.raises(TransportError) as err:
+        transport.submit([io])
+    text = "the sg driver refused a 32 MiB transfer (ENOMEM)"
+    assert text in str(err.value)
+    assert io.os_error is not None and io.os_error.errno == errno.ENOMEM
+    assert text in io.os_error.strerror
+
+
+def test_enomem_through_the_reactor_fails_the_command_instead_of_waiting(make: Any) -> None:
+    transport = make([errno.ENOMEM] * 100)
+    ch = Channel(transport, block_size=512, timeout=1.0)
+    io = ch.execute(Read16(logical_block_address=0, transfer_length=65536), wait=False)
+    io.wait(timeout=5, check=False)  # before: "queue full" for ever, the timeout never armed
+    assert io.failure is not None
+    assert "refused a 32 MiB transfer (ENOMEM)" in io.failure.detail
+    ch.close()
+
+
+@pytest.mark.parametrize("code", [errno.ENOMEM, errno.EDOM, errno.EAGAIN])
+def test_no_room_while_commands_are_in_flight_is_backlog(make: Any, code: int) -> None:
+    transport = make([code])
+    fd = transport.fds()[0]
+    transport._pending[fd][99] = object()  # a command of this descriptor the driver holds
+    io = Io(TestUnitReady())
+    assert transport.submit([io]) == 0 and io.os_error is None
+    transport._pending[fd].clear()  # it completed: the same refusal is now final
+    sg.os.script = [code]  # type: ignore[attr-defined]
+    with pytest.raises(TransportError) as err:
+        transport.submit([io])
+    assert f"({errno.errorcode[code]})" in str(err.value)
+
+
+def test_a_failure_after_some_were_sent_keeps_the_count(make: Any) -> None:
+    transport = make([None, errno.ENODEV])
+    ios = [Io(TestUnitReady()) for _ in range(3)]
+    assert transport.submit(ios) == 1  # before: raised, and the reactor failed the wrong Io
+    assert ios[0].tag and ios[1].os_error is None
+    sg.os.script = [errno.ENODEV]  # type: ignore[attr-defined]
+    with pytest.raises(TransportError) as err:
+        transport.submit(ios[1:])
+    assert "(ENODEV)" in str(err.value) and "gone" in str(err.value)
+    assert ios[1].os_error is not None and ios[1].os_error.errno == errno.ENODEV
+
+
+def test_sg_io_refusal_is_worded_the_same(make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    transport = make([])
+
+    def ioctl(fd: int, request: int, arg: Any) -> None:
+        raise OSError(errno.ENOMEM, os.strerror(errno.ENOMEM))
+
+    monkeypatch.setattr(sg.fcntl, "ioctl", ioctl)
+    io = big_read()
+    assert transport.execute_sync(io)
+    assert io.failure is not None and "refused a 32 MiB transfer (ENOMEM)" in io.failure.detail
