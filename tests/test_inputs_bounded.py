@@ -190,3 +190,144 @@ def test_expressions_are_bounded_before_they_are_built(
     assert time.monotonic() - start < 5
     line = one_error(capsys, code, spec)
     assert message in line and len(line) < 500
+
+
+# ------------------------------------- 8: mistakes found before anything is sent
+
+
+LBA_SPEC = HEAD + (
+    "vars: {lba: 0, n: 1}\n"
+    "steps:\n"
+    "  - {command: {Write10: {lba: 0, transfer_length: 1}}, data: {pattern: zeros}}\n"
+    "  - command: TestUnitReady\n"
+    "    repeat: ${n}\n"
+    '  - command: {Read10: {lba: "${lba}", transfer_length: 1}}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("var", "where", "message"),
+    [
+        ("lba=-1", ":9:5: step 3: logical_block_address=-1 does not fit", "Read10"),
+        ("lba=99999999999999999999999", ":9:5: step 3: logical_block_address=", "does not fit"),
+        ("n=-1", ":7:5: step 2: repeat must be at least 0", "got -1"),
+        ("n=100000000000000000000000", ":7:5: step 2: repeat is at most 1000000000", "got"),
+    ],
+)
+def test_var_values_are_checked_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], var: str, where: str, message: str
+) -> None:
+    spec = write(tmp_path / "s.yaml", LBA_SPEC)
+    log = tmp_path / "run.jsonl"
+    line = one_error(capsys, main(["run", spec, "--var", var, "--log", str(log)]), spec)
+    assert line.startswith(spec + where) and message in line
+    assert not log.exists() or '"command"' not in log.read_text()  # nothing was sent
+    line = one_error(capsys, main(["validate", spec, "--var", var]), spec)
+    assert line.startswith(spec + where)
+
+
+def test_values_saved_at_run_time_stay_step_failures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write(
+        tmp_path / "s.yaml",
+        HEAD + "steps:\n  - command: ReadCapacity10\n"
+        "    save: {last: returned_logical_block_address}\n"
+        '  - command: {Read10: {lba: "${last + 2**33}", transfer_length: 1}}\n',
+    )
+    assert main(["validate", spec]) == 0
+    assert main(["run", spec]) == 1
+    assert "does not fit" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ("{cdb: '12 00 00 00 24 00', data_in: 100000000000}", "data_in of 100000000000 bytes"),
+        ("{command: {Read16: {lba: 0, transfer_length: 1000000}}}", "Read16's data of 512000000"),
+        (
+            "{command: {Write10: {lba: 0, transfer_length: 1}},"
+            " data: {pattern: zeros, length: 10000000000}}",
+            "data of 10000000000 bytes",
+        ),
+        ("{command: TestUnitReady, repeat: '${10**23}'}", "repeat is at most 1000000000"),
+        ("{command: TestUnitReady, timeout: .inf}", "a duration is at most 7 days, got inf"),
+        ("{command: TestUnitReady, timeout: .nan}", "a duration must be a number"),
+        ("{command: TestUnitReady, timeout: 0}", "a timeout must be more than 0"),
+        ("{sleep: .inf}", "a duration is at most 7 days"),
+        ("{sleep: 99999999999999999999h}", "a duration is at most 7 days"),
+    ],
+)
+def test_sizes_counts_and_durations_are_bounded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], step: str, message: str
+) -> None:
+    spec = write(tmp_path / "s.yaml", HEAD + f"steps:\n  - {step}\n")
+    start = time.monotonic()
+    assert message in one_error(capsys, main(["validate", spec]), spec)
+    assert message in one_error(capsys, main(["run", spec]), spec)
+    assert time.monotonic() - start < 5
+
+
+def test_max_transfer_raises_the_transfer_bound(tmp_path: Path) -> None:
+    spec = write(
+        tmp_path / "s.yaml",
+        HEAD + "steps:\n  - {command: {Read10: {lba: 0, transfer_length: 256}}}\n",
+    )
+    assert main(["run", spec, "--max-transfer", "64k"]) == 2
+    assert main(["run", spec, "--max-transfer", "128KiB"]) == 0
+
+
+# --------------------------------------------------- 7: command line values
+
+
+def test_deeply_nested_k_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write(tmp_path / "s.yaml", HEAD + "steps:\n  - command: TestUnitReady\n")
+    for select in ("(" * 1000 + "x" + ")" * 1000, "not " * 1000 + "x", "x " * 5000):
+        assert main(["run", spec, "-k", select]) == 2
+        _, err = capsys.readouterr()
+        assert err.count("\n") == 1 and "Traceback" not in err and "-k" in err
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "sim:lu0?latency=1e400s",
+        "sim:lu0?latency=1e99999999s",
+        "sim:lu0?latency=uniform:1ms:1e400s",
+        "sim:lu0?blocks=" + "9" * 5000,
+    ],
+)
+def test_sim_option_numbers_are_bounded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    spec = write(tmp_path / "s.yaml", HEAD + "steps:\n  - command: TestUnitReady\n")
+    assert main(["run", spec, "--device", f"a={target}"]) == 2
+    _, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "Traceback" not in err and "sim option" in err
+
+
+# ------------------------------------------------------ 7: sysfs trees
+
+
+def test_devices_survives_symlink_loops_fifos_and_endless_attributes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "sys"
+    links = root / "class" / "scsi_generic"
+    node = root / "devices" / "sg0"
+    node.mkdir(parents=True)
+    links.mkdir(parents=True)
+    (links / "sg0").symlink_to(node)
+    (node / "device").symlink_to(node / "device")  # a loop
+    (node / "uevent").symlink_to("/dev/zero")  # never ends
+    os.mkfifo(node / "vendor")
+    start = time.monotonic()
+    assert main(["devices", "--sysfs-root", str(root), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"name": "sg0"' in out and '"hctl": null' in out
+    (root / "class").rename(root / "old")
+    (root / "class").symlink_to(root / "class")  # the class directory itself loops
+    assert main(["devices", "--sysfs-root", str(root)]) == 2
+    _, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "cannot list" in err
+    assert time.monotonic() - start < 5
