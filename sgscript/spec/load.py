@@ -30,8 +30,10 @@ the main steps save (a run cut short may not have saved it: that fails then).
 Includes: a top-level ``include:`` merges fragments' ``devices``/``vars``/
 ``defaults`` under this file's (later fragments over earlier ones); a step
 ``- include: FILE`` splices that file's steps in place.  Paths are relative to
-the naming file, marks point into the file that holds the text, and each file
-is read and checked once however often it is included.
+the naming file and confined (``files.confine``: the spec's directory or a
+``--data-dir``), marks point into the file that holds the text, and each file
+is read and checked once however often it is included.  Bounds
+(``sgscript.limits``) are checked while parsing, never after building.
 
 Expectation kinds: the schema file defines the built-ins; kinds only plugins
 define come from ``sgscript.verify.plugins.expectation_schema(pm)`` when that
