@@ -16,6 +16,8 @@ import pytest
 from sgscript import sim
 from sgscript.cli import main
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_sim() -> None:
@@ -331,3 +333,25 @@ def test_devices_survives_symlink_loops_fifos_and_endless_attributes(
     _, err = capsys.readouterr()
     assert err.count("\n") == 1 and "cannot list" in err
     assert time.monotonic() - start < 5
+
+
+# ------------------------------------------------------- the pytest plugin
+
+
+def test_pytest_checks_vars_and_confines_files_like_the_cli(pytester: pytest.Pytester) -> None:
+    (pytester.path / "data").mkdir()
+    (pytester.path / "data" / "block.bin").write_bytes(b"\x5a" * 512)
+    (pytester.path / "specs").mkdir()
+    (pytester.path / "specs" / "w.yaml").write_text(
+        HEAD + "vars: {lba: 0}\nsteps:\n"
+        '  - command: {Write10: {lba: "${lba}", transfer_length: 1}}\n'
+        "    data: {file: block.bin}\n"
+    )
+    data_dir = f"--sgscript-data-dir={pytester.path / 'data'}"
+    pytester.runpytest("specs", data_dir).assert_outcomes(passed=1)
+    result = pytester.runpytest("specs")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*w.yaml:7:18: *data file 'block.bin' not found*"])
+    result = pytester.runpytest("specs", data_dir, "--sgscript-var=lba=-1")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*w.yaml:6:5: step 1: logical_block_address=-1 does not fit*"])
