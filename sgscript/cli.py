@@ -477,6 +477,46 @@ def _add_var_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _size(text: str) -> int:
+    """``--max-transfer``: bytes, or with a unit (``64MiB``, ``1G``, ``512k``)."""
+    m = re.fullmatch(r"\s*(\d{1,15})\s*([kKmMgG]?)(i?[bB])?\s*", text)
+    if m is None:
+        raise argparse.ArgumentTypeError(f"expected a size like 64MiB, got {text!r}")
+    value = int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+    if not 1 <= value <= 1 << 40:
+        raise argparse.ArgumentTypeError(f"must be 1 byte to 1 TiB, got {text!r}")
+    return value
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    """``--data-dir`` and ``--max-transfer``: where spec files may be, how much one command moves."""
+    from .limits import MAX_TRANSFER
+
+    p.add_argument(
+        "--data-dir",
+        dest="data_dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a directory includes and data files may come from, besides the spec's; repeatable",
+    )
+    p.add_argument(
+        "--max-transfer",
+        type=_size,
+        default=MAX_TRANSFER,
+        metavar="SIZE",
+        help=f"the largest data transfer of one command (default {MAX_TRANSFER >> 20}MiB)",
+    )
+
+
+def _check_plans(plans: Sequence[Any]) -> bool:
+    """Plan-time checks (``Plan.check``) of every plan: True when all hold, else printed."""
+    problems = [str(p) for plan in plans for p in plan.check()]
+    for line in problems:
+        print(line, file=sys.stderr)
+    return not problems
+
+
 def _with_vars(args: argparse.Namespace, scenarios: list[Any]) -> list[Any]:
     """``--var`` applied (``spec.load.override_vars``): a name no spec declares is exit 2."""
     from .spec.load import override_vars, parse_vars
@@ -500,6 +540,7 @@ def _configure_spec_args(p: argparse.ArgumentParser, *, many: bool = True) -> No
     p.add_argument(
         "-k", dest="select", metavar="EXPR", help="only scenarios/steps whose name matches"
     )
+    _add_input_options(p)
 
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
@@ -524,14 +565,14 @@ def _plugin_manager(names: Sequence[str]) -> Any:
     return get_plugin_manager(list(names))
 
 
-def _load_all(paths: Sequence[str], pm: Any) -> list[Any] | None:
+def _load_all(paths: Sequence[str], pm: Any, data_dirs: Sequence[str] = ()) -> list[Any] | None:
     """Every spec loaded, or None after printing all their problems (``FILE:LINE:COL: ...``)."""
     from .spec import SpecError, load_scenario
 
     scenarios, problems = [], []
     for path in paths:
         try:
-            scenarios.append(load_scenario(path, plugins=pm))
+            scenarios.append(load_scenario(path, plugins=pm, data_dirs=data_dirs))
         except SpecError as exc:
             problems += str(exc).splitlines()
         except OSError as exc:
@@ -565,7 +606,7 @@ def _plans(args: argparse.Namespace) -> _Batch | int:
     from .spec.plan import Plan
 
     pm = _plugin_manager(args.plugins)
-    scenarios = _load_all(args.specs, pm)
+    scenarios = _load_all(args.specs, pm, args.data_dirs)
     if scenarios is None:
         return EXIT_USAGE
     scenarios = _with_vars(args, scenarios)
@@ -575,23 +616,21 @@ def _plans(args: argparse.Namespace) -> _Batch | int:
     plans = []
     for scenario in scenarios:
         plan = Plan(
-            scenario, bindings=bindings_for(scenario, bindings), seed=seed, select=args.select
+            scenario,
+            bindings=bindings_for(scenario, bindings),
+            seed=seed,
+            select=args.select,
+            max_transfer=args.max_transfer,
         )
-        for name in scenario.devices:  # a sim file= that may not be used: before any spec runs
-            target = plan.device_target(name)[0]
-            if target.startswith("sim:"):
-                from .sim.target import check_target_files
-
-                try:
-                    check_target_files(target[4:])
-                except ValueError as exc:
-                    device = scenario.devices[name]
-                    where = f"{device.mark}: " if device.mark is not None else ""
-                    raise UsageError(f"{where}devices.{name}: {exc}") from None
+        problems = _sim_file_problems(scenario, plan)  # before any spec runs
+        if problems:
+            raise UsageError(problems[0])
         if plan.selected:
             plans.append((scenario, plan))
     if not plans:
         raise UsageError(f"-k {args.select!r} selects no step of any spec")
+    if not _check_plans([plan for _, plan in plans]):
+        return EXIT_USAGE
     return _Batch(plans, seed, pm)
 
 
@@ -830,19 +869,22 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("specs", nargs="+", metavar="SPEC", help="scenario file (YAML)")
     _add_plugin_option(p, "load a plugin module (its commands and expect kinds); repeatable")
     _add_var_option(p)
+    _add_input_options(p)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     from .safety import destructive_steps
     from .spec import SpecError, load_scenario
+    from .spec.load import check_var_names, override_vars, parse_vars
     from .spec.plan import Plan
 
     pm = _plugin_manager(args.plugins)
+    overrides = parse_vars(args.vars)
     bad = 0
     loaded = []
     for path in args.specs:
         try:
-            scenario = load_scenario(path, plugins=pm)
+            scenario = load_scenario(path, plugins=pm, data_dirs=args.data_dirs)
         except SpecError as exc:
             print(exc, flush=True)
             bad += 1
@@ -853,23 +895,30 @@ def _run_validate(args: argparse.Namespace) -> int:
             bad += 1
             continue
         loaded.append(scenario)
-        steps = scenario.all_steps()
-        n = len(steps)
-        m = len(destructive_steps(Plan(scenario, seed=0)))
+        # what --var makes of the values, checked as run checks them (nothing is opened)
+        (scenario,) = override_vars([scenario], overrides, strict=False)
+        plan = Plan(scenario, seed=0, max_transfer=args.max_transfer)
+        problems = plan.check()
+        if problems:
+            print("\n".join(str(p) for p in problems), flush=True)
+            bad += 1
+            continue
+        n = len(scenario.all_steps())
+        m = len(destructive_steps(plan))
         changes = f", {m} destructive" if m else ""
         print(f"{path}: ok ({n} step{'s' if n != 1 else ''}{changes})", flush=True)
-    if loaded:
-        _with_vars(args, loaded)  # the --var names must be declared
+    if loaded:  # the --var names must be declared
+        check_var_names(overrides, (n for s in loaded for n in s.vars))
     return EXIT_USAGE if bad else EXIT_OK
 
 
-def _sim_file_problems(scenario: Any) -> list[str]:
+def _sim_file_problems(scenario: Any, plan: Any = None) -> list[str]:
     """Each ``sim:`` device's ``file=``: confined to the spec's directory and, if it exists,
     an sgscript sim disk of the same geometry; nothing is created (``FILE:LINE:COL: ...``)."""
     from .sim.target import check_target_files
     from .spec.plan import Plan
 
-    plan = Plan(scenario, seed=0)
+    plan = plan if plan is not None else Plan(scenario, seed=0)
     problems = []
     for name, device in scenario.devices.items():
         where = f"{device.mark}: " if device.mark is not None else ""

@@ -9,6 +9,7 @@ YAML in a test tree (include fragments, CI files) is left alone.
 |---|---|
 | ``--sgscript-device NAME=TARGET`` | bind a device name (repeatable); a spec takes the names it declares |
 | ``--sgscript-var NAME=VALUE`` | override a ``vars:`` entry (as ``sgscript run --var``); a name no collected spec declares is a usage error |
+| ``--sgscript-data-dir DIR`` | a directory includes and data files may come from, besides the spec's (repeatable) |
 | ``--sgscript-seed N`` | the seed of every random choice (default: one chosen per session, shown in the header) |
 | ``--sgscript-log DIR`` | a JSON Lines log per scenario in DIR (``sgscript run --log`` format) |
 | ``--sgscript-plugin MODULE`` | load an sgscript plugin module (as ``sgscript run -p``) |
@@ -86,6 +87,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="sgscript_vars",
         metavar="NAME=VALUE",
         help="override a spec's vars: entry NAME (VALUE as YAML); repeatable",
+    )
+    group.addoption(
+        "--sgscript-data-dir",
+        action="append",
+        default=[],
+        dest="sgscript_data_dirs",
+        metavar="DIR",
+        help="a directory includes and data files may come from, besides the spec's; repeatable",
     )
     group.addoption(
         "--sgscript-seed",
@@ -217,12 +226,20 @@ class SpecFile(pytest.File):
     """A scenario file: one item, named after the scenario."""
 
     def collect(self) -> list[pytest.Item]:
-        from .spec import load_scenario
+        from .spec import SpecError, load_scenario
         from .spec.load import override_vars
+        from .spec.plan import Plan
 
-        scenario = load_scenario(str(self.path), plugins=_plugin_manager(self.config))
+        scenario = load_scenario(
+            str(self.path),
+            plugins=_plugin_manager(self.config),
+            data_dirs=self.config.option.sgscript_data_dirs,
+        )
         overrides = self.config._sgscript_vars  # type: ignore[attr-defined]
         (scenario,) = override_vars([scenario], overrides, strict=False)  # each takes its own
+        problems = Plan(scenario, seed=self.config.option.sgscript_seed).check()
+        if problems:  # what --sgscript-var makes of the values: found before anything is sent
+            raise SpecError(problems)
         return [SpecItem.from_parent(self, name=scenario.name, scenario=scenario)]
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]

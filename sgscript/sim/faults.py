@@ -72,6 +72,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
+from ..limits import MAX_DURATION
 from ..scsi.cdb import identify, lookup
 from ..scsi.errors import UsageError
 from ..scsi.status import ScsiStatus, SenseKey
@@ -112,14 +113,18 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise _Bad(f"{value!r} is not a duration")
     if isinstance(value, int | float):
-        if value < 0 or not math.isfinite(value):
-            raise _Bad(f"{value!r} is not a duration")
+        if not 0 <= value <= MAX_DURATION:  # also .nan and .inf
+            raise _Bad(f"{value!r} is not a duration (0 to {MAX_DURATION:g}s)")
         return float(value)
     m = _DURATION.match(str(value))
     if not m:
         raise _Bad(f"{value!r} is not a duration (2ms, 500us, 1.5s)")
     number, exponent, unit = m.groups()
-    seconds = float(number) * (10 ** int(exponent) if exponent else 1)
+    if exponent and len(exponent.lstrip("+-").lstrip("0")) > 3:
+        raise _Bad(f"{value!r} is not a duration (at most {MAX_DURATION:g}s)")
+    seconds = float(f"{number}e{exponent or 0}")  # 1e400 is inf, refused below
+    if not seconds * _UNITS[unit or "s"] <= MAX_DURATION:
+        raise _Bad(f"{value!r} is not a duration (at most {MAX_DURATION:g}s)")
     if unit is None:
         if seconds:
             raise _Bad(f"{value!r} needs a unit ({number}ms, {number}us, {number}s)")

@@ -46,6 +46,8 @@ _UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 def option_int(name: str, text: str) -> int:
     """An integer option: ``4096``, ``0x1000``, ``4k``, ``1MiB``; else a UsageError naming it."""
+    if len(text.strip()) > 40:  # past any size or count an LU can have (and int()'s digit limit)
+        raise UsageError(f"sim option {name}={text[:20]!r}...: number too large")
     m = _SIZE.match(text.strip())
     if m:
         return int(m.group(1)) * (_UNITS[m.group(2)[0].lower()] if m.group(2) else 1)

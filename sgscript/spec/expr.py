@@ -21,7 +21,9 @@ allowed                meaning
 ``min max abs``        the only functions
 =====================  ======================================================
 
-Integers are bounded (``MAX_BITS``) so ``2**2**40`` is an error, not a hang.
+Integers are bounded (``MAX_BITS``) so ``2**2**40`` is an error, not a hang;
+text is bounded (``MAX_STRING``) before it is built, so ``'x' * 10**8`` and
+``'%0999999999d' % 1`` are errors too (``sgscript.limits`` holds both).
 Errors are ``ExprError`` carrying the 0-based ``offset`` (and 1-based
 ``column``) of the offending character in the text, so the loader can point
 at it inside the YAML line.
@@ -31,16 +33,19 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..limits import MAX_BITS, MAX_EXPR_LENGTH, MAX_STRING
 from ..scsi.errors import UsageError
 
 __all__ = [
     "MAX_BITS",
+    "MAX_STRING",
     "Expr",
     "ExprError",
     "Template",
@@ -50,10 +55,7 @@ __all__ = [
     "template",
 ]
 
-#: Largest integer an expression may produce, in bits (a 64-bit LBA needs 64).
-MAX_BITS = 4096
-#: Longest expression text accepted.
-MAX_LENGTH = 2000
+MAX_LENGTH = MAX_EXPR_LENGTH  # the older name
 
 Number = int | float
 Scalar = int | float | str
@@ -130,7 +132,40 @@ _REFUSED: dict[type[ast.AST], str] = {
 def _too_big(value: Any, text: str, node: ast.AST) -> Any:
     if isinstance(value, int) and value.bit_length() > MAX_BITS:
         raise ExprError(f"number too large (more than {MAX_BITS} bits)", text, node.col_offset)
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise ExprError(_TEXT_TOO_LONG, text, node.col_offset)
+    if isinstance(value, complex):
+        raise ExprError("the result is not a real number", text, node.col_offset)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExprError("number too large (not finite)", text, node.col_offset)
     return value
+
+
+_TEXT_TOO_LONG = f"text too long (more than {MAX_STRING} characters)"
+
+
+class _TextTooLong(Exception):
+    """A text result past ``MAX_STRING``, refused before it is built."""
+
+
+def _mul(a: Any, b: Any) -> Any:
+    for text, times in ((a, b), (b, a)):
+        if isinstance(text, str) and isinstance(times, int) and len(text) * times > MAX_STRING:
+            raise _TextTooLong
+    return a * b
+
+
+#: A printf conversion's width and precision (``%08x``, ``%.3f``, ``%(n)5d``).
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?")
+
+
+def _mod(a: Any, b: Any) -> Any:
+    if isinstance(a, str):  # printf formatting: bound every width and precision first
+        for m in _CONVERSION.finditer(a):
+            for part in m.groups():
+                if part and part != "*" and (len(part) > 6 or int(part) > MAX_STRING):
+                    raise _TextTooLong
+    return a % b
 
 
 def _div(a: Any, b: Any) -> Number:
@@ -154,6 +189,8 @@ def _shift(a: Any, b: Any) -> int:
     return a << b
 
 
+_BINARY[ast.Mult] = ("*", _mul)
+_BINARY[ast.Mod] = ("%", _mod)
 _BINARY[ast.Div] = ("/", _div)
 _BINARY[ast.Pow] = ("**", _pow)
 _BINARY[ast.LShift] = ("<<", _shift)
@@ -187,6 +224,8 @@ class _Compiler:
         value = node.value
         if not isinstance(value, int | float | str):
             raise self.fail(f"{value!r} is not allowed in expressions", node)
+        if isinstance(value, int) and value.bit_length() > MAX_BITS:
+            raise self.fail(f"number too large (more than {MAX_BITS} bits)", node)
         return lambda env: value
 
     def _Name(self, node: ast.Name) -> _Fn:
@@ -222,6 +261,8 @@ class _Compiler:
                 raise ExprError("division by zero", text, at) from None
             except OverflowError:
                 raise ExprError(f"number too large (more than {MAX_BITS} bits)", text, at) from None
+            except _TextTooLong:
+                raise ExprError(_TEXT_TOO_LONG, text, at) from None
             except (TypeError, ValueError):
                 raise ExprError(
                     f"cannot apply {symbol!r} to {_kind(a)} and {_kind(b)}", text, at
@@ -308,7 +349,7 @@ class _Compiler:
         def run(env: Mapping[str, Any]) -> Any:
             values = [a(env) for a in args]
             try:
-                return fn(*values)
+                return fn(*values)  # min/max/abs never grow a value past its arguments
             except TypeError:
                 kinds = ", ".join(_kind(v) for v in values)
                 raise ExprError(f"cannot apply {name}() to {kinds}", text, at) from None
@@ -451,8 +492,14 @@ class Template:
             offset, expr = self.parts[0]  # type: ignore[misc]
             return self._eval(offset, expr, vars)
         out = []
+        size = 0
         for part in self.parts:
-            out.append(part if isinstance(part, str) else str(self._eval(*part, vars)))
+            piece = part if isinstance(part, str) else str(self._eval(*part, vars))
+            size += len(piece)
+            if size > MAX_STRING:
+                offset = part[0] if isinstance(part, tuple) else 0
+                raise ExprError(_TEXT_TOO_LONG, self.text, offset)
+            out.append(piece)
         return "".join(out)
 
     def _eval(self, offset: int, expr: Expr, vars: Mapping[str, Any]) -> Any:

@@ -30,8 +30,10 @@ the main steps save (a run cut short may not have saved it: that fails then).
 Includes: a top-level ``include:`` merges fragments' ``devices``/``vars``/
 ``defaults`` under this file's (later fragments over earlier ones); a step
 ``- include: FILE`` splices that file's steps in place.  Paths are relative to
-the naming file, marks point into the file that holds the text, and each file
-is read and checked once however often it is included.
+the naming file and confined (``files.confine``: the spec's directory or a
+``--data-dir``), marks point into the file that holds the text, and each file
+is read and checked once however often it is included.  Bounds
+(``sgscript.limits``) are checked while parsing, never after building.
 
 Expectation kinds: the schema file defines the built-ins; kinds only plugins
 define come from ``sgscript.verify.plugins.expectation_schema(pm)`` when that
@@ -47,8 +49,10 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -56,8 +60,22 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ..limits import (
+    MAX_BITS,
+    MAX_DATA_FILE_BYTES,
+    MAX_DURATION,
+    MAX_INCLUDE_DEPTH,
+    MAX_NODES,
+    MAX_QUEUE_DEPTH,
+    MAX_REPEAT,
+    MAX_SPEC_BYTES,
+    MAX_STEPS,
+    MAX_STRING,
+    MAX_YAML_DEPTH,
+)
 from ..scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError, UsageError
 from .expr import ExprError, Template, template
+from .files import FileRefused, confine, read_regular
 from .model import DataSpec, Device, Expectation, Mark, Scenario, Step
 from .schema import kinds_from_fragment, path_text, schema_issues
 
@@ -81,10 +99,7 @@ BUILTIN_VARS: dict[str, str] = {
     "index": "the command's number within its step's repeat, from 0 (walk a range: ${index * 8})",
 }
 
-MAX_FILE_BYTES = 4 << 20  # a spec is text written by people
-MAX_NODES = 200_000  # YAML nodes after alias expansion (the "billion laughs" bound)
-MAX_DEPTH = 64  # nesting of YAML collections
-MAX_STEPS = 100_000  # steps after includes are spliced in
+MAX_FILE_BYTES = MAX_SPEC_BYTES  # the older name
 
 PathT = tuple[str | int, ...]
 
@@ -122,19 +137,38 @@ class SpecError(UsageError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class DurationRangeError(ValueError):
+    """A duration that parses but is not finite or is past ``limits.MAX_DURATION``."""
+
+
 def parse_duration(value: Any) -> float:
     """Seconds from ``50ms``, ``1.5s``, ``100us``, ``2m``, ``1h`` (also ``ns``, ``µs``, ``min``)
-    or a number of seconds; the same grammar as the verify layer's ``duration`` checks."""
+    or a number of seconds; the same grammar as the verify layer's ``duration`` checks.
+
+    Finite and at most ``MAX_DURATION`` (a week): ``.inf`` would sleep or wait forever."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration like '50ms', got {value!r}")
     if isinstance(value, int | float):
+        if value != value:
+            raise DurationRangeError("a duration must be a number, got .nan")
         if value < 0:
             raise ValueError(f"a duration cannot be negative: {value}")
-        return float(value)
-    m = _DURATION.fullmatch(value) if isinstance(value, str) else None
-    if m is None:
-        raise ValueError(f"expected a duration like '50ms', got {value!r}")
-    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+        seconds = float(value) if value <= MAX_DURATION else math.inf
+    else:
+        m = _DURATION.fullmatch(value) if isinstance(value, str) else None
+        if m is None:
+            raise ValueError(f"expected a duration like '50ms', got {value!r}")
+        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if not seconds <= MAX_DURATION:
+        raise DurationRangeError(
+            f"a duration is at most {MAX_DURATION / 86400:g} days, got {_short(value)}"
+        )
+    return seconds
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # ------------------------------------------------------------------- reading
@@ -179,6 +213,39 @@ class Doc:
 class _TooBig(Exception):
     """A document past the reader's bounds (size, nodes, depth): reported, never built."""
 
+    def __init__(self, message: str, event: Any = None) -> None:
+        super().__init__(message)
+        self.mark: yaml.Mark | None = getattr(event, "start_mark", None)
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe composer, counting nodes and depth as it goes: a bound is hit while parsing.
+
+    (Aliases compose to the node they name, so expansion is counted later, by
+    ``_Reader.convert``.)
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._left = MAX_NODES
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+        self._left -= 1
+        if self._left < 0:
+            raise _TooBig(
+                f"document too large (more than {MAX_NODES} YAML nodes)", self.peek_event()
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _TooBig(
+                    f"YAML nested more than {MAX_YAML_DEPTH} levels deep", self.peek_event()
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
 
 class _Reader:
     """Composes YAML nodes (never constructing objects) into data + marks."""
@@ -194,7 +261,11 @@ class _Reader:
         self.loader: yaml.SafeLoader | None = None
 
     def read(self, text: str) -> bool:
-        loader = self.loader = yaml.SafeLoader(text)
+        try:
+            loader = self.loader = _Loader(text)
+        except yaml.reader.ReaderError as exc:  # a control character: checked before parsing
+            self.problems.add(self._position(text, exc.position), _reader_message(exc))
+            return False
         try:
             node = loader.get_single_node()
             if node is None:
@@ -209,15 +280,21 @@ class _Reader:
                 cm = exc.context_mark
                 message += f" ({exc.context} at line {cm.line + 1}, column {cm.column + 1})"
             self.problems.add(self._mark(where), message)
+        except yaml.reader.ReaderError as exc:
+            self.problems.add(self._position(text, exc.position), _reader_message(exc))
         except yaml.YAMLError as exc:
-            self.problems.add(Mark(self.doc.file, 1, 1), f"invalid YAML: {exc}")
+            self.problems.add(Mark(self.doc.file, 1, 1), f"invalid YAML: {_short(str(exc))}")
         except _TooBig as exc:
-            self.problems.add(Mark(self.doc.file, 1, 1), str(exc))
+            self.problems.add(self._mark(exc.mark), str(exc))
         except RecursionError:
             self.problems.add(Mark(self.doc.file, 1, 1), "YAML nested too deeply")
         finally:
             loader.dispose()
         return False
+
+    def _position(self, text: str, position: int) -> Mark:
+        line = text.count("\n", 0, position) + 1
+        return Mark(self.doc.file, line, position - (text.rfind("\n", 0, position) + 1) + 1)
 
     def _mark(self, m: yaml.Mark | None) -> Mark:
         if m is None:
@@ -227,9 +304,11 @@ class _Reader:
     def convert(self, node: Node, path: PathT, depth: int) -> Any:
         self.budget -= 1
         if self.budget < 0:
-            raise _TooBig(f"document too large (more than {MAX_NODES} YAML nodes after aliases)")
-        if depth > MAX_DEPTH:
-            raise _TooBig(f"YAML nested more than {MAX_DEPTH} levels deep")
+            raise _TooBig(
+                f"document too large (more than {MAX_NODES} YAML nodes after aliases)", node
+            )
+        if depth > MAX_YAML_DEPTH:
+            raise _TooBig(f"YAML nested more than {MAX_YAML_DEPTH} levels deep", node)
         doc = self.doc
         doc.marks[path] = self._mark(node.start_mark)
         if isinstance(node, ScalarNode):
@@ -291,6 +370,9 @@ class _Reader:
         except yaml.constructor.ConstructorError:
             self._bad_tag(node, path)
             return node.value
+        except ValueError:  # an integer of more than 4300 digits
+            self.problems.add(self._mark(node.start_mark), "number too large")
+            return node.value
         if value is None or isinstance(value, bool | int | float | str):
             return value
         return node.value  # dates, binary, ...: the text as written
@@ -301,6 +383,13 @@ class _Reader:
         self.problems.add(
             self._mark(node.start_mark), f"unsupported YAML tag {tag}: plain YAML only"
         )
+
+
+def _reader_message(exc: yaml.reader.ReaderError) -> str:
+    char = exc.character
+    if isinstance(char, int):
+        return f"unacceptable character #x{char:04x}: control characters are not allowed in a spec"
+    return f"not readable text: {exc.reason}"
 
 
 class _Problems:
@@ -359,9 +448,12 @@ _UNSET = object()
 class _Builder:
     """Reads the included files and turns validated data into the model, checking meaning."""
 
-    def __init__(self, problems: _Problems, kinds: Mapping[str, Any]) -> None:
+    def __init__(
+        self, problems: _Problems, kinds: Mapping[str, Any], roots: Sequence[str] = ()
+    ) -> None:
         self.problems = problems
         self.kinds = kinds
+        self.roots = list(roots)  # where included and data files may be (confinement)
         self.docs: dict[tuple[str, str], Doc | None] = {}
         self.order: list[str] = []
         self.steps_seen = 0
@@ -393,7 +485,16 @@ class _Builder:
             path = at.path if not isinstance(at.value, list) else (*at.path, i)
             if not isinstance(name, str) or not name:
                 continue  # the schema said so
-            abspath = os.path.normpath(os.path.join(at.doc.base_dir, name))
+            if len(stack) > MAX_INCLUDE_DEPTH:
+                self.problems.at(
+                    at.doc, path, f"includes nested more than {MAX_INCLUDE_DEPTH} deep"
+                )
+                continue
+            try:
+                abspath = confine(name, at.doc.base_dir, self.roots or [at.doc.base_dir])
+            except FileRefused as exc:
+                self.problems.at(at.doc, path, f"include {exc}")
+                continue
             shown = os.path.normpath(os.path.join(os.path.dirname(at.doc.file), name))
             if at.doc.abspath is None and not os.path.isabs(name):
                 shown = os.path.normpath(name)
@@ -511,6 +612,7 @@ class _Builder:
             mark=doc.mark(()),
             base_dir=doc.base_dir,
             includes=tuple(d.file for d in self.docs.values() if d is not None),
+            var_marks={var: at.doc.mark(at.path) for var, at in merged.vars.items()},
         )
 
     def device(self, name: str, at: _At) -> Device | None:
@@ -521,11 +623,18 @@ class _Builder:
         if not isinstance(value, dict) or not isinstance(value.get("target"), str):
             return None
         timeout = (
-            self.duration(_At(value["timeout"], at.doc, (*at.path, "timeout")))
+            self.duration(_At(value["timeout"], at.doc, (*at.path, "timeout")), timeout=True)
             if "timeout" in value
             else None
         )
         qd = value.get("queue_depth")
+        if isinstance(qd, int) and not isinstance(qd, bool) and qd > MAX_QUEUE_DEPTH:
+            self.problems.at(
+                at.doc,
+                (*at.path, "queue_depth"),
+                f"queue_depth is at most {MAX_QUEUE_DEPTH}, got {_short(qd)}",
+            )
+            qd = None
         initiator = value.get("initiator")
         options = value.get("options")
         return Device(
@@ -545,7 +654,7 @@ class _Builder:
                     self.check_device(at)
                     self.defaults[key] = at.value
             elif key == "timeout":
-                self.defaults[key] = self.duration(at)
+                self.defaults[key] = self.duration(at, timeout=True)
             elif key == "expect":
                 self.defaults[key] = self.expectations(at, scope, None)
             elif key == "queue_depth":
@@ -683,7 +792,7 @@ class _Builder:
         repeat = self.count(data, at, "repeat", scope, 1)
         qd = self.count(data, at, "queue_depth", scope, self.defaults.get("queue_depth", 1))
         timeout = (
-            self.duration(_At(data["timeout"], doc, (*path, "timeout")))
+            self.duration(_At(data["timeout"], doc, (*path, "timeout")), timeout=True)
             if "timeout" in data
             else self.defaults.get("timeout")
         )
@@ -716,7 +825,12 @@ class _Builder:
         if key not in data:
             return default
         value = data[key]
-        self.check_value(_At(value, at.doc, (*at.path, key)), scope)
+        here = _At(value, at.doc, (*at.path, key))
+        self.check_value(here, scope)
+        limit = MAX_REPEAT if key == "repeat" else MAX_QUEUE_DEPTH
+        for const, cpath in self.constants(here, scope):
+            if isinstance(const, int) and not isinstance(const, bool) and const > limit:
+                self.problems.at(at.doc, cpath, f"{key} is at most {limit}, got {_short(const)}")
         return value
 
     def policy(self, data: Mapping[str, Any]) -> str | None:
@@ -921,12 +1035,28 @@ class _Builder:
         )
 
     def data_file(self, at: _At) -> str | None:
+        """The data file's real path, when it is confined, a regular file and small enough."""
         if not isinstance(at.value, str):
             return None
-        full = os.path.normpath(os.path.join(at.doc.base_dir, at.value))
-        if not os.path.isfile(full):
+        try:
+            full = confine(at.value, at.doc.base_dir, self.roots or [at.doc.base_dir])
+        except FileRefused as exc:
+            self.problems.at(at.doc, at.path, f"data file {exc}")
+            return None
+        try:
+            st = os.stat(full)
+        except OSError:
             self.problems.at(
                 at.doc, at.path, f"data file {at.value!r} not found (looked for {full})"
+            )
+            return full
+        if not stat.S_ISREG(st.st_mode):
+            self.problems.at(at.doc, at.path, f"data file {at.value!r}: not a regular file")
+        elif st.st_size > MAX_DATA_FILE_BYTES:
+            self.problems.at(
+                at.doc,
+                at.path,
+                f"data file {at.value!r}: larger than {MAX_DATA_FILE_BYTES >> 20} MiB",
             )
         return full
 
@@ -1012,11 +1142,18 @@ class _Builder:
             )
         return out
 
-    def duration(self, at: _At) -> float | None:
+    def duration(self, at: _At, *, timeout: bool = False) -> float | None:
         try:
-            return parse_duration(at.value)
+            seconds = parse_duration(at.value)
+        except DurationRangeError as exc:  # .inf, .nan, a year: the schema cannot say so
+            self.problems.at(at.doc, at.path, str(exc))
+            return None
         except ValueError:
             return None  # the schema reported it
+        if timeout and seconds <= 0:
+            self.problems.at(at.doc, at.path, "a timeout must be more than 0")
+            return None
+        return seconds
 
 
 def _saved_names(data: Any) -> set[str]:
@@ -1064,11 +1201,8 @@ def _name_problem(what: str, value: str, names: list[str]) -> str:
 
 
 def _read_text(path: str) -> str:
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"larger than {MAX_FILE_BYTES >> 20} MiB")
-    with open(path, "rb") as f:
-        raw = f.read(MAX_FILE_BYTES + 1)
+    """A spec or included file's text: a regular file (never a FIFO), bounded, UTF-8."""
+    raw = read_regular(path, MAX_SPEC_BYTES)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -1108,21 +1242,26 @@ def load_scenario_text(
     path: str | None = None,
     plugins: Any = None,
     expect_kinds: Mapping[str, Any] | None = None,
+    data_dirs: Sequence[str | os.PathLike[str]] = (),
 ) -> Scenario:
     """A ``Scenario`` from YAML text; ``SpecError`` lists every problem.
 
     ``file`` is the name messages show; ``path`` (default: ``file`` when it
-    exists) locates includes and data files; ``plugins`` is a pluggy manager
+    exists) locates includes and data files, which must lie under its
+    directory or one of ``data_dirs`` (``--data-dir``); ``plugins`` is a pluggy manager
     whose expectation kinds (and registered commands) are allowed (default:
     the built-ins and installed plugins); ``expect_kinds`` adds kinds by hand
     (name → JSON Schema of the value).
     """
     kinds = {**plugin_kinds(plugins), **(expect_kinds or {})}
     problems = _Problems()
-    builder = _Builder(problems, kinds)
     abspath = (
-        os.path.abspath(path) if path else (os.path.abspath(file) if os.path.isfile(file) else None)
+        os.path.realpath(path)
+        if path
+        else (os.path.realpath(file) if os.path.isfile(file) else None)
     )
+    base = os.path.dirname(abspath) if abspath else os.getcwd()
+    builder = _Builder(problems, kinds, [base, *(os.fspath(d) for d in data_dirs)])
     doc = builder.parse(text, file, abspath, "scenario")
     scenario = None
     if doc is not None:
@@ -1138,8 +1277,10 @@ def load_scenario(
     *,
     plugins: Any = None,
     expect_kinds: Mapping[str, Any] | None = None,
+    data_dirs: Sequence[str | os.PathLike[str]] = (),
 ) -> Scenario:
-    """A ``Scenario`` from a spec file (includes and data files relative to it)."""
+    """A ``Scenario`` from a spec file (includes and data files under its directory or
+    ``data_dirs``); the file itself must be a regular file (a FIFO is refused, not waited on)."""
     file = os.fspath(path)
     try:
         text = _read_text(file)
@@ -1149,7 +1290,9 @@ def load_scenario(
         ) from None
     except ValueError as exc:
         raise SpecError([Problem(Mark(file, 1, 1), f"cannot read: {exc}")]) from None
-    return load_scenario_text(text, file, path=file, plugins=plugins, expect_kinds=expect_kinds)
+    return load_scenario_text(
+        text, file, path=file, plugins=plugins, expect_kinds=expect_kinds, data_dirs=data_dirs
+    )
 
 
 # ------------------------------------------------------------ --var overrides
@@ -1171,8 +1314,14 @@ def parse_vars(items: Iterable[str], option: str = "--var") -> dict[str, Any]:
             raise UsageError(f"{option}: {name} given twice")
         try:
             value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            value = text
+        except (yaml.YAMLError, ValueError):  # ValueError: an integer of over 4300 digits
+            value = text if len(text) < 4000 else None
+        if value is None or (isinstance(value, int) and value.bit_length() > MAX_BITS):
+            raise UsageError(f"{option} {name}=...: number too large (more than {MAX_BITS} bits)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"{option} {name}={text}: not a finite number")
+        if isinstance(value, str) and len(value) > MAX_STRING:
+            raise UsageError(f"{option} {name}=...: longer than {MAX_STRING} characters")
         out[name] = value if isinstance(value, int | float | str) else text
     return out
 

@@ -188,6 +188,8 @@ class Scenario:
     base_dir: str = ""
     #: Every file included, as messages name them (for logs: what the run read).
     includes: tuple[str, ...] = ()
+    #: Where each ``vars:`` entry was written (plan-time checks point at it).
+    var_marks: dict[str, Mark] = field(default_factory=dict)
 
     def all_steps(self) -> list[Step]:
         """Every step, parallel branches and ``finally:`` included, in file order."""

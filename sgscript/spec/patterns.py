@@ -164,8 +164,10 @@ def _repeat(unit: bytes, length: int) -> bytes:
 
 @lru_cache(maxsize=8)
 def _read_file(path: str, mtime_ns: int, size: int) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
+    from ..limits import MAX_DATA_FILE_BYTES
+    from .files import read_regular
+
+    return read_regular(path, MAX_DATA_FILE_BYTES)  # a regular file (never a FIFO), bounded
 
 
 def _file_bytes(s: _Spec, base_dir: str) -> bytes:
@@ -175,6 +177,8 @@ def _file_bytes(s: _Spec, base_dir: str) -> bytes:
         data = _read_file(path, st.st_mtime_ns, st.st_size)
     except OSError as exc:
         raise PatternError(f"{s.where}data file {s.file!r}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # FileRefused: a FIFO, a device, too large
+        raise PatternError(f"{s.where}data file {s.file!r}: {exc}") from None
     if not data:
         raise PatternError(f"{s.where}data file {s.file!r} is empty")
     return data

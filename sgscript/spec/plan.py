@@ -34,12 +34,22 @@ import random
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
+from ..limits import (
+    MAX_QUEUE_DEPTH,
+    MAX_REPEAT,
+    MAX_SELECT_DEPTH,
+    MAX_SELECT_LENGTH,
+    MAX_TRANSFER,
+)
 from ..scsi.cdb import Command, Direction, identify, lookup
 from ..scsi.errors import UsageError
-from .model import DataSpec, Device, Scenario, Step
+from .model import DataSpec, Device, Mark, Scenario, Step
+
+if TYPE_CHECKING:
+    from .load import Problem
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
@@ -185,8 +195,12 @@ def compile_selection(expr: str) -> Callable[[Iterable[str]], bool]:
     """``-k`` as pytest reads it; the result tells whether a set of names is selected.
 
     A word matches when it is a case-insensitive substring of any of the names.
-    A malformed expression is a ``UsageError`` naming the column.
+    A malformed expression is a ``UsageError`` naming the column; so is one
+    longer than ``MAX_SELECT_LENGTH`` or nested (parentheses, ``not``) deeper
+    than ``MAX_SELECT_DEPTH``.
     """
+    if len(expr) > MAX_SELECT_LENGTH:
+        raise UsageError(f"-k: expression longer than {MAX_SELECT_LENGTH} characters")
     tokens: list[tuple[str, str, int]] = []  # (kind, text, column)
     pos = 0
     text = expr.strip()
@@ -210,6 +224,7 @@ def compile_selection(expr: str) -> Callable[[Iterable[str]], bool]:
     if not tokens:
         return lambda names: True
     i = 0
+    depth = 0
 
     def fail(what: str) -> UsageError:
         where = f"column {tokens[i][2]}" if i < len(tokens) else "the end"
@@ -234,17 +249,25 @@ def compile_selection(expr: str) -> Callable[[Iterable[str]], bool]:
         return left
 
     def parse_not() -> Callable[[list[str]], bool]:
-        nonlocal i
+        nonlocal i, depth
         if i >= len(tokens):
             raise fail("a name, 'not' or '('")
-        kind, word, _ = tokens[i]
+        kind, word, col = tokens[i]
+        if kind in ("not", "(") and depth >= MAX_SELECT_DEPTH:
+            raise UsageError(
+                f"-k: nested more than {MAX_SELECT_DEPTH} deep (parentheses and 'not') at column {col}"
+            )
         if kind == "not":
             i += 1
+            depth += 1
             inner = parse_not()
+            depth -= 1
             return lambda n: not inner(n)
         if kind == "(":
             i += 1
+            depth += 1
             inner = parse_or()
+            depth -= 1
             if i >= len(tokens) or tokens[i][0] != ")":
                 raise fail("')'")
             i += 1
@@ -377,12 +400,47 @@ def _resolve(value: Any, vars: Mapping[str, Any], rng: random.Random) -> Any:
     return resolve(value, vars, rng)
 
 
-def _as_int(what: str, value: Any, minimum: int = 0) -> int:
+def _as_int(what: str, value: Any, minimum: int = 0, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"{what} must be a whole number, got {value!r}")
+        raise UsageError(f"{what} must be a whole number, got {_show(value)}")
     if value < minimum:
         raise UsageError(f"{what} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise UsageError(f"{what} is at most {maximum}, got {_show(value)}")
     return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _transfer(what: str, size: int, limit: int) -> int:
+    """``size`` when one command may move it (``--max-transfer``); checked before allocating."""
+    if size > limit:
+        raise UsageError(
+            f"{what} of {size} bytes is more than the largest transfer, {limit} bytes"
+            " (--max-transfer SIZE raises it)"
+        )
+    return size
+
+
+def _names(value: Any) -> set[str]:
+    """The variables a model value reads (through its ``${...}``)."""
+    from .expr import ExprError, is_expression, template
+
+    if isinstance(value, str):
+        if "$" not in value:
+            return set()
+        try:
+            return set(template(value.strip() if is_expression(value) else value).names)
+        except ExprError:
+            return set()
+    if isinstance(value, Mapping):
+        return {n for v in value.values() for n in _names(v)}
+    if isinstance(value, list | tuple):
+        return {n for v in value for n in _names(v)}
+    return set()
 
 
 _DATA_KEYS = ("pattern", "seed", "value", "file", "hex", "length")
@@ -401,8 +459,11 @@ class Plan:
         bindings: Mapping[str, str] | None = None,
         seed: int | None = None,
         select: str | None = None,
+        max_transfer: int = MAX_TRANSFER,
     ) -> None:
         self.scenario = scenario
+        #: The most one command may move (``--max-transfer``); checked before data is built.
+        self.max_transfer = max_transfer
         #: ``--device NAME=TARGET`` for names this scenario declares (others are ignored:
         #: one command line binds the devices of many specs).
         self.bindings = {k: v for k, v in (bindings or {}).items() if k in scenario.devices}
@@ -559,9 +620,85 @@ class Plan:
         ps = self.find(step)
         env = _env(env)
         rng = self.rng(ps)
-        repeat = _as_int("repeat", _resolve(ps.step.repeat, env.vars, rng))
-        depth = _as_int("queue_depth", _resolve(ps.step.queue_depth, env.vars, rng), 1)
+        repeat = _as_int("repeat", _resolve(ps.step.repeat, env.vars, rng), 0, MAX_REPEAT)
+        depth = _as_int(
+            "queue_depth", _resolve(ps.step.queue_depth, env.vars, rng), 1, MAX_QUEUE_DEPTH
+        )
         return repeat, depth
+
+    # -- checks before anything is sent -----------------------------------------
+
+    def check(self) -> list[Problem]:
+        """Every value that depends only on ``vars:`` (and ``--var``), evaluated and range-checked.
+
+        What a selected step would send is built now (the first and last index,
+        the bounds of a random range) so a field out of range, a repeat past its
+        bound or a transfer past ``max_transfer`` is found before the run
+        opens a device; values that read a variable ``save:``d at run time can
+        only be checked then (a step failure).  Each problem is at the step's
+        (or the variable's) ``FILE:LINE:COL``.
+        """
+        from .load import Problem
+
+        scenario = self.scenario
+        top = scenario.mark or Mark(scenario.file, 1, 1)
+        problems: list[Problem] = []
+        rng = random.Random(f"{self.seed}:vars")
+        vars_: dict[str, Any] = {}
+        unknown: set[str] = set()
+        for name, value in scenario.vars.items():
+            if _names(value) & unknown:
+                unknown.add(name)
+                continue
+            try:
+                vars_[name] = _resolve(value, vars_, rng)
+            except _CHECKED as exc:
+                mark = scenario.var_marks.get(name, top)
+                problems.append(Problem(mark, f"vars.{name}: {_message(exc)}"))
+                unknown.add(name)
+        for ps in self.steps():
+            step = ps.step
+            if step.kind == "command":
+                for message in self._check_command(ps, vars_, unknown):
+                    problems.append(Problem(step.mark or top, f"step {ps.path}: {message}"))
+            unknown.update(step.save)
+        return problems
+
+    def _check_command(
+        self, ps: PlannedStep, vars_: Mapping[str, Any], unknown: set[str]
+    ) -> Iterator[str]:
+        step = ps.step
+        rng = self.rng(ps)
+        repeat: int | None = None
+        if not _names(step.repeat) & unknown:
+            try:
+                repeat = _as_int("repeat", _resolve(step.repeat, vars_, rng), 0, MAX_REPEAT)
+            except _CHECKED as exc:
+                yield _message(exc)
+        if not _names(step.queue_depth) & unknown:
+            try:
+                _as_int("queue_depth", _resolve(step.queue_depth, vars_, rng), 1, MAX_QUEUE_DEPTH)
+            except _CHECKED as exc:
+                yield _message(exc)
+        values: list[Any] = [*step.fields.values(), step.cdb, step.data_in]
+        if step.data is not None:
+            values += [getattr(step.data, key) for key in _DATA_KEYS]
+        if any(_names(v) & unknown for v in values):
+            return  # it reads what an earlier step saves: checked when it runs
+        indices = [0]
+        if _step_uses_index(step) and repeat:
+            indices.append(repeat - 1)
+        block_size = self.block_size_hint(step.device)
+        try:
+            for index in indices:
+                env = Env({**vars_, "index": index}, block_size)
+                maker = _Maker(
+                    step, env, rng, self.seed, self.base_dir, self.max_transfer, checking=True
+                )
+                for _ in maker.extremes():
+                    pass
+        except _CHECKED as exc:
+            yield _message(exc)
 
     def command_stream(
         self,
@@ -581,7 +718,7 @@ class Plan:
         env = _env(env)
         rng = rng if rng is not None else self.rng(ps)
         if repeat is None:
-            repeat = _as_int("repeat", _resolve(ps.step.repeat, env.vars, rng))
+            repeat = _as_int("repeat", _resolve(ps.step.repeat, env.vars, rng), 0, MAX_REPEAT)
         return self._stream(ps.step, env, rng, repeat)
 
     def _stream(self, step: Step, env: Env, rng: random.Random, repeat: int) -> Iterator[Command]:
@@ -591,7 +728,14 @@ class Plan:
             base = {**env.vars}
             for index in range(repeat):
                 base["index"] = index
-                yield _Maker(step, Env(base, env.block_size), rng, self.seed, self.base_dir)()
+                yield _Maker(
+                    step,
+                    Env(base, env.block_size),
+                    rng,
+                    self.seed,
+                    self.base_dir,
+                    self.max_transfer,
+                )()
             return
         make = self._maker(step, env, rng)
         if make is None:
@@ -604,7 +748,7 @@ class Plan:
             yield make()
 
     def _maker(self, step: Step, env: Env, rng: random.Random) -> _Maker | None:
-        return _Maker(step, env, rng, self.seed, self.base_dir)
+        return _Maker(step, env, rng, self.seed, self.base_dir, self.max_transfer)
 
     # -- sgscript plan ---------------------------------------------------------
 
@@ -690,6 +834,15 @@ class Plan:
             yield row
 
 
+#: What a value that cannot be built raises (ExprError and FieldValueError are ValueErrors).
+_CHECKED = (ValueError, TypeError, ArithmeticError, KeyError)
+
+
+def _message(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def _why(exc: Exception, unknown: set[str]) -> str:
     text = str(exc)
     hits = sorted(name for name in unknown if re.search(rf"\b{re.escape(name)}\b", text))
@@ -725,7 +878,19 @@ def _bounds(value: Any, vars_: Mapping[str, Any], rng: random.Random) -> tuple[i
 class _Maker:
     """Builds one step's commands; what draws nothing is evaluated once."""
 
-    def __init__(self, step: Step, env: Env, rng: random.Random, seed: int, base_dir: str) -> None:
+    def __init__(
+        self,
+        step: Step,
+        env: Env,
+        rng: random.Random,
+        seed: int,
+        base_dir: str,
+        max_transfer: int = MAX_TRANSFER,
+        *,
+        checking: bool = False,
+    ) -> None:
+        self.max_transfer = max_transfer
+        self.checking = checking  # Plan.check: sizes and fields only, no data built
         self.env = env
         self.rng = rng
         self.seed = seed
@@ -757,7 +922,7 @@ class _Maker:
             if not self.raw:
                 raise UsageError("cdb is empty")
             if step.data_in is not None:
-                self.options["data_in"] = _as_int("data_in", _resolve(step.data_in, vars_, rng))
+                self.options["data_in"] = self._data_in(_resolve(step.data_in, vars_, rng))
         else:
             if step.command is None:
                 raise UsageError(f"step {step.name!r} names no command")
@@ -768,8 +933,23 @@ class _Maker:
                 else:
                     self.fixed[key] = _resolve(value, vars_, rng)
             if step.data_in is not None:
-                self.options["data_in"] = _as_int("data_in", _resolve(step.data_in, vars_, rng))
+                self.options["data_in"] = self._data_in(_resolve(step.data_in, vars_, rng))
         self.varies = bool(self.varying)
+
+    def _data_in(self, value: Any) -> int:
+        return _transfer("data_in", _as_int("data_in", value), self.max_transfer)
+
+    def extremes(self) -> Iterator[Command]:
+        """The commands at the ends of every ``{random: [lo, hi]}`` range (else one command)."""
+        if self.raw is not None or not any(b for _, _, b in self.varying):
+            yield self()
+            return
+        assert self.cls is not None
+        for end in (0, 1):
+            kwargs = dict(self.fixed)
+            for key, value, bounds in self.varying:
+                kwargs[key] = bounds[end] if bounds else _resolve(value, self.env.vars, self.rng)
+            yield self._build(kwargs)
 
     def __call__(self) -> Command:
         if self.raw is not None:
@@ -782,8 +962,18 @@ class _Maker:
                 kwargs[key] = rng.randint(*bounds)
             else:
                 kwargs[key] = _resolve(value, self.env.vars, rng)
+        return self._build(kwargs)
+
+    def _build(self, kwargs: dict[str, Any]) -> Command:
+        assert self.cls is not None
         if self.data is None:
-            return self.cls(**kwargs, **self.options)
+            command = self.cls(**kwargs, **self.options)
+            _transfer(
+                f"{self.cls.__name__}'s data",
+                command.data_length(self.block_size),
+                self.max_transfer,
+            )
+            return command
         lba = kwargs.get("lba", kwargs.get("logical_block_address", 0))
         length = self.data_values.get("length")
         if length is not None:  # the data's size decides; missing length fields follow it
@@ -795,7 +985,9 @@ class _Maker:
                 f"{self.cls.__name__} sends no data (data: is for data-out commands;"
                 " check data-in with expect: {data: ...})"
             )
-        size = command.data_length(self.block_size)
+        size = _transfer(
+            f"{self.cls.__name__}'s data", command.data_length(self.block_size), self.max_transfer
+        )
         natural = self._natural_length()
         if size == 0 and natural:
             # MODE SELECT/UNMAP with hex or a file and no length field: the data's own
@@ -831,6 +1023,10 @@ class _Maker:
 
     def _make_data(self, lba: int, length: int) -> bytes:
         from .patterns import make_data  # the verify engineer's patterns: one definition
+
+        _transfer("data", length, self.max_transfer)
+        if self.checking:
+            return bytes(length)  # the size is what a check needs, not the pattern
 
         spec = DataSpec(**self.data_values, mark=self.data.mark if self.data else None)
         return make_data(

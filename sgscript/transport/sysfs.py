@@ -5,15 +5,26 @@ sending a command that could disturb a drive under test: everything here
 comes from the attributes the kernel already exports under
 ``/sys/class/scsi_generic``.  The sysfs root is a parameter so the tests can
 point it at a fake tree.
+
+The tree is read defensively (``--sysfs-root`` may point anywhere): an
+attribute is read only when it is a regular file, at most
+``MAX_SYSFS_ATTR_BYTES`` of it (a FIFO or ``/dev/zero`` in its place is
+skipped, not waited on or read forever); symlink loops are skipped; a
+directory lists at most ``MAX_SYSFS_ENTRIES`` nodes.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..limits import MAX_SYSFS_ATTR_BYTES, MAX_SYSFS_ENTRIES
+from ..scsi.errors import UsageError
 from ..scsi.pages.vpd import decode_vpd
 
 __all__ = ["PERIPHERAL_TYPES", "SgNode", "list_sg_nodes", "peripheral_type_name"]
@@ -93,9 +104,11 @@ def list_sg_nodes(sysfs_root: str | Path = "/sys") -> list[SgNode]:
     """
     base = Path(sysfs_root) / "class" / "scsi_generic"
     try:
-        entries = list(base.iterdir())
+        entries = list(itertools.islice(base.iterdir(), MAX_SYSFS_ENTRIES))
     except (FileNotFoundError, NotADirectoryError):
         return []
+    except OSError as exc:  # a symlink loop (ELOOP), EACCES
+        raise UsageError(f"cannot list {base}: {exc.strerror or exc}") from None
     nodes = [_read_node(entry) for entry in entries]
     return sorted(nodes, key=lambda n: (n.number, n.name))
 
@@ -120,10 +133,28 @@ def _read_node(entry: Path) -> SgNode:
 
 
 def _read_bytes(path: Path) -> bytes | None:
+    """An attribute's bytes; None when missing, unreadable, not a regular file or too long."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        return path.read_bytes()
-    except OSError:  # missing, unreadable (EACCES), or the device went away (ENODEV)
+        fd = os.open(path, flags)
+    except OSError:  # missing, unreadable (EACCES), a loop (ELOOP), or gone (ENODEV)
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None  # a FIFO, a device: sysfs attributes are regular files
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_SYSFS_ATTR_BYTES:
+            chunk = os.read(fd, MAX_SYSFS_ATTR_BYTES + 1 - total)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            total += len(chunk)
+        return None  # longer than any attribute the kernel exports
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _read_text(path: Path) -> str | None:
@@ -147,7 +178,7 @@ def _hctl(dev: Path) -> str | None:
     # ``device`` links to the scsi_device directory, which is named H:C:T:L.
     try:
         name = dev.resolve(strict=True).name
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return None
     return name if _HCTL.match(name) else None
 
@@ -194,7 +225,7 @@ def _naa_from_pg83(path: Path) -> str | None:
 
 def _block(dev: Path) -> str | None:
     try:
-        names = sorted(p.name for p in (dev / "block").iterdir())
+        names = sorted(p.name for p in itertools.islice((dev / "block").iterdir(), 256))
     except OSError:
         return None
     return "/dev/" + names[0] if names else None

@@ -1,0 +1,63 @@
+"""Every bound on what sgscript reads, in one place (documented in docs/format.md, "Limits").
+
+A spec, a ``--var``, a target string or a sysfs tree comes from people and
+tools sgscript does not control: each is bounded before its value is built,
+so a mistake or a hostile file is a one-line error (exit 2), never a hang,
+a traceback or gigabytes of memory.  This module imports nothing, so every
+layer (``sim``, ``transport``, ``spec``) may use it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MAX_BITS",
+    "MAX_DATA_FILE_BYTES",
+    "MAX_DURATION",
+    "MAX_EXPR_LENGTH",
+    "MAX_INCLUDE_DEPTH",
+    "MAX_NODES",
+    "MAX_QUEUE_DEPTH",
+    "MAX_REPEAT",
+    "MAX_SELECT_DEPTH",
+    "MAX_SELECT_LENGTH",
+    "MAX_SPEC_BYTES",
+    "MAX_STEPS",
+    "MAX_STRING",
+    "MAX_SYSFS_ATTR_BYTES",
+    "MAX_SYSFS_ENTRIES",
+    "MAX_TRANSFER",
+    "MAX_YAML_DEPTH",
+]
+
+#: A spec or included file, in bytes: specs are text written by people.
+MAX_SPEC_BYTES = 4 << 20
+#: YAML nodes in one file, counted while it is parsed and again as aliases expand.
+MAX_NODES = 100_000
+#: Nesting of YAML collections.
+MAX_YAML_DEPTH = 64
+#: Steps of one scenario after includes are spliced in (use ``repeat:`` for many commands).
+MAX_STEPS = 10_000
+#: Includes inside includes.
+MAX_INCLUDE_DEPTH = 16
+#: A ``data: {file: ...}`` or ``expect: {data: {file: ...}}`` file, in bytes.
+MAX_DATA_FILE_BYTES = 64 << 20
+#: Largest integer an expression may produce, in bits (a 64-bit LBA needs 64).
+MAX_BITS = 4096
+#: Longest ``${...}`` expression text.
+MAX_EXPR_LENGTH = 2000
+#: Longest text an expression or a template may produce, in characters.
+MAX_STRING = 64 << 10
+#: Default largest data transfer of one command, in bytes (``--max-transfer`` changes it).
+MAX_TRANSFER = 64 << 20
+#: ``repeat:`` of one step.
+MAX_REPEAT = 1_000_000_000
+#: ``queue_depth:`` of one step or device.
+MAX_QUEUE_DEPTH = 4096
+#: Any duration (timeout, sleep, latency), in seconds: one week.
+MAX_DURATION = 7 * 24 * 3600.0
+#: ``-k`` expression: characters, and nesting of parentheses and ``not``.
+MAX_SELECT_LENGTH = 4096
+MAX_SELECT_DEPTH = 64
+#: ``sgscript devices``: bytes read of one sysfs attribute, entries listed in one directory.
+MAX_SYSFS_ATTR_BYTES = 64 << 10
+MAX_SYSFS_ENTRIES = 65536
