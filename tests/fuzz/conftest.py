@@ -5,8 +5,8 @@
 the same way twice) and no shrinking (a failure is reported at once). ``long``
 (``SGSCRIPT_FUZZ=long``) draws fresh random examples, fifty times as many, and
 shrinks what it finds to a minimal reproducer. Neither keeps an example database,
-and its caches
-live under the temporary directory, so nothing is written to the working tree. See docs/fuzzing.md.
+and hypothesis' caches live under the temporary directory, so nothing is written
+to the working tree. See docs/fuzzing.md.
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ exception escaping ``main`` is a traceback a user would have seen; it fails too.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import resource
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -122,10 +124,16 @@ def watchdog(seconds: float) -> Iterator[None]:
         raise Hang(f"no answer within {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Fire again every half second: code under test that catches BaseException (to record
+    # a failure and carry on) must not swallow the only alarm. As a last resort, a call
+    # stuck in C (no bytecode boundary for the handler) ends the process with a traceback
+    # dump instead of hanging CI.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
+    faulthandler.dump_traceback_later(seconds + 60, exit=True, file=sys.__stderr__)
     try:
         yield
     finally:
+        faulthandler.cancel_dump_traceback_later()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 

@@ -201,7 +201,7 @@ def _sent_nothing() -> bool:
     return "knobs" not in sim.targets()
 
 
-@budget(40)
+@budget(20)
 @given(var_options())
 @example([("lba", "-1")])  # issue 8, finding 8: two commands sent, then exit 1
 @example([("times", "99999999999999999999999")])
@@ -231,7 +231,7 @@ def test_var_values_are_checked_before_anything_is_sent(
     sim.forget_targets()
 
 
-@budget(40)
+@budget(20)
 @given(var_options())
 @example([("lba", "${'x' * 10**8}")])  # issue 8, finding 6: a 100 MB line
 @pytest.mark.xfail(strict=False, reason=f"{INPUTS_BRANCH} (expression strings bounded)")
@@ -286,7 +286,7 @@ def _device_ok(target: str) -> bool:
     return not any(f"{k}" in target for k in slow)
 
 
-@budget(60)
+@budget(30)
 @given(sim_targets(), st.sampled_from(["validate", "plan", "run"]))
 @example("sim:knobs?latency=1e400s", "run")  # issue 8, finding 7: OverflowError
 @example("sim:knobs?blocks=99999999999999999999", "run")
@@ -333,7 +333,7 @@ def k_expressions(draw: st.DrawFn) -> str:
     return draw(st.text(st.sampled_from("()andortx -_.[]:\\\"'"), max_size=40))
 
 
-@budget(60)
+@budget(30)
 @given(k_expressions(), st.sampled_from(["plan", "run"]))
 @example("(" * 1000 + "x" + ")" * 1000, "plan")  # issue 8, finding 7: RecursionError
 @example("not " * 1000 + "x", "plan")
@@ -428,7 +428,7 @@ def _build(root: Path, recipe: list[tuple[str, str, Any]]) -> None:
             path.symlink_to(payload)
 
 
-@budget(40)
+@budget(25)
 @given(sysfs_trees())
 @example(
     [
