@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError
 from .capacity import (
     decode_read_capacity10,
     decode_read_capacity16,
@@ -157,12 +158,23 @@ def decode_inquiry(data: bytes, evpd: int = 0) -> dict[str, Any]:
 
 
 def decode_request_sense(data: bytes) -> dict[str, Any]:
-    """REQUEST SENSE data is sense data: ``parse_sense(data).to_dict()``."""
+    """REQUEST SENSE data is sense data: ``parse_sense(data).to_dict()``.
+
+    Like every decoder it never raises: a reply too short to hold the sense key (a
+    small allocation length) or one that is not sense data at all (a faulty device)
+    decodes to its raw bytes and a note saying why, ``truncated`` when it was cut short.
+    """
     if not data:
         return {}
     from ..sense import parse_sense  # lazily: sense.py is its own module, written apart
 
-    return parse_sense(data).to_dict()
+    try:
+        return parse_sense(data).to_dict()
+    except UsageError as exc:
+        out: dict[str, Any] = {"raw": data.hex(" "), "notes": [str(exc)]}
+        if 0x70 <= data[0] & 0x7F <= 0x73:  # sense data, cut off before its sense key
+            out["truncated"] = True
+        return out
 
 
 def _rsoc(cmd: Command, data: bytes) -> dict[str, Any]:
