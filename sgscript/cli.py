@@ -1048,8 +1048,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
+    from .limits import clip
+
     line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
-    print(f"sgscript: error: {line}", file=sys.stderr)
+    print(clip(f"sgscript: error: {line}"), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

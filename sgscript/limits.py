@@ -15,6 +15,7 @@ __all__ = [
     "MAX_DURATION",
     "MAX_EXPR_LENGTH",
     "MAX_INCLUDE_DEPTH",
+    "MAX_MESSAGE",
     "MAX_NODES",
     "MAX_QUEUE_DEPTH",
     "MAX_REPEAT",
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_SYSFS_ENTRIES",
     "MAX_TRANSFER",
     "MAX_YAML_DEPTH",
+    "clip",
 ]
 
 #: A spec or included file, in bytes: specs are text written by people.
@@ -50,7 +52,7 @@ MAX_STRING = 64 << 10
 #: Default largest data transfer of one command, in bytes (``--max-transfer`` changes it).
 MAX_TRANSFER = 64 << 20
 #: ``repeat:`` of one step.
-MAX_REPEAT = 1_000_000_000
+MAX_REPEAT = 10**12
 #: ``queue_depth:`` of one step or device.
 MAX_QUEUE_DEPTH = 4096
 #: Any duration (timeout, sleep, latency), in seconds: one week.
@@ -61,3 +63,14 @@ MAX_SELECT_DEPTH = 64
 #: ``sgscript devices``: bytes read of one sysfs attribute, entries listed in one directory.
 MAX_SYSFS_ATTR_BYTES = 64 << 10
 MAX_SYSFS_ENTRIES = 65536
+#: Longest line of an error message: a spec's value echoed in it is elided in the middle.
+MAX_MESSAGE = 1000
+
+
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` at most about ``limit`` characters: the head and the tail (where a
+    did-you-mean goes) kept, the middle elided, so a 100 kB name never floods a log."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 2 // 3, limit // 3
+    return f"{text[:head]}...[{len(text) - head - tail:,} characters]...{text[-tail:]}"

@@ -72,6 +72,7 @@ from ..limits import (
     MAX_STEPS,
     MAX_STRING,
     MAX_YAML_DEPTH,
+    clip,
 )
 from ..scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError, UsageError
 from .expr import ExprError, Template, template
@@ -126,7 +127,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.mark}: {self.message}"
+        return clip(f"{self.mark}: {self.message}")
 
 
 class SpecError(UsageError):

@@ -660,7 +660,13 @@ class Plan:
             step = ps.step
             if step.kind == "command":
                 for message in self._check_command(ps, vars_, unknown):
-                    problems.append(Problem(step.mark or top, f"step {ps.path}: {message}"))
+                    marked = _MARKED.match(message)  # a data pattern's own place is more precise
+                    if marked is not None:
+                        file, line, column, text = marked.groups()
+                        where = Mark(file, int(line), int(column))
+                        problems.append(Problem(where, f"step {ps.path}: {text}"))
+                    else:
+                        problems.append(Problem(step.mark or top, f"step {ps.path}: {message}"))
             unknown.update(step.save)
         return problems
 
@@ -680,6 +686,7 @@ class Plan:
                 _as_int("queue_depth", _resolve(step.queue_depth, vars_, rng), 1, MAX_QUEUE_DEPTH)
             except _CHECKED as exc:
                 yield _message(exc)
+        yield from self._check_durations(step, vars_, unknown, rng)
         values: list[Any] = [*step.fields.values(), step.cdb, step.data_in]
         if step.data is not None:
             values += [getattr(step.data, key) for key in _DATA_KEYS]
@@ -699,6 +706,25 @@ class Plan:
                     pass
         except _CHECKED as exc:
             yield _message(exc)
+
+    @staticmethod
+    def _check_durations(
+        step: Step, vars_: Mapping[str, Any], unknown: set[str], rng: random.Random
+    ) -> Iterator[str]:
+        """``expect: {duration: {min, max}}`` bounds that read only ``vars:``: durations now."""
+        from .load import parse_duration
+
+        for e in step.expect:
+            if e.kind != "duration" or not isinstance(e.value, Mapping):
+                continue
+            for key in ("min", "max"):
+                bound = e.value.get(key)
+                if bound is None or _names(bound) & unknown:
+                    continue
+                try:
+                    parse_duration(_resolve(bound, vars_, rng))
+                except _CHECKED as exc:
+                    yield f"expect.duration.{key}: {_message(exc)}"
 
     def command_stream(
         self,
@@ -836,6 +862,8 @@ class Plan:
 
 #: What a value that cannot be built raises (ExprError and FieldValueError are ValueErrors).
 _CHECKED = (ValueError, TypeError, ArithmeticError, KeyError)
+#: A message that starts with its own FILE:LINE:COL.
+_MARKED = re.compile(r"^(.+?):(\d+):(\d+): (.*)$", re.S)
 
 
 def _message(exc: BaseException) -> str:
@@ -1025,8 +1053,8 @@ class _Maker:
         from .patterns import make_data  # the verify engineer's patterns: one definition
 
         _transfer("data", length, self.max_transfer)
-        if self.checking:
-            return bytes(length)  # the size is what a check needs, not the pattern
+        if self.checking:  # the size is checked; one block is enough to check the pattern's values
+            length = min(length, self.block_size)
 
         spec = DataSpec(**self.data_values, mark=self.data.mark if self.data else None)
         return make_data(
