@@ -19,8 +19,8 @@ import time
 from sgscript.report.console import ConsoleReporter
 from sgscript.report.jsonl import JsonlReporter
 from sgscript.run import run_scenario
+from sgscript.scenario.load import load_scenario_text
 from sgscript.sim import forget_targets
-from sgscript.spec.load import load_scenario_text
 
 SPEC = """
 sgscript: 1

@@ -35,8 +35,8 @@ __version__ = "0.1.0"
 
 #: Scenario entry points, imported on first use (they pull in YAML and JSON Schema).
 _LAZY = {
-    "load_scenario": ("sgscript.spec.load", "load_scenario"),
-    "Plan": ("sgscript.spec.plan", "Plan"),
+    "load_scenario": ("sgscript.scenario.load", "load_scenario"),
+    "Plan": ("sgscript.scenario.plan", "Plan"),
     "run_scenario": ("sgscript.run", "run_scenario"),
     "ScenarioResult": ("sgscript.run", "ScenarioResult"),
 }

@@ -430,7 +430,7 @@ def _run_devices(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------ run and plan
 #
-# Glue only: the loader reads specs, ``spec.plan.Plan`` compiles them,
+# Glue only: the loader reads specs, ``scenario.plan.Plan`` compiles them,
 # ``run.run_scenario`` runs them, ``report`` writes what happened.
 
 
@@ -518,8 +518,8 @@ def _check_plans(plans: Sequence[Any]) -> bool:
 
 
 def _with_vars(args: argparse.Namespace, scenarios: list[Any]) -> list[Any]:
-    """``--var`` applied (``spec.load.override_vars``): a name no spec declares is exit 2."""
-    from .spec.load import override_vars, parse_vars
+    """``--var`` applied (``scenario.load.override_vars``): a name no spec declares is exit 2."""
+    from .scenario.load import override_vars, parse_vars
 
     return override_vars(scenarios, parse_vars(args.vars))
 
@@ -567,7 +567,7 @@ def _plugin_manager(names: Sequence[str]) -> Any:
 
 def _load_all(paths: Sequence[str], pm: Any, data_dirs: Sequence[str] = ()) -> list[Any] | None:
     """Every spec loaded, or None after printing all their problems (``FILE:LINE:COL: ...``)."""
-    from .spec import SpecError, load_scenario
+    from .scenario import SpecError, load_scenario
 
     scenarios, problems = [], []
     for path in paths:
@@ -603,7 +603,7 @@ def _plans(args: argparse.Namespace) -> _Batch | int:
     """Load, bind and plan every spec, or print every problem and return exit 2."""
     import secrets
 
-    from .spec.plan import Plan
+    from .scenario.plan import Plan
 
     pm = _plugin_manager(args.plugins)
     scenarios = _load_all(args.specs, pm, args.data_dirs)
@@ -862,7 +862,7 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------- validate and schema
 #
-# Glue only: ``spec.load`` does the checking, ``spec.schema`` owns the schema.
+# Glue only: ``scenario.load`` does the checking, ``scenario.schema`` owns the schema.
 
 
 def _configure_validate(p: argparse.ArgumentParser) -> None:
@@ -874,9 +874,9 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
 
 def _run_validate(args: argparse.Namespace) -> int:
     from .safety import destructive_steps
-    from .spec import SpecError, load_scenario
-    from .spec.load import check_var_names, override_vars, parse_vars
-    from .spec.plan import Plan
+    from .scenario import SpecError, load_scenario
+    from .scenario.load import check_var_names, override_vars, parse_vars
+    from .scenario.plan import Plan
 
     pm = _plugin_manager(args.plugins)
     overrides = parse_vars(args.vars)
@@ -915,8 +915,8 @@ def _run_validate(args: argparse.Namespace) -> int:
 def _sim_file_problems(scenario: Any, plan: Any = None) -> list[str]:
     """Each ``sim:`` device's ``file=``: confined to the spec's directory and, if it exists,
     an sgscript sim disk of the same geometry; nothing is created (``FILE:LINE:COL: ...``)."""
+    from .scenario.plan import Plan
     from .sim.target import check_target_files
-    from .spec.plan import Plan
 
     plan = plan if plan is not None else Plan(scenario, seed=0)
     problems = []
@@ -938,7 +938,7 @@ def _configure_schema(p: argparse.ArgumentParser) -> None:
 
 
 def _run_schema(args: argparse.Namespace) -> int:
-    from .spec.schema import plugin_schema_text
+    from .scenario.schema import plugin_schema_text
 
     text = plugin_schema_text(_plugin_manager(args.plugins))
     if not args.output:

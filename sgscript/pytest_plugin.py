@@ -130,8 +130,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .scenario.load import parse_vars
     from .scsi.errors import UsageError
-    from .spec.load import parse_vars
 
     try:
         config._sgscript_vars = parse_vars(config.option.sgscript_vars, "--sgscript-var")  # type: ignore[attr-defined]
@@ -180,8 +180,8 @@ class _Summary:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--sgscript-var`` names no collected spec declares: a typo would change nothing."""
+    from .scenario.load import check_var_names
     from .scsi.errors import UsageError
-    from .spec.load import check_var_names
 
     specs = [item.scenario for item in items if isinstance(item, SpecItem)]
     if specs:
@@ -226,9 +226,9 @@ class SpecFile(pytest.File):
     """A scenario file: one item, named after the scenario."""
 
     def collect(self) -> list[pytest.Item]:
-        from .spec import SpecError, load_scenario
-        from .spec.load import override_vars
-        from .spec.plan import Plan
+        from .scenario import SpecError, load_scenario
+        from .scenario.load import override_vars
+        from .scenario.plan import Plan
 
         scenario = load_scenario(
             str(self.path),

@@ -69,12 +69,12 @@ from typing import Any
 
 from .channel import Channel
 from .reactor import Reactor
+from .scenario.model import Expectation, Mark, Scenario, Step
+from .scenario.plan import Env, Plan, PlannedStep
 from .scsi.cdb import Command
 from .scsi.commands import TestUnitReady
 from .scsi.errors import DriverError, HostError, TransportError, UnitAttention, UsageError
 from .scsi.status import HostStatus, SenseKey
-from .spec.model import Expectation, Mark, Scenario, Step
-from .spec.plan import Env, Plan, PlannedStep
 from .transport.base import Io
 
 __all__ = [

@@ -30,10 +30,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .scenario.model import Mark, Step
+from .scenario.plan import Plan, PlannedStep
 from .scsi.cdb import Command, Direction, identify, lookup
 from .scsi.errors import UsageError
-from .spec.model import Mark, Step
-from .spec.plan import Plan, PlannedStep
 
 __all__ = [
     "DestructiveRefused",
@@ -112,7 +112,7 @@ def destructive_reason(step: Step, variables: Mapping[str, Any] | None = None) -
 
 def _raw_cdb(text: Any, variables: Mapping[str, Any]) -> bytes | None:
     """The CDB bytes when they can be known before the run (expressions over ``vars:``)."""
-    from .spec.expr import resolve
+    from .scenario.expr import resolve
 
     try:
         value = resolve(text, variables)

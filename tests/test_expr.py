@@ -6,8 +6,8 @@ import random
 
 import pytest
 
+from sgscript.scenario.expr import ExprError, compile_expr, is_expression, resolve, template
 from sgscript.scsi.errors import UsageError
-from sgscript.spec.expr import ExprError, compile_expr, is_expression, resolve, template
 
 VARS = {"lba": 100, "n": 8, "name": "disk", "big": 2**40}
 

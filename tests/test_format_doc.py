@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sgscript.spec.schema import load_schema
+from sgscript.scenario.schema import load_schema
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "format.md"
 

@@ -22,7 +22,7 @@ from sgscript import sim
 from sgscript.cli import main
 from sgscript.report.jsonl import JsonlReporter
 from sgscript.run import run_scenario
-from sgscript.spec import load_scenario
+from sgscript.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schemas" / "sgscript-log.schema.json"

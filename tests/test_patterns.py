@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sgscript.spec.model import DataSpec, Mark
-from sgscript.spec.patterns import (
+from sgscript.scenario.model import DataSource, Mark
+from sgscript.scenario.patterns import (
     HEADER,
     PatternError,
     check_data,
@@ -19,12 +19,12 @@ from sgscript.spec.patterns import (
 BS = 512
 
 
-def make(spec: dict | DataSpec, *, lba: int = 0x10, blocks: int = 4, seed: int = 7, **kw) -> bytes:
+def make(spec: dict | DataSource, *, lba: int = 0x10, blocks: int = 4, seed: int = 7, **kw) -> bytes:
     return make_data(spec, lba=lba, length=blocks * BS, block_size=BS, seed=seed, **kw)
 
 
 def check(
-    spec: dict | DataSpec, data: bytes, *, lba: int = 0x10, seed: int = 7, **kw
+    spec: dict | DataSource, data: bytes, *, lba: int = 0x10, seed: int = 7, **kw
 ) -> str | None:
     return check_data(spec, data, lba=lba, block_size=BS, seed=seed, **kw)
 
@@ -39,11 +39,11 @@ def check(
         {"pattern": "incrementing"},
         {"pattern": "random"},
         {"hex": "de ad be ef"},
-        DataSpec(pattern="random", seed=3),
+        DataSource(pattern="random", seed=3),
     ],
     ids=str,
 )
-def test_every_pattern_reads_back_as_a_match(spec: dict | DataSpec) -> None:
+def test_every_pattern_reads_back_as_a_match(spec: dict | DataSource) -> None:
     data = make(spec)
     assert len(data) == 4 * BS
     assert check(spec, data) is None
@@ -173,7 +173,7 @@ def test_file_is_relative_to_the_spec_and_repeated(tmp_path: Path) -> None:
     assert data[:7] == b"ABCABCA" and len(data) == BS
     assert check({"file": "blob.bin"}, data, base_dir=str(tmp_path)) is None
     with pytest.raises(PatternError, match=r"spec.yaml:4:9: data file 'nope.bin'"):
-        make(DataSpec(file="nope.bin", mark=Mark("spec.yaml", 4, 9)), base_dir=str(tmp_path))
+        make(DataSource(file="nope.bin", mark=Mark("spec.yaml", 4, 9)), base_dir=str(tmp_path))
 
 
 @pytest.mark.parametrize(

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from sgscript.scsi.cdb import Direction
-from sgscript.scsi.errors import UsageError
-from sgscript.spec.model import DataSpec, Device, Scenario, Step
-from sgscript.spec.plan import (
+from sgscript.scenario.model import DataSource, Device, Scenario, Step
+from sgscript.scenario.plan import (
     Env,
     Plan,
     RawCommand,
     compile_selection,
     device_target,
 )
+from sgscript.scsi.cdb import Direction
+from sgscript.scsi.errors import UsageError
 
 
 def cmd(name: str, command: str = "TestUnitReady", device: str = "a", **kw: Any) -> Step:
@@ -179,7 +179,7 @@ def test_data_out_follows_the_command_and_stamps_lbas() -> None:
         "write",
         "Write10",
         fields={"lba": 100, "transfer_length": 4},
-        data=DataSpec(pattern="lba", seed=7),
+        data=DataSource(pattern="lba", seed=7),
     )
     (command,) = Plan(scenario(step), seed=1).command_stream("1", Env({}, 512))
     data = command.data
@@ -194,7 +194,7 @@ def test_data_out_follows_the_command_and_stamps_lbas() -> None:
 
 
 def test_data_length_sets_the_transfer_length_when_not_given() -> None:
-    step = cmd("write", "Write10", fields={"lba": 0}, data=DataSpec(pattern="zeros", length=2048))
+    step = cmd("write", "Write10", fields={"lba": 0}, data=DataSource(pattern="zeros", length=2048))
     (command,) = Plan(scenario(step), seed=1).command_stream("1", Env({}, 512))
     assert command.bind(512)[7:9] == (4).to_bytes(2, "big")
     assert command.data == bytes(2048)
@@ -202,7 +202,7 @@ def test_data_length_sets_the_transfer_length_when_not_given() -> None:
 
 def test_data_on_a_command_without_data_out_is_refused() -> None:
     step = cmd(
-        "read", "Read10", fields={"lba": 0, "transfer_length": 1}, data=DataSpec(pattern="zeros")
+        "read", "Read10", fields={"lba": 0, "transfer_length": 1}, data=DataSource(pattern="zeros")
     )
     with pytest.raises(UsageError, match="sends no data"):
         next(Plan(scenario(step), seed=1).command_stream("1"))
@@ -220,7 +220,7 @@ def test_raw_cdbs_take_their_direction_from_the_step() -> None:
             "write",
             device="a",
             cdb="2a 00 00 00 00 00 00 00 01 00",
-            data=DataSpec(hex="de ad"),
+            data=DataSource(hex="de ad"),
         ),
     )
     plan = Plan(scenario(*steps), seed=1)
@@ -285,7 +285,7 @@ def test_preview_shows_cdbs_sizes_and_what_is_unknown_until_run_time() -> None:
             "write",
             "Write10",
             fields={"lba": {"random": [0, 99]}, "transfer_length": 1},
-            data=DataSpec(pattern="zeros"),
+            data=DataSource(pattern="zeros"),
             repeat=3,
         ),
     )
@@ -312,7 +312,7 @@ def test_preview_shows_cdbs_sizes_and_what_is_unknown_until_run_time() -> None:
 def test_literal_data_sizes_a_parameter_list_length_left_out() -> None:
     """MODE SELECT/UNMAP with ``hex:`` data and no length field send the whole literal."""
     body = "00 16 00 10 00 00 00 00 " + "00 00 00 00 00 00 00 00 00 00 00 08 00 00 00 00"
-    step = Step("command", "unmap", device="a", command="Unmap", data=DataSpec(hex=body))
+    step = Step("command", "unmap", device="a", command="Unmap", data=DataSource(hex=body))
     plan = Plan(Scenario("s", "s.yaml", devices={"a": Device("a", "sim:x")}, steps=(step,)), seed=1)
     (command,) = list(plan.command_stream("1"))
     assert command.parameter_list_length == 24 and len(command.data) == 24

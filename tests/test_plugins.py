@@ -14,12 +14,12 @@ import pytest
 
 import sgscript.sim as sim
 from sgscript import Channel
+from sgscript.scenario.model import Expectation
 from sgscript.scsi import cdb
 from sgscript.scsi.cdb import identify, lookup
 from sgscript.scsi.commands import Read10, TestUnitReady
 from sgscript.scsi.errors import IllegalRequest, UnitAttention, UsageError
 from sgscript.sim import lu as sim_lu
-from sgscript.spec.model import Expectation
 from sgscript.verify import (
     CheckContext,
     expectation_kinds,

@@ -21,8 +21,8 @@ from sgscript.run import (
     ScenarioResult,
     run_scenario,
 )
+from sgscript.scenario.model import DataSource, Device, Expectation, Scenario, Step
 from sgscript.scsi.errors import TransportError, UsageError
-from sgscript.spec.model import DataSpec, Device, Expectation, Scenario, Step
 from sgscript.transport.sim import SimTransport
 from sgscript.verify import get_plugin_manager, hookimpl
 
@@ -422,7 +422,7 @@ def test_written_pattern_reads_back_and_a_mismatch_shows_the_diff() -> None:
         "write",
         "Write10",
         fields={"lba": "${8 * 4}", "transfer_length": 8},
-        data=DataSpec(pattern="lba"),
+        data=DataSource(pattern="lba"),
     )
     good = cmd(
         "read",
@@ -843,7 +843,7 @@ def test_arguments_and_result_pickle() -> None:
             "w",
             "Write10",
             fields={"lba": {"random": [0, 99]}, "transfer_length": 1},
-            data=DataSpec(pattern="random"),
+            data=DataSource(pattern="random"),
             repeat=4,
         ),
         cmd("r", "Read10", fields={"lba": 5000, "transfer_length": 1}, on_failure="continue"),
@@ -910,7 +910,7 @@ def test_scenario_totals_count_every_command() -> None:
 
 
 def test_index_walks_a_range_in_order() -> None:
-    from sgscript.spec.load import load_scenario_text
+    from sgscript.scenario.load import load_scenario_text
 
     scenario = load_scenario_text(
         """

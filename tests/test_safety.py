@@ -14,10 +14,10 @@ from sgscript import Channel, sim
 from sgscript.cli import main
 from sgscript.run import run_scenario
 from sgscript.safety import DestructiveRefused, check_plan, destructive_reason
+from sgscript.scenario.load import load_scenario
+from sgscript.scenario.model import DataSource, Step
+from sgscript.scenario.plan import Plan
 from sgscript.scsi.errors import UsageError
-from sgscript.spec.load import load_scenario
-from sgscript.spec.model import DataSpec, Step
-from sgscript.spec.plan import Plan
 from sgscript.transport import holders
 from sgscript.transport import sg as sgmod
 from sgscript.verify import get_plugin_manager, hookimpl
@@ -77,7 +77,7 @@ def cmd(**kw: Any) -> Step:
         (cmd(cdb="2a 00 00 00 00 00 00 00 01 00"), "is a raw Write10, which changes medium"),
         (cmd(cdb="12 00 00 00 24 00", data_in=36), None),
         (cmd(cdb="c5 00 00 00 00 00"), "opcode C5h, unknown to the catalog"),
-        (cmd(cdb="12 00 00 00 24 00", data=DataSpec(hex="00")), "takes none (unknown meaning)"),
+        (cmd(cdb="12 00 00 00 24 00", data=DataSource(hex="00")), "takes none (unknown meaning)"),
         (cmd(cdb="${op} 00 00 00 00 00"), "known only at run time"),
         (Step(kind="reset", name="r", device="a", reset="lun"), "resets the device"),
         (Step(kind="sleep", name="z", sleep=0.1), None),

@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 
 from sgscript.cli import main
-from sgscript.spec import Expectation, SpecError, load_scenario, load_scenario_text
-from sgscript.spec.load import parse_duration
-from sgscript.spec.schema import load_schema, schema_text
+from sgscript.scenario import Expectation, SpecError, load_scenario, load_scenario_text
+from sgscript.scenario.load import parse_duration
+from sgscript.scenario.schema import load_schema, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DURATION = jsonschema.Draft202012Validator(
@@ -877,8 +877,8 @@ def test_kinds_registered_through_the_plugin_manager(here: Path) -> None:
 def test_the_packaged_schema_is_the_repository_file() -> None:
     repo = (ROOT / "schemas" / "sgscript.schema.json").read_text()
     assert schema_text() == repo, (
-        "sgscript/spec/sgscript.schema.json differs from schemas/sgscript.schema.json: "
-        "cp schemas/sgscript.schema.json sgscript/spec/"
+        "sgscript/scenario/sgscript.schema.json differs from schemas/sgscript.schema.json: "
+        "cp schemas/sgscript.schema.json sgscript/scenario/"
     )
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from sgscript.run import ScenarioResult, run_scenario
+from sgscript.scenario.load import load_scenario
 from sgscript.sim import forget_targets
-from sgscript.spec.load import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS_DIR = ROOT / "specs"

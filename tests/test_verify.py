@@ -10,6 +10,8 @@ import pytest
 
 import sgscript.sim as sim
 from sgscript import Channel
+from sgscript.scenario.model import DataSource, Expectation
+from sgscript.scenario.patterns import make_data
 from sgscript.scsi.cdb import Command
 from sgscript.scsi.commands import (
     CompareAndWrite,
@@ -22,8 +24,6 @@ from sgscript.scsi.commands import (
     Write10,
 )
 from sgscript.scsi.errors import UnitAttention
-from sgscript.spec.model import DataSpec, Expectation
-from sgscript.spec.patterns import make_data
 from sgscript.transport.base import Io
 from sgscript.verify import (
     CheckContext,
@@ -198,7 +198,7 @@ def test_data_pattern_reads_back(disk: Channel) -> None:
     written(disk, 0x10, 4)
     ctx = run(disk, Read10(lba=0x10, transfer_length=4))
     assert judge(ctx, data={"pattern": "lba"}) == []
-    assert judge(ctx, data=DataSpec(pattern="lba", seed=7)) == []
+    assert judge(ctx, data=DataSource(pattern="lba", seed=7)) == []
     assert judge(ctx, data={"pattern": "lba", "seed": "${s}"}, **{}) != []  # no vars: no s
     ctx.vars = {"s": 7}
     assert judge(ctx, data={"pattern": "lba", "seed": "${s}"}) == []

@@ -73,21 +73,21 @@ def known_options() -> list[str]:
     )
 
 
-def parse_target(spec: str) -> tuple[str, dict[str, str]]:
+def parse_target(target: str) -> tuple[str, dict[str, str]]:
     """``lu0?blocks=8&thin=0`` → (``lu0``, {blocks: 8, thin: 0}) (values still text)."""
-    name, _, query = spec.partition("?")
+    name, _, query = target.partition("?")
     if not name or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise UsageError(f"sim target name {name!r} must be letters, digits, '_', '.', '-'")
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError as exc:
-        raise UsageError(f"sim:{spec}: options are key=value joined by '&' ({exc})") from None
+        raise UsageError(f"sim:{target}: options are key=value joined by '&' ({exc})") from None
     options: dict[str, str] = {}
     for key, value in pairs:
         key = _ALIASES.get(key, key)
         if key in options:
             if key not in LIST_OPTIONS:
-                raise UsageError(f"sim:{spec}: option {key!r} is given twice")
+                raise UsageError(f"sim:{target}: option {key!r} is given twice")
             value = f"{options[key]},{value}"
         options[key] = value
     return name, options
@@ -156,11 +156,11 @@ def _lun_config(config: LuConfig, lun: int) -> LuConfig:
     return config
 
 
-def check_target_files(spec: str) -> None:
+def check_target_files(target: str) -> None:
     """``sgscript validate``: the backing files a ``sim:`` target would use, checked, none made."""
     from .storage import check_backing_file
 
-    _, options = parse_target(spec)
+    _, options = parse_target(target)
     luns = option_int("luns", str(options.pop("luns", "1")))
     config, _ = lu_config({k: v for k, v in options.items() if k in _LU_FIELDS})
     if not config.backing_file:

@@ -60,8 +60,8 @@ class SimTransport(Transport):
 
     simulated = True
 
-    def __init__(self, spec: str, *, queue_depth: int = 16, initiator: str | None = None) -> None:
-        name, options = parse_target(spec)
+    def __init__(self, target: str, *, queue_depth: int = 16, initiator: str | None = None) -> None:
+        name, options = parse_target(target)
         initiator = options.pop("initiator", initiator)
         depth = options.pop("queue_depth", None)
         lun = option_int("lun", options.pop("lun", "0"))

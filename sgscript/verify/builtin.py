@@ -24,11 +24,11 @@ from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
+from ..scenario.model import DataSource
+from ..scenario.patterns import CHECK_ONLY, PATTERNS, compare_data
 from ..scsi import errors
 from ..scsi.asc import additional_sense_text
 from ..scsi.status import ScsiStatus, SenseKey
-from ..spec.model import DataSpec
-from ..spec.patterns import CHECK_ONLY, PATTERNS, compare_data
 from .hookspecs import CheckContext, ExpectationKind, hookimpl
 
 __all__ = [
@@ -106,7 +106,7 @@ def _resolve(value: Any, ctx: CheckContext) -> Any:
             return {k: _resolve(v, ctx) for k, v in value.items()}
     else:
         return value
-    from ..spec.expr import resolve
+    from ..scenario.expr import resolve
 
     return resolve(value, ctx.vars, random.Random(f"{ctx.seed}:{ctx.index}"))
 
@@ -282,7 +282,7 @@ def _command_lba(ctx: CheckContext) -> int:
 
 
 def _data_value(value: Any) -> dict[str, Any]:
-    if isinstance(value, DataSpec):
+    if isinstance(value, DataSource):
         out = {f.name: getattr(value, f.name) for f in dataclass_fields(value)}
         return {k: v for k, v in out.items() if v is not None}
     return dict(value)
@@ -292,7 +292,7 @@ def _check_data(ctx: CheckContext, value: Any) -> str | None:
     io = ctx.io
     if io.failure is not None:
         return None  # nothing arrived to check; the failure is judged elsewhere
-    mark = value.mark if isinstance(value, DataSpec) else None
+    mark = value.mark if isinstance(value, DataSource) else None
     spec = _resolve({k: v for k, v in _data_value(value).items() if k != "mark"}, ctx)
     if mark is not None:
         spec["mark"] = mark

@@ -165,8 +165,8 @@ _REFUSED = object()  # parse_vars itself refuses the text (not finite, too many 
 
 
 def _yaml_value(text: str) -> Any:
+    from sgscript.scenario.load import parse_vars
     from sgscript.scsi.errors import UsageError
-    from sgscript.spec.load import parse_vars
 
     try:
         return parse_vars([f"x={text}"])["x"]

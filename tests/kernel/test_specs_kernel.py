@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from sgscript.run import ScenarioResult, run_scenario
-from sgscript.spec.load import load_scenario
+from sgscript.scenario.load import load_scenario
 
 pytestmark = pytest.mark.kernel
 

@@ -15,8 +15,8 @@ import sgscript_acme
 
 import sgscript.sim as sim
 from sgscript.run import run_scenario
+from sgscript.scenario.load import SpecError, load_scenario, load_scenario_text
 from sgscript.scsi.cdb import lookup
-from sgscript.spec.load import SpecError, load_scenario, load_scenario_text
 from sgscript.verify import expectation_kinds, get_plugin_manager
 
 SPEC = Path(__file__).parent.parent / "specs" / "acme_temperature.yaml"

@@ -46,7 +46,7 @@ from ..limits import (
 )
 from ..scsi.cdb import Command, Direction, identify, lookup
 from ..scsi.errors import UsageError
-from .model import DataSpec, Device, Mark, Scenario, Step
+from .model import DataSource, Device, Mark, Scenario, Step
 
 if TYPE_CHECKING:
     from .load import Problem
@@ -928,7 +928,7 @@ class _Maker:
         self.options: dict[str, Any] = {}
         if step.timeout is not None:
             self.options["timeout"] = step.timeout
-        self.data: DataSpec | None = step.data
+        self.data: DataSource | None = step.data
         self.data_values: dict[str, Any] = {}
         if step.data is not None:
             for key in _DATA_KEYS:
@@ -1056,7 +1056,7 @@ class _Maker:
         if self.checking:  # the size is checked; one block is enough to check the pattern's values
             length = min(length, self.block_size)
 
-        spec = DataSpec(**self.data_values, mark=self.data.mark if self.data else None)
+        spec = DataSource(**self.data_values, mark=self.data.mark if self.data else None)
         return make_data(
             spec,
             lba=lba,

@@ -2,11 +2,11 @@
 
 One file, two places.  ``schemas/sgscript.schema.json`` is the copy users and
 editors point at (``# yaml-language-server: $schema=../schemas/sgscript.schema.json``)
-and the one to edit; ``sgscript/spec/sgscript.schema.json`` is the same bytes,
+and the one to edit; ``sgscript/scenario/sgscript.schema.json`` is the same bytes,
 shipped inside the package (``[tool.setuptools.package-data]``) so an
 installed sgscript can validate and print it.  ``tests/test_spec_load.py``
 fails when the two differ; after editing, ``cp schemas/sgscript.schema.json
-sgscript/spec/``.
+sgscript/scenario/``.
 
 Plugins extend ``expect``: each kind is a property of ``$defs/expect_kinds``,
 and ``scenario_schema(kinds)`` injects more before validating.

@@ -77,7 +77,7 @@ from ..limits import (
 from ..scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError, UsageError
 from .expr import ExprError, Template, template
 from .files import FileRefused, confine, read_regular
-from .model import DataSpec, Device, Expectation, Mark, Scenario, Step
+from .model import DataSource, Device, Expectation, Mark, Scenario, Step
 from .schema import kinds_from_fragment, path_text, schema_issues
 
 __all__ = [
@@ -768,7 +768,7 @@ class _Builder:
                 )
         spec = None
         if isinstance(data.get("data"), dict):
-            spec = self.data_spec(_At(data["data"], doc, (*path, "data")), scope)
+            spec = self.data_source(_At(data["data"], doc, (*path, "data")), scope)
             if cls is not None and direction_name != "out":
                 self.problems.at(
                     doc,
@@ -1012,7 +1012,7 @@ class _Builder:
             return None
         return raw.hex(" ")
 
-    def data_spec(self, at: _At, scope: set[str]) -> DataSpec:
+    def data_source(self, at: _At, scope: set[str]) -> DataSource:
         d, doc, path = at.value, at.doc, at.path
         for key in ("seed", "value", "length"):
             if key in d:
@@ -1025,7 +1025,7 @@ class _Builder:
         if isinstance(hex_text, str) and _hex_bytes(hex_text) is None:
             self.problems.at(doc, (*path, "hex"), "expected hex bytes like '00 01 02 03'")
         file = self.data_file(_At(d.get("file"), doc, (*path, "file")))
-        return DataSpec(
+        return DataSource(
             pattern=d.get("pattern"),
             seed=d.get("seed"),
             value=d.get("value"),

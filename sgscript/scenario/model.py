@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
-    "DataSpec",
+    "DataSource",
     "Device",
     "Expectation",
     "Mark",
@@ -111,7 +111,7 @@ class Expectation:
 
 
 @dataclass(frozen=True)
-class DataSpec:
+class DataSource:
     """Data-out to send, or data-in to check: a pattern, a file, or literal bytes.
 
     ``pattern``: ``lba`` (each block stamped with its LBA and the seed, as fio's verify
@@ -147,7 +147,7 @@ class Step:
     fields: dict[str, Value] = field(default_factory=dict)
     cdb: str | None = None
     data_in: Value = None
-    data: DataSpec | None = None
+    data: DataSource | None = None
     expect: tuple[Expectation, ...] = ()
     save: dict[str, str] = field(default_factory=dict)
     repeat: Value = 1
@@ -184,7 +184,7 @@ class Scenario:
     on_failure: Policy = "stop"
     mark: Mark | None = None
     #: The spec's directory: relative data files resolve against it (the loader makes
-    #: ``DataSpec.file`` and ``data`` expectation files absolute already).
+    #: ``DataSource.file`` and ``data`` expectation files absolute already).
     base_dir: str = ""
     #: Every file included, as messages name them (for logs: what the run read).
     includes: tuple[str, ...] = ()

@@ -40,7 +40,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..scsi.errors import UsageError
-from .model import DataSpec
+from .model import DataSource
 
 __all__ = [
     "CHECK_ONLY",
@@ -106,10 +106,10 @@ def parse_hex(text: Any, where: str = "") -> bytes:
     return bytes.fromhex(digits)
 
 
-def _spec(spec: DataSpec | Mapping[str, Any] | _Spec) -> _Spec:
+def _spec(spec: DataSource | Mapping[str, Any] | _Spec) -> _Spec:
     if isinstance(spec, _Spec):
         return spec
-    if isinstance(spec, DataSpec):
+    if isinstance(spec, DataSource):
         raw: dict[str, Any] = {k: getattr(spec, k) for k in _KEYS if hasattr(spec, k)}
         mark = spec.mark
     elif isinstance(spec, Mapping):
@@ -238,7 +238,7 @@ def _make(s: _Spec, lba: int, length: int, block_size: int, seed: int, base_dir:
 
 
 def make_data(
-    spec: DataSpec | Mapping[str, Any],
+    spec: DataSource | Mapping[str, Any],
     *,
     lba: int,
     length: int,
@@ -317,7 +317,7 @@ def hex_diff(expected: bytes, got: bytes, offset: int, *, width: int = 16) -> st
     )
 
 
-def describe(spec: DataSpec | Mapping[str, Any], *, seed: int | None = None) -> str:
+def describe(spec: DataSource | Mapping[str, Any], *, seed: int | None = None) -> str:
     """The expectation in words: ``pattern lba (seed 7)``, ``hex 00 01 at offset 4``."""
     s = _spec(spec)
     if s.pattern is not None:
@@ -373,7 +373,7 @@ def _diagnose_lba(got: bytes, offset: int, lba: int, seed: int, block_size: int)
 
 
 def compare_data(
-    spec: DataSpec | Mapping[str, Any],
+    spec: DataSource | Mapping[str, Any],
     data: bytes,
     *,
     lba: int,
@@ -432,7 +432,7 @@ def compare_data(
 
 
 def check_data(
-    spec: DataSpec | Mapping[str, Any],
+    spec: DataSource | Mapping[str, Any],
     data: bytes,
     *,
     lba: int,

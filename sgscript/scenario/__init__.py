@@ -15,12 +15,12 @@ from .load import (
     load_scenario_text,
     parse_duration,
 )
-from .model import DataSpec, Device, Expectation, Mark, Scenario, Step
+from .model import DataSource, Device, Expectation, Mark, Scenario, Step
 from .schema import load_schema, scenario_schema, schema_text
 
 __all__ = [
     "BUILTIN_VARS",
-    "DataSpec",
+    "DataSource",
     "Device",
     "Expectation",
     "Expr",
