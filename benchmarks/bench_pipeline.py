@@ -18,7 +18,7 @@ import time
 
 from sgscript.report.console import ConsoleReporter
 from sgscript.report.jsonl import JsonlReporter
-from sgscript.run import run_scenario
+from sgscript.runner import run_scenario
 from sgscript.scenario.load import load_scenario_text
 from sgscript.sim import forget_targets
 

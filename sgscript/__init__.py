@@ -37,8 +37,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "load_scenario": ("sgscript.scenario.load", "load_scenario"),
     "Plan": ("sgscript.scenario.plan", "Plan"),
-    "run_scenario": ("sgscript.run", "run_scenario"),
-    "ScenarioResult": ("sgscript.run", "ScenarioResult"),
+    "run_scenario": ("sgscript.runner", "run_scenario"),
+    "ScenarioResult": ("sgscript.runner", "ScenarioResult"),
 }
 
 

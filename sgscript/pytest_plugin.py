@@ -26,7 +26,6 @@ report is the console summary of its failed steps (expected, got, sense, CDB).
 from __future__ import annotations
 
 import re
-import secrets
 import signal
 from pathlib import Path
 from typing import Any
@@ -143,7 +142,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None:
         config.option.sgscript_seed = workerinput.get("sgscript_seed")
     elif config.option.sgscript_seed is None:
-        config.option.sgscript_seed = secrets.randbelow(2**32)
+        from .runner.session import new_seed
+
+        config.option.sgscript_seed = new_seed()
     config.pluginmanager.register(_Summary(config), "sgscript-summary")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistSeed(config), "sgscript-xdist")
@@ -209,15 +210,15 @@ def _is_spec(path: Path) -> bool:
 def _plugin_manager(config: pytest.Config) -> Any:
     pm = getattr(config, "_sgscript_pm", None)
     if pm is None:
-        from .verify.plugins import get_plugin_manager
+        from .runner.session import plugin_manager
 
-        pm = get_plugin_manager(list(config.option.sgscript_plugins))
+        pm = plugin_manager(config.option.sgscript_plugins)
         config._sgscript_pm = pm  # type: ignore[attr-defined]
     return pm
 
 
 def _bindings(config: pytest.Config) -> dict[str, str]:
-    from .cli import parse_bindings
+    from .runner.session import parse_bindings
 
     return parse_bindings(config.option.sgscript_devices)
 
@@ -226,20 +227,15 @@ class SpecFile(pytest.File):
     """A scenario file: one item, named after the scenario."""
 
     def collect(self) -> list[pytest.Item]:
-        from .scenario import SpecError, load_scenario
-        from .scenario.load import override_vars
-        from .scenario.plan import Plan
+        from .runner.session import load_one
 
-        scenario = load_scenario(
+        scenario = load_one(
             str(self.path),
-            plugins=_plugin_manager(self.config),
+            _plugin_manager(self.config),
             data_dirs=self.config.option.sgscript_data_dirs,
+            overrides=self.config._sgscript_vars,  # type: ignore[attr-defined]
+            seed=self.config.option.sgscript_seed,
         )
-        overrides = self.config._sgscript_vars  # type: ignore[attr-defined]
-        (scenario,) = override_vars([scenario], overrides, strict=False)  # each takes its own
-        problems = Plan(scenario, seed=self.config.option.sgscript_seed).check()
-        if problems:  # what --sgscript-var makes of the values: found before anything is sent
-            raise SpecError(problems)
         return [SpecItem.from_parent(self, name=scenario.name, scenario=scenario)]
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
@@ -259,8 +255,8 @@ class SpecItem(pytest.Item):
         self.result: Any = None
 
     def runtest(self) -> None:
-        from .cli import bindings_for
-        from .run import run_scenario
+        from .runner import run_scenario
+        from .runner.session import bindings_for
         from .sim import forget_targets
 
         config = self.config
@@ -282,7 +278,7 @@ class SpecItem(pytest.Item):
             if reporter is not None:
                 reporter.close()
         if self.result.interrupted:  # SIGINT, SIGTERM or SIGHUP: the session stops as for Ctrl-C
-            from .run import Interrupted
+            from .runner import Interrupted
 
             config.stash[_SIGNAL] = self.result.signal
             raise Interrupted(getattr(signal, self.result.signal or "SIGINT", signal.SIGINT))
@@ -303,7 +299,7 @@ class SpecItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         from .report.console import format_result
-        from .safety import DestructiveRefused
+        from .runner.safety import DestructiveRefused
         from .scsi.errors import TaskFailed, UsageError
 
         if isinstance(excinfo.value, DestructiveRefused):  # nothing was sent

@@ -21,7 +21,7 @@ import pytest
 from sgscript import sim
 from sgscript.cli import main
 from sgscript.report.jsonl import JsonlReporter
-from sgscript.run import run_scenario
+from sgscript.runner import run_scenario
 from sgscript.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

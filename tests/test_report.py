@@ -1,6 +1,6 @@
 """Reporters on their own: console text people read, JSON Lines and JUnit XML machines read.
 
-The result objects here are small stand-ins shaped like ``sgscript.run``'s
+The result objects here are small stand-ins shaped like ``sgscript.runner``'s
 (``StepResult``, ``ScenarioResult``, ``FailureDetail`` with ``.to_dict()``),
 and the commands are real ``Io`` objects, so the reporters are checked
 without a runner, a plan or a device.

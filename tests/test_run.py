@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import sgscript.sim as sim
-from sgscript.run import (
+from sgscript.runner import (
     DeviceOpenError,
     Latency,
     ScenarioResult,
@@ -784,7 +784,7 @@ def test_sigterm_and_sighup_stop_as_ctrl_c_does(signum: int) -> None:
 
 
 def test_finally_after_a_signal_has_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sgscript.run as run_module
+    import sgscript.runner.runner as run_module
 
     monkeypatch.setattr(run_module, "FINALLY_TIMEOUT", 0.5)
 

@@ -12,8 +12,8 @@ import pytest
 from fake_transport import FakeTransport
 from sgscript import Channel, sim
 from sgscript.cli import main
-from sgscript.run import run_scenario
-from sgscript.safety import DestructiveRefused, check_plan, destructive_reason
+from sgscript.runner import run_scenario
+from sgscript.runner.safety import DestructiveRefused, check_plan, destructive_reason
 from sgscript.scenario.load import load_scenario
 from sgscript.scenario.model import DataSource, Step
 from sgscript.scenario.plan import Plan

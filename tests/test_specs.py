@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sgscript.run import ScenarioResult, run_scenario
+from sgscript.runner import ScenarioResult, run_scenario
 from sgscript.scenario.load import load_scenario
 from sgscript.sim import forget_targets
 

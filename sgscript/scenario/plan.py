@@ -1,6 +1,6 @@
 """The planner: a scenario, its device bindings, a seed and a ``-k`` selection → commands.
 
-``Plan`` decides *what* runs; ``sgscript.run`` decides *when*.  The plan names
+``Plan`` decides *what* runs; ``sgscript.runner`` decides *when*.  The plan names
 every step by its path, picks the seed, applies ``-k``, works out each device's
 target string, and turns one step into a lazy stream of ``Command`` objects —
 never a list, so a ``repeat: 1000000`` costs the memory of one command.

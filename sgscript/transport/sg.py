@@ -14,7 +14,7 @@ the least the asynchronous interface works with: commands go in with
 (EBADF), and the driver itself only lets ``O_RDONLY`` openers send a short list
 of read-only commands through ``SG_IO``.  So the open mode cannot keep a plan
 from changing a device; what is sent is gated before anything is opened
-(``sgscript.safety``: destructive steps need ``--allow-destructive``, and a disk
+(``sgscript.runner.safety``: destructive steps need ``--allow-destructive``, and a disk
 in use is refused), and for a plan that changes the device the runner holds
 the disk's block device ``O_RDONLY | O_EXCL`` for the run
 (``transport.holders.claim``) so nobody mounts it meanwhile.  ``O_EXCL`` on the

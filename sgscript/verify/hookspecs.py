@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from ..runner.results import ScenarioResult, StepResult
     from ..scsi.cdb import Command
     from ..transport.base import Io, Transport
 
@@ -120,10 +121,10 @@ def sgscript_check_command(ctx: CheckContext) -> str | None:
 
 
 @hookspec
-def sgscript_step_finished(result: Any) -> None:
-    """Watch results: a step finished (``run.StepResult``)."""
+def sgscript_step_finished(result: StepResult) -> None:
+    """Watch results: a step finished."""
 
 
 @hookspec
-def sgscript_scenario_finished(result: Any) -> None:
-    """Watch results: a scenario finished (``run.ScenarioResult``)."""
+def sgscript_scenario_finished(result: ScenarioResult) -> None:
+    """Watch results: a scenario finished."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from sgscript.run import ScenarioResult, run_scenario
+from sgscript.runner import ScenarioResult, run_scenario
 from sgscript.scenario.load import load_scenario
 
 pytestmark = pytest.mark.kernel

@@ -14,7 +14,7 @@ import pytest
 import sgscript_acme
 
 import sgscript.sim as sim
-from sgscript.run import run_scenario
+from sgscript.runner import run_scenario
 from sgscript.scenario.load import SpecError, load_scenario, load_scenario_text
 from sgscript.scsi.cdb import lookup
 from sgscript.verify import expectation_kinds, get_plugin_manager

@@ -30,10 +30,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .scenario.model import Mark, Step
-from .scenario.plan import Plan, PlannedStep
-from .scsi.cdb import Command, Direction, identify, lookup
-from .scsi.errors import UsageError
+from ..scenario.model import Mark, Step
+from ..scenario.plan import Plan, PlannedStep
+from ..scsi.cdb import Command, Direction, identify, lookup
+from ..scsi.errors import UsageError
 
 __all__ = [
     "DestructiveRefused",
@@ -112,7 +112,7 @@ def destructive_reason(step: Step, variables: Mapping[str, Any] | None = None) -
 
 def _raw_cdb(text: Any, variables: Mapping[str, Any]) -> bytes | None:
     """The CDB bytes when they can be known before the run (expressions over ``vars:``)."""
-    from .scenario.expr import resolve
+    from ..scenario.expr import resolve
 
     try:
         value = resolve(text, variables)
@@ -144,7 +144,7 @@ def _entry(ps: PlannedStep, reason: str) -> DestructiveStep:
 
 def target_simulated(target: str) -> bool | None:
     """True for ``sim:``, False for the sg driver, None when a plugin decides (on opening)."""
-    from .transport import target_scheme
+    from ..transport import target_scheme
 
     scheme = target_scheme(target)
     if scheme == "sim":
@@ -206,7 +206,7 @@ def check_holders(
     plan: Plan, names: Iterable[str], targets: Mapping[str, str], *, host: Any = None
 ) -> None:
     """Refuse when the disk behind any of these sg devices is in use (mounted, held, swap)."""
-    from .transport import holders as h
+    from ..transport import holders as h
 
     paths = host if host is not None else h.HOST
     problems = []
@@ -228,8 +228,8 @@ def check_holders(
 
 def disk_of(target: str, paths: Any = None) -> str | None:
     """The block device name (``sdb``) behind an sg target, when sysfs tells."""
-    from .transport import holders as h
-    from .transport import target_path
+    from ..transport import holders as h
+    from ..transport import target_path
 
     paths = paths if paths is not None else h.HOST
     path = target_path(target)

@@ -1,0 +1,185 @@
+"""The ``sgscript`` command line: thin glue between argv and the library.
+
+Each subcommand is an entry in ``SUBCOMMANDS`` (argument set-up + handler),
+so later ones (``run``, ``validate``, ``plan``, ``schema``) slot in without
+touching the rest.  Handlers return the process exit code of the contract
+(0 ok, 1 expectation failed, 2 bad input, 3 device or transport broke,
+130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP); ``main`` turns caller mistakes into exit 2 with one
+``sgscript: error: ...`` line instead of a traceback.  All SCSI knowledge
+lives in ``sgscript.scsi``; this module only parses and formats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import __version__
+from .exits import EXIT_DEVICE, EXIT_OK, EXIT_USAGE
+from .scenarios import (
+    _configure_plan,
+    _configure_run,
+    _configure_schema,
+    _configure_validate,
+    _run_plan,
+    _run_run,
+    _run_schema,
+    _run_validate,
+)
+from .tools import (
+    _configure_cdb,
+    _configure_commands,
+    _configure_devices,
+    _configure_sense,
+    _run_cdb,
+    _run_commands,
+    _run_devices,
+    _run_sense,
+    parse_hex,
+)
+
+__all__ = ["SUBCOMMANDS", "Subcommand", "main", "parse_hex"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One ``sgscript NAME``: its one-line help, how to set up its arguments, what runs it."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Handler
+    description: str = ""
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "commands": Subcommand(
+        "the command catalog, or one command's fields",
+        _configure_commands,
+        _run_commands,
+        "List every command sgscript can build, or show one command's CDB fields\n"
+        "and how its data-phase size is computed.",
+    ),
+    "cdb": Subcommand(
+        "encode a CDB from field values, or decode one (--decode HEX)",
+        _configure_cdb,
+        _run_cdb,
+        "Encode:  sgscript cdb Read10 lba=0x1000 transfer_length=8\n"
+        "Decode:  sgscript cdb --decode 28 00 00 00 10 00 00 00 08 00\n"
+        "Values are decimal, 0x hex, 28h, or the field's symbolic names.",
+    ),
+    "sense": Subcommand(
+        "decode sense data",
+        _configure_sense,
+        _run_sense,
+        "Decode sense data (fixed or descriptor format) as sg_decode_sense does:\n"
+        "  sgscript sense 70 00 05 00 00 00 00 0a 00 00 00 00 24 00",
+    ),
+    "devices": Subcommand(
+        "SCSI generic devices on this host, with vendor, model, serial, WWN",
+        _configure_devices,
+        _run_devices,
+        "List /dev/sg* nodes from sysfs; no device is opened.",
+    ),
+    "validate": Subcommand(
+        "check specs (schema, commands, fields, expressions); no device opened",
+        _configure_validate,
+        _run_validate,
+        "Check each SPEC as run would, without opening a device: prints\n"
+        "'SPEC: ok (N steps, M destructive)' or every problem as FILE:LINE:COL: message.\n"
+        "Exit 0 when all are valid, 2 when any has a problem.",
+    ),
+    "schema": Subcommand(
+        "print the scenario JSON Schema",
+        _configure_schema,
+        _run_schema,
+        "The JSON Schema (2020-12) of spec files, for editors and CI:\n"
+        "  # yaml-language-server: $schema=../schemas/sgscript.schema.json\n"
+        "Installed plugins' expect kinds are included.",
+    ),
+    "run": Subcommand(
+        "run scenarios against their devices",
+        _configure_run,
+        _run_run,
+        "Run each SPEC in turn and report per step (console; --junit, --log for CI).\n"
+        "  sgscript run specs/reserve_release.yaml --device a=/dev/sg3 --device b=/dev/sg4\n"
+        "The seed is printed: --seed N replays a run's random choices exactly.\n"
+        "Exit 0 all held, 1 an expectation failed, 2 bad spec or arguments (nothing sent),\n"
+        "3 a device could not be opened or its transport broke (a lost device is never a pass),\n"
+        "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (finally: runs, the logs say so).\n"
+        "Steps that change a real device (writes, MODE SELECT, reservations, resets, raw\n"
+        "CDBs the catalog does not know) need --allow-destructive; without it the run\n"
+        "exits 2 naming them, before any device is opened. A disk that is mounted, held\n"
+        "by LVM/MD/dm, swapped on or holding / is refused even with it. sim: needs no flag.",
+    ),
+    "plan": Subcommand(
+        "the compiled command stream of a spec (CDBs in hex); no device opened",
+        _configure_plan,
+        _run_plan,
+        "Dry run: each command the spec would send (step, device, command, CDB, data size).\n"
+        "Values saved from responses at run time (save:) show as '?'. Steps that change\n"
+        "their device are marked DESTRUCTIVE (on a real device: --allow-destructive).",
+    ),
+}
+
+
+# -------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole argv grammar, one sub-parser per ``SUBCOMMANDS`` entry."""
+    parser = argparse.ArgumentParser(
+        prog="sgscript",
+        description="Declarative SCSI tests over the Linux sg driver.",
+        epilog="exit codes: 0 ok, 1 expectation failed, 2 bad spec or command line, "
+        "3 device or transport broke, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP",
+    )
+    parser.add_argument("--version", action="version", version=f"sgscript {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, spec in SUBCOMMANDS.items():
+        p = sub.add_parser(
+            name,
+            help=spec.help,
+            description=spec.description or spec.help,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        spec.configure(p)
+    return parser
+
+
+def _error(message: str) -> None:
+    from ..limits import clip
+
+    line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    print(clip(f"sgscript: error: {line}"), file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command line; returns the exit code (the console script exits with it)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or argparse's own usage error (2)
+        code = exc.code
+        return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for logs that say how to replay
+    try:
+        return SUBCOMMANDS[args.command].run(args)
+    except KeyboardInterrupt as exc:
+        return 128 + getattr(exc, "signum", 2)
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error; keep the interpreter's
+        # final flush from raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except ValueError as exc:  # UsageError is one; so are bad numbers from the tables
+        _error(str(exc) or type(exc).__name__)
+        return EXIT_USAGE
+    except OSError as exc:
+        _error(str(exc) or type(exc).__name__)
+        return EXIT_DEVICE

@@ -1,0 +1,202 @@
+"""One session set-up for the CLI and the pytest plugin: plugins, specs, ``--var``, bindings, seed.
+
+``sgscript run``/``plan``/``validate`` and ``pytest specs/`` start a run the
+same way: one plugin manager, every spec loaded (``--data-dir``), ``--var``
+applied, ``--device`` bindings checked against what the specs declare, one
+seed, each spec planned (``-k``, ``--max-transfer``) and checked — targets and
+values — before any device is opened.  Each front end only says how it prints.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..scenario import SpecError, load_scenario
+from ..scenario.load import override_vars, parse_vars
+from ..scenario.model import Scenario
+from ..scenario.plan import Plan
+from ..scsi.errors import UsageError
+from .safety import check_plan
+
+__all__ = [
+    "Batch",
+    "bindings_for",
+    "check_bindings",
+    "check_destructive",
+    "load_all",
+    "load_one",
+    "new_seed",
+    "parse_bindings",
+    "plan_problems",
+    "plan_specs",
+    "plugin_manager",
+    "target_problems",
+    "with_vars",
+]
+
+
+def plugin_manager(names: Sequence[str]) -> Any:
+    """The session's plugin manager: built-ins, installed entry points and ``-p`` modules."""
+    from ..verify.plugins import get_plugin_manager
+
+    return get_plugin_manager(list(names))
+
+
+def new_seed() -> int:
+    """A seed for a session that was not given one (printed, so it replays)."""
+    return secrets.randbelow(2**32)
+
+
+def parse_bindings(items: Sequence[str]) -> dict[str, str]:
+    """``["a=/dev/sg3", "b=sim:lu0"]`` → ``{"a": "/dev/sg3", "b": "sim:lu0"}`` (``--device``)."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, target = item.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise UsageError(f"--device: expected NAME=TARGET (a=/dev/sg3), got {item!r}")
+        if name.strip() in out:
+            raise UsageError(f"--device: {name.strip()} bound twice")
+        out[name.strip()] = target.strip()
+    return out
+
+
+def bindings_for(scenario: Any, bindings: Mapping[str, str]) -> dict[str, str]:
+    """The bindings a scenario uses: each spec takes the ``--device`` names it declares."""
+    return {n: t for n, t in bindings.items() if n in scenario.devices}
+
+
+def check_bindings(bindings: Mapping[str, str], scenarios: Sequence[Any]) -> None:
+    """A ``--device`` name no spec declares is a usage error (a typo would bind nothing)."""
+    declared = sorted({n for s in scenarios for n in s.devices})
+    for name in bindings:
+        if name not in declared:
+            names = ", ".join(declared) or "none"
+            raise UsageError(f"--device {name}=...: no spec declares a device {name!r} ({names})")
+
+
+def load_all(
+    paths: Sequence[str], pm: Any, data_dirs: Sequence[str] = ()
+) -> tuple[list[Scenario], list[str]]:
+    """Every spec loaded, and every problem of them all (``FILE:LINE:COL: ...``)."""
+    scenarios, problems = [], []
+    for path in paths:
+        try:
+            scenarios.append(load_scenario(path, plugins=pm, data_dirs=data_dirs))
+        except SpecError as exc:
+            problems += str(exc).splitlines()
+        except OSError as exc:
+            problems.append(f"{path}: cannot read: {exc.strerror or exc}")
+    return scenarios, problems
+
+
+def with_vars(scenarios: list[Any], items: Iterable[str]) -> list[Any]:
+    """``--var`` applied (``scenario.load.override_vars``): a name no spec declares is exit 2."""
+    return override_vars(scenarios, parse_vars(items))
+
+
+def load_one(
+    path: str,
+    pm: Any,
+    *,
+    data_dirs: Sequence[str],
+    overrides: Mapping[str, Any],
+    seed: int,
+) -> Scenario:
+    """One spec loaded with the overrides it declares, its values checked as a run checks them.
+
+    Raises ``SpecError`` for any problem, what ``--var`` makes of the values included.
+    """
+    scenario = load_scenario(path, plugins=pm, data_dirs=data_dirs)
+    (scenario,) = override_vars([scenario], overrides, strict=False)  # each takes its own
+    problems = Plan(scenario, seed=seed).check()
+    if problems:  # what --var makes of the values: found before anything is sent
+        raise SpecError(problems)
+    return scenario
+
+
+def target_problems(scenario: Any, plan: Any = None) -> list[str]:
+    """Each ``sim:`` device's ``file=``: confined to the spec's directory and, if it exists,
+    an sgscript sim disk of the same geometry; nothing is created (``FILE:LINE:COL: ...``)."""
+    from ..sim.target import check_target_files
+
+    plan = plan if plan is not None else Plan(scenario, seed=0)
+    problems = []
+    for name, device in scenario.devices.items():
+        where = f"{device.mark}: " if device.mark is not None else ""
+        try:
+            target = plan.device_target(name)[0]
+            if target.startswith("sim:"):
+                check_target_files(target[4:])
+        except ValueError as exc:
+            text = str(exc)
+            problems.append(text if text.startswith(where) else f"{where}devices.{name}: {text}")
+    return problems
+
+
+def plan_problems(plans: Sequence[Any]) -> list[str]:
+    """Plan-time checks (``Plan.check``) of every plan, as lines."""
+    return [str(p) for plan in plans for p in plan.check()]
+
+
+@dataclass
+class Batch:
+    """The specs of one command line, loaded and planned: nothing sent yet."""
+
+    plans: list[tuple[Any, Any]]  # (scenario, plan), the ones -k leaves something of
+    seed: int
+    pm: Any  # the plugin manager (built-ins, entry points, -p)
+
+
+def plan_specs(
+    specs: Sequence[str],
+    *,
+    plugins: Sequence[str],
+    vars: Iterable[str],
+    devices: Sequence[str],
+    seed: int | None,
+    select: str | None,
+    data_dirs: Sequence[str],
+    max_transfer: int,
+) -> Batch | list[str]:
+    """Load, bind and plan every spec: the batch, or every problem found (nothing was sent).
+
+    A usage mistake found on the way (a ``--var`` or ``--device`` no spec
+    declares, a bad target, ``-k`` selecting nothing) raises ``UsageError``.
+    """
+    pm = plugin_manager(plugins)
+    scenarios, problems = load_all(specs, pm, data_dirs)
+    if problems:
+        return problems
+    scenarios = with_vars(scenarios, vars)
+    bindings = parse_bindings(devices)
+    check_bindings(bindings, scenarios)
+    seed = seed if seed is not None else new_seed()
+    plans = []
+    for scenario in scenarios:
+        plan = Plan(
+            scenario,
+            bindings=bindings_for(scenario, bindings),
+            seed=seed,
+            select=select,
+            max_transfer=max_transfer,
+        )
+        problems = target_problems(scenario, plan)  # before any spec runs
+        if problems:
+            raise UsageError(problems[0])
+        if plan.selected:
+            plans.append((scenario, plan))
+    if not plans:
+        raise UsageError(f"-k {select!r} selects no step of any spec")
+    problems = plan_problems([plan for _, plan in plans])
+    if problems:
+        return problems
+    return Batch(plans, seed, pm)
+
+
+def check_destructive(plans: Iterable[Any], allow: bool) -> None:
+    """Every plan's destructive steps, before the first one sends anything (``DestructiveRefused``)."""
+    for plan in plans:
+        check_plan(plan, allow)

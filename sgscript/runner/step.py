@@ -1,0 +1,375 @@
+"""The step state machine: one command step's stream, what it has in flight, its verdicts.
+
+``_StepRun`` sends up to ``queue_depth`` commands of a step, judges each
+completion (the verify module, the plugins), and ends as a ``StepResult``.
+The runner (``runner.py``) drives it and decides for the scenario.
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from ..channel import Channel
+from ..scenario.model import Expectation
+from ..scenario.plan import Env, PlannedStep
+from ..scsi.cdb import Command
+from ..scsi.errors import DriverError, HostError, TransportError, UsageError
+from ..scsi.status import HostStatus, SenseKey
+from ..transport.base import Io
+from .results import FailureDetail, Latency, StepResult
+
+if TYPE_CHECKING:
+    from .runner import _Runner
+
+#: Failures kept in detail per step (the count covers them all).
+MAX_FAILURES = 10
+
+
+class _RunIo(Io):
+    """An Io that knows its step and its number in it (no side table per command)."""
+
+    __slots__ = ("index", "run")
+
+
+def _judge(io: Io) -> None:
+    """Every runner command's verify handler: the step run judges, never raises."""
+    io.run.completed(io)  # type: ignore[attr-defined]
+
+
+def _not_implemented(io: Io) -> bool:
+    """The device lacks the command: INVALID COMMAND OPERATION CODE (20h/00h), or, for a
+    command named by a service action, INVALID FIELD IN CDB (24h/00h) pointing at the
+    SERVICE ACTION field — how SPC-5 answers an unsupported service action of a
+    supported operation code."""
+    sense = io.sense if io.sense_raw else None
+    if sense is None or sense.sense_key != SenseKey.ILLEGAL_REQUEST or sense.ascq != 0x00:
+        return False
+    if sense.asc == 0x20:
+        return True
+    sks = sense.sense_key_specific
+    slot = io.command.layout.by_name.get("service_action")
+    return (
+        sense.asc == 0x24
+        and slot is not None
+        and sks is not None
+        and bool(sks.cd)
+        and sks.field_pointer == slot.field.byte
+    )
+
+
+#: Host bytes that say the device is not there any more.
+_GONE_HOST = frozenset({HostStatus.DID_NO_CONNECT, HostStatus.DID_BAD_TARGET})
+#: errnos from the driver that say the device is not there any more.
+_GONE_ERRNO = frozenset({errno.ENODEV, errno.ENXIO})
+
+
+def _broken(io: Io) -> bool:
+    """The path to the device broke (not the command): an ``error`` whatever ``expect:`` says.
+
+    A transport error (any errno from the driver, ENOMEM included), a driver
+    error, or a host byte that says the device is gone.
+    """
+    failure = io.failure
+    return isinstance(failure, TransportError | DriverError) or (
+        isinstance(failure, HostError) and io.host_status in _GONE_HOST
+    )
+
+
+def _gone(io: Io) -> bool:
+    """The device itself went away (not just this command): its later steps cannot run."""
+    if io.host_status in _GONE_HOST:
+        return True
+    error = io.os_error
+    return error is not None and (error.errno is None or error.errno in _GONE_ERRNO)
+
+
+class _StepRun:
+    """One command step in progress: its stream, what is in flight, its tallies."""
+
+    def __init__(self, runner: _Runner, ps: PlannedStep) -> None:
+        self.runner = runner
+        self.ps = ps
+        self.step = ps.step
+        self.path = ps.path
+        self.device = ps.step.device
+        self.policy = ps.step.on_failure or runner.plan.scenario.on_failure
+        self.count = 0
+        self.failed = 0
+        self.in_flight = 0
+        self.submitted = 0
+        self.total = 0
+        self.depth = 1
+        self.latency = Latency()
+        self.failures: list[FailureDetail] = []
+        self.messages: list[str] = []
+        self.halted = False  # send nothing more
+        self.exhausted = False
+        self.skipped = ""  # why the step is skipped (optional + not implemented)
+        self.stopped = ""  # why it stopped before sending everything
+        self.error = ""  # its device or the path to it broke: the step is an error
+        self.interrupted = False  # cut short by a signal
+        self.last_io: Io | None = None
+        self.saved: dict[str, Any] = {}
+        self.started = time.perf_counter()
+        self.ended = 0.0
+        self.finished = False
+        self.stream: Iterator[Command] = iter(())
+        self.channel: Channel | None = None
+        self.block_size = 512
+        expect = ps.step.expect
+        self.expect = expect
+        self.fast = runner.fast_ok(expect)
+        self.command_done = runner.command_done
+        self.label = ps.step.command or ("cdb" if ps.step.cdb is not None else None)
+
+    # -- starting ---------------------------------------------------------------
+
+    def start(self) -> None:
+        runner = self.runner
+        try:
+            if self.device is None:
+                raise UsageError(f"step {self.step.name!r} names no device")
+            self.channel = runner.channels[self.device]
+            self.block_size = runner.block_sizes[self.device]
+            env = Env(runner.vars, self.block_size)
+            rng = runner.plan.rng(self.ps)
+            self.total, self.depth = runner.plan.counts(self.ps, env)
+            self.stream = runner.plan.command_stream(self.ps, env, repeat=self.total, rng=rng)
+        except Exception as exc:
+            self.fail_step(_problem(exc))
+
+    def fail_step(self, message: str) -> None:
+        """A failure of the step itself (a value that does not fit, an unknown field...)."""
+        self.messages.append(message)
+        self.halted = True
+        if self.policy == "stop":
+            self.runner.request_stop(f"step {self.path} ({self.step.name}) failed")
+
+    # -- sending -------------------------------------------------------------------
+
+    def pump(self) -> None:
+        """Send commands until ``queue_depth`` are in flight or the stream ends."""
+        room = self.depth - self.in_flight
+        if room <= 0 or self.halted or self.exhausted:
+            return
+        if self.runner.stopping and not self.ps.final:
+            self.cut(self.runner.stop_reason)
+            return
+        channel = self.channel
+        assert channel is not None
+        bs = self.block_size
+        timeout = channel.timeout
+        ios: list[Io] = []
+        index = self.submitted
+        try:
+            for command in islice(self.stream, room):
+                command.options.verify_handler = _judge
+                io = _RunIo(command, channel, timeout=timeout, block_size=bs)
+                io.run = self
+                io.index = index
+                index += 1
+                ios.append(io)
+        except Exception as exc:
+            self.fail_step(_problem(exc))
+        if len(ios) < room:
+            self.exhausted = True
+        if not ios:
+            return
+        self.submitted = index
+        self.in_flight += len(ios)
+        channel.pending += len(ios)
+        channel.reactor.submit_many(channel, ios)
+
+    def cut(self, reason: str) -> None:
+        """Send nothing more: the scenario stops (another step failed, Ctrl-C, a device broke)."""
+        self.halted = True
+        if self.runner.interrupted or reason == "interrupted":
+            self.interrupted = True
+        if not self.stopped and self.submitted < self.total:
+            self.stopped = f"stopped after sending {self.submitted:,} of {self.total:,} ({reason})"
+
+    @property
+    def done(self) -> bool:
+        return self.in_flight == 0 and (self.halted or self.exhausted)
+
+    # -- completions ----------------------------------------------------------------
+
+    def completed(self, io: Io) -> None:
+        """The verify handler of every command of this step (called by ``Io.complete``)."""
+        self.in_flight -= 1
+        self.count += 1
+        self.latency.add(io.completed_at - io.submitted_at)
+        index = io.index  # type: ignore[attr-defined]
+        if index == self.total - 1:
+            self.last_io = io
+        detail = None
+        if io.failure is not None and _broken(io):
+            detail = self.device_error(io, index)
+        elif not (self.fast and io.failure is None):
+            try:
+                detail = self.judge(io, index)
+            except Exception as exc:  # a verifier's bug must not lose the verdict
+                detail = FailureDetail(
+                    index, "a verdict", "an error while judging", io.cdb.hex(" "), None, None, ""
+                )
+                detail.message = f"judging the command raised {type(exc).__name__}: {exc}"
+                self.count_failure(detail)
+        if self.command_done is not None:
+            try:
+                self.command_done("command_done", self.path, io, detail)
+            except KeyboardInterrupt:
+                self.runner.sigint = True  # Io.complete would swallow it: stop at the next turn
+
+    def judge(self, io: Io, index: int) -> FailureDetail | None:
+        if self.step.optional and _not_implemented(io):
+            if not self.skipped:
+                self.skipped = "not implemented by the device (INVALID COMMAND OPERATION CODE)"
+            self.halted = True
+            return None
+        messages = self.runner.check(self, io, index)
+        if not messages:
+            return None
+        detail = self.runner.detail(self, io, index, messages)
+        self.count_failure(detail)
+        return detail
+
+    def device_error(self, io: Io, index: int) -> FailureDetail:
+        """The transport broke under this command: the step is an error, whatever it expects."""
+        words = io.failure.detail if io.failure is not None else "transport error"
+        gone = _gone(io)
+        message = f"device error: {words}" + (" (the device is gone)" if gone else "")
+        detail = FailureDetail(
+            index=index,
+            expected=_describe_expect(self.expect),
+            got=message,
+            cdb_hex=io.cdb.hex(" "),
+            sense=None,
+            message=message,
+        )
+        self.failed += 1
+        if not self.error or len(self.failures) < MAX_FAILURES:  # the first always: it says why
+            self.failures.append(detail)
+        if not self.error:
+            lost = " lost" if gone else ""
+            self.error = f"device {self.device}{lost}: {words}"
+            self.cut(f"device {self.device}{lost or ' error'}")
+            self.runner.device_error(self.device or "", words, gone=gone, run=self)
+        return detail
+
+    def count_failure(self, detail: FailureDetail) -> None:
+        self.failed += 1
+        if len(self.failures) < MAX_FAILURES:
+            self.failures.append(detail)
+        if self.policy == "stop" and not self.halted:
+            self.cut("on_failure: stop")
+            if not self.ps.final:
+                self.runner.request_stop(f"step {self.path} ({self.step.name}) failed")
+
+    # -- ending ---------------------------------------------------------------------
+
+    def save(self) -> None:
+        """``save:`` decoded response fields (dotted paths, as ``fields:``) of the last command."""
+        names = self.step.save
+        if not names or self.skipped or self.messages or self.stopped:
+            return  # a step cut short (Ctrl-C, another step's stop) saves nothing
+        io = self.last_io
+        if io is None:
+            if not self.total:
+                self.messages.append("save: the step sent no command (repeat: 0)")
+            elif not self.failed:
+                self.messages.append("save: the last command did not complete")
+            return
+        try:
+            fields = io.command.decode_response(io.data)
+        except Exception as exc:
+            fields = {}
+            self.messages.append(f"save: the response could not be decoded ({exc})")
+            return
+        from ..verify.builtin import MISSING, lookup_path
+
+        for var, name in names.items():
+            value = lookup_path(fields, name) if fields else MISSING
+            if value is not MISSING:
+                self.saved[var] = value
+                continue
+            what = self.label or type(io.command).__name__
+            if not fields:
+                got = io.failure.detail if io.failure is not None else f"{len(io.data)} bytes"
+                self.messages.append(
+                    f"save: {var} from {name!r}: {what} returned no decodable response ({got})"
+                )
+            else:
+                self.messages.append(
+                    f"save: {what}'s response has no field {name!r}; it has: "
+                    + ", ".join(sorted(fields))
+                )
+        self.runner.vars.update(self.saved)
+
+    def result(self) -> StepResult:
+        self.finished = True
+        self.ended = self.ended or time.perf_counter()
+        if self.error:
+            status = "error"
+        elif self.messages or self.failed:
+            status = "failed"
+        elif self.interrupted:
+            status = "interrupted"
+        elif self.skipped or self.stopped:
+            status = "skipped"
+        else:
+            status = "passed"
+        message = "; ".join(
+            filter(None, [self.error, *self.messages, self.skipped or self.stopped])
+        )
+        return StepResult(
+            name=self.step.name,
+            path=self.path,
+            device=self.device,
+            command=self.label,
+            status=status,
+            count=self.count,
+            failed=self.failed,
+            latency=self.latency.stats(),
+            failures=self.failures,
+            mark=self.step.mark,
+            kind="command",
+            message=message,
+            duration=self.ended - self.started,
+            repeat=self.total,
+            queue_depth=self.depth,
+            saved=dict(self.saved),
+            final=self.ps.final,
+            depth=self.ps.depth,
+        )
+
+
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, UsageError | ValueError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _describe_expect(expect: Sequence[Expectation]) -> str:
+    if not expect:
+        return "GOOD"
+    parts = []
+    for e in expect:
+        if e.value is None:
+            parts.append(
+                {"good": "GOOD", "any": "anything", "fail": "a failure"}.get(e.kind, e.kind)
+            )
+        else:
+            parts.append(f"{e.kind} {_short(e.value)}")
+    return " and ".join(parts)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, int) and not isinstance(value, bool) and value > 9:
+        return hex(value)
+    return str(value)
