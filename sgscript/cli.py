@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import __version__
+from . import __version__, grammar
 from .scsi.cdb import Blocks, Bytes, Command, Computed, Direction, NoData, Transfer
 from .scsi.errors import UsageError
 
@@ -50,33 +50,17 @@ class Subcommand:
 
 # ----------------------------------------------------------------- parsing
 
-_SEPARATORS = re.compile(r"[\s:,]+")
-_HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
-_HEX_SUFFIX = re.compile(r"[0-9a-fA-F]+[hH]")  # T10 style: 28h
-_BOOLEANS = {"true": 1, "yes": 1, "on": 1, "false": 0, "no": 0, "off": 0}
-
-
 def parse_hex(tokens: Sequence[str], what: str = "hex") -> bytes:
-    """Bytes from hex as people paste it: ``"28 00 01"``, ``"280001"``, ``"28:00:01"``, ``0x28``.
-
-    Several short tokens are one byte each (so ``5`` means 05h, as in
-    sg_decode_sense); otherwise the digits are joined and must pair up.
-    """
-    pieces = [p for token in tokens for p in _SEPARATORS.split(token) if p]
-    digits: list[str] = []
-    for piece in pieces:
-        body = piece[2:] if piece[:2].lower() == "0x" else piece
-        if not _HEX_DIGITS.fullmatch(body):
-            raise UsageError(f"{what}: {piece!r} is not hexadecimal")
-        digits.append(body)
-    if not digits:
+    """Bytes from hex as people paste it: ``"28 00 01"``, ``"280001"``, ``"28:00:01"``, ``0x28``
+    (``grammar.parse_hex``: a one-digit piece is one byte, so ``5`` means 05h, as in
+    sg_decode_sense)."""
+    try:
+        raw = grammar.parse_hex(" ".join(tokens))
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+    if not raw:
         raise UsageError(f"no {what} bytes given")
-    if len(digits) > 1 and all(len(d) <= 2 for d in digits):
-        return bytes(int(d, 16) for d in digits)
-    joined = "".join(digits)
-    if len(joined) % 2:
-        raise UsageError(f"{what}: odd number of hex digits ({len(joined)})")
-    return bytes.fromhex(joined)
+    return raw
 
 
 def _field_value(cls: type[Command], name: str, text: str) -> int | str:
@@ -85,15 +69,11 @@ def _field_value(cls: type[Command], name: str, text: str) -> int | str:
     folded = text.strip().lower().replace("-", "_").replace(" ", "_")
     if values and folded in values:
         return text
-    t = text.strip()
     with contextlib.suppress(ValueError):
-        return int(t, 0)
-    if t.isdigit():
-        return int(t, 10)  # "010": decimal with a leading zero
-    if _HEX_SUFFIX.fullmatch(t):
-        return int(t[:-1], 16)
-    if not values and folded in _BOOLEANS:
-        return _BOOLEANS[folded]
+        return grammar.parse_int(text)  # 16, 0x10, 010 (decimal), 10h
+    if not values:
+        with contextlib.suppress(ValueError):
+            return int(grammar.parse_bool(text))
     return text
 
 
@@ -115,12 +95,12 @@ def _parse_status(text: str) -> int:
     """A SCSI status byte: hex as sg_decode_sense takes it (``18``, ``0x18``) or a name."""
     from .scsi.status import ScsiStatus
 
-    t = text.strip()
-    body = t[2:] if t[:2].lower() == "0x" else t
-    value = int(body, 16) if _HEX_DIGITS.fullmatch(body) else int(ScsiStatus.parse(t))
-    if not 0 <= value <= 0xFF:
-        raise UsageError(f"status {text!r} does not fit one byte")
-    return value
+    if not re.fullmatch(grammar.HEX_BYTE_PATTERN, text):
+        return int(ScsiStatus.parse(text.strip()))
+    try:
+        return grammar.parse_hex_byte(text)
+    except ValueError as exc:
+        raise UsageError(f"status: {exc}") from None
 
 
 # -------------------------------------------------------------- formatting
@@ -479,10 +459,9 @@ def _add_var_option(p: argparse.ArgumentParser) -> None:
 
 def _size(text: str) -> int:
     """``--max-transfer``: bytes, or with a unit (``64MiB``, ``1G``, ``512k``)."""
-    m = re.fullmatch(r"\s*(\d{1,15})\s*([kKmMgG]?)(i?[bB])?\s*", text)
-    if m is None:
-        raise argparse.ArgumentTypeError(f"expected a size like 64MiB, got {text!r}")
-    value = int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+    if not re.fullmatch(grammar.SIZE_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (like 4096, 4k, 64MiB)")
+    value = grammar.parse_size(text)
     if not 1 <= value <= 1 << 40:
         raise argparse.ArgumentTypeError(f"must be 1 byte to 1 TiB, got {text!r}")
     return value
@@ -916,16 +895,16 @@ def _sim_file_problems(scenario: Any, plan: Any = None) -> list[str]:
     """Each ``sim:`` device's ``file=``: confined to the spec's directory and, if it exists,
     an sgscript sim disk of the same geometry; nothing is created (``FILE:LINE:COL: ...``)."""
     from .scenario.plan import Plan
-    from .sim.target import check_target_files
+    from .sim.target import check_target
 
     plan = plan if plan is not None else Plan(scenario, seed=0)
     problems = []
     for name, device in scenario.devices.items():
         where = f"{device.mark}: " if device.mark is not None else ""
         try:
-            target = plan.device_target(name)[0]
+            target, rest = plan.device_target(name)
             if target.startswith("sim:"):
-                check_target_files(target[4:])
+                check_target(target[4:], rest)
         except ValueError as exc:
             text = str(exc)
             problems.append(text if text.startswith(where) else f"{where}devices.{name}: {text}")

@@ -33,6 +33,7 @@ import jsonschema
 __all__ = [
     "SCHEMA_FILE",
     "Issue",
+    "builtin_kind_schemas",
     "explain",
     "kinds_from_fragment",
     "load_schema",
@@ -127,6 +128,28 @@ def load_schema() -> dict[str, Any]:
 @functools.cache
 def _parsed() -> dict[str, Any]:
     return json.loads(schema_text())
+
+
+def builtin_kind_schemas() -> dict[str, Any]:
+    """The built-in expectation kinds' schemas, as the file defines them (``$ref`` inlined).
+
+    ``verify.builtin`` registers these, so the kinds' schemas exist once: here.
+    """
+    schema = load_schema()
+    defs = schema["$defs"]
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: inline(v) for k, v in node.items() if k != "$ref"}
+                return {**inline(defs[ref.removeprefix("#/$defs/")]), **rest}
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return {name: inline(sub) for name, sub in defs["expect_kinds"]["properties"].items()}
 
 
 def scenario_schema(kinds: Mapping[str, Any] | None = None) -> dict[str, Any]:
