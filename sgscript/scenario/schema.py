@@ -8,8 +8,12 @@ installed sgscript can validate and print it.  ``tests/test_spec_load.py``
 fails when the two differ; after editing, ``cp schemas/sgscript.schema.json
 sgscript/scenario/``.
 
+The file's value patterns (``$defs/duration``) are ``sgscript.grammar``'s, verbatim
+(``tests/test_grammar.py`` holds them equal): change the grammar, then the file.
+
 Plugins extend ``expect``: each kind is a property of ``$defs/expect_kinds``,
-and ``scenario_schema(kinds)`` injects more before validating.
+and ``scenario_schema(kinds)`` injects more before validating.  The built-in
+kinds are those properties (``builtin_kind_schemas``): their schemas exist once, here.
 
 jsonschema's messages quote Python reprs and whole sub-schemas; ``explain``
 turns each error into one sentence about the YAML: the deepest document path,
