@@ -131,6 +131,7 @@ def test_a_control_character_is_one_line_at_its_place(
 # ------------------------------------------------------- 6: spec size
 
 
+@pytest.mark.slow
 def test_a_huge_spec_is_refused_while_parsing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -68,17 +68,14 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from .. import grammar
 from ..scsi.cdb import identify, lookup
 from ..scsi.errors import UsageError
 from ..scsi.status import ScsiStatus, SenseKey
-from .core import C, Condition, Fail, Request, StatusFail
-
-if TYPE_CHECKING:
-    from .lu import LogicalUnit
+from .core import C, Condition, Fail, Request, StatusFail, Unit
 
 __all__ = ["OPTIONS", "Faults", "Outcome", "Port", "parse_duration", "unknown_option"]
 
@@ -196,14 +193,14 @@ class Outcome:
         elif len(parts) != 3:
             raise _Bad(f"{value!r}: write KEY/ASC/ASCQ, a sense key, a condition or a status")
         try:
-            key = SenseKey.parse(head)
+            sense_key = SenseKey.parse(head)
         except ValueError:
             words = [*_STATUSES, *SenseKey.__members__, *_condition_names()]
             near = difflib.get_close_matches(head, words, n=3)
             hint = f" (did you mean {', '.join(near)}?)" if near else ""
             raise _Bad(f"{parts[0]!r} is not a sense key, status or condition{hint}") from None
         asc, ascq = (_hex_byte(parts[1]), _hex_byte(parts[2])) if len(parts) == 3 else (0, 0)
-        return cls(condition=Condition(SenseKey(key), asc, ascq))
+        return cls(condition=Condition(sense_key, asc, ascq))
 
     def __str__(self) -> str:
         if self.condition is None:
@@ -225,6 +222,8 @@ def _text(seconds: float) -> str:
 
 class Latency(ABC):
     """A latency distribution; ``draw(rng)`` gives seconds."""
+
+    __slots__: tuple[str, ...]  # the parameters: each subclass is a dataclass(slots=True)
 
     @abstractmethod
     def draw(self, rng: random.Random) -> float:
@@ -463,7 +462,7 @@ class Faults:
     configured each is one attribute test.
     """
 
-    def __init__(self, lu: LogicalUnit) -> None:
+    def __init__(self, lu: Unit) -> None:
         self.lu = lu
         self.gone = False
         #: True when ``delay`` may return anything but 0.0 (latency, hangs, gone_after).

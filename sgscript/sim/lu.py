@@ -22,6 +22,8 @@ from typing import Any
 from ..scsi.cdb import Command, identify
 from ..scsi.status import ScsiStatus
 from .core import C, Condition, Fail, Request, Response, StatusFail
+from .faults import Faults
+from .reservations import Reservations
 from .storage import FileStorage, MemoryStorage, Storage
 
 __all__ = ["LogicalUnit", "LuConfig", "check_config", "handles"]
@@ -118,9 +120,6 @@ class LogicalUnit:
     """One simulated logical unit; every nexus that reaches it shares its state."""
 
     def __init__(self, config: LuConfig | None = None, *, name: str = "lu0", lun: int = 0) -> None:
-        from .faults import Faults
-        from .reservations import Reservations
-
         self.config = cfg = config or LuConfig()
         self.name = name
         self.lun = lun
@@ -144,6 +143,8 @@ class LogicalUnit:
         self.faults = Faults(self)
         self.commands_seen = 0
         self.state: dict[str, Any] = {}  # handler modules keep their state here (mode pages, ...)
+        #: The ``target.Target`` holding this unit (set there; None for a unit on its own).
+        self.target: Any = None
 
     # -- geometry -----------------------------------------------------------------
 
