@@ -191,6 +191,7 @@ steps:
     assert suites["gone"].get("errors") == "1" and suites["smoke"].get("failures") == "0"
 
 
+@pytest.mark.slow
 def test_exit_130_when_interrupted_with_results_written(tmp_path: Path) -> None:
     spec = write(
         tmp_path,
@@ -402,6 +403,7 @@ def _wait_for(log: Path, text: str, seconds: float = 30) -> None:
     raise AssertionError(f"{text} never appeared in {log}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
 )
@@ -433,6 +435,7 @@ def test_a_stop_signal_runs_finally_and_completes_both_reports(
     assert "interrupted" in cases["never reached"].find("skipped").get("message")
 
 
+@pytest.mark.slow
 def test_a_second_signal_skips_what_is_left_of_finally(tmp_path: Path) -> None:
     proc, log, junit = _start(tmp_path, cleanup_repeat=10_000_000)
     proc.send_signal(signal.SIGTERM)
@@ -448,6 +451,7 @@ def test_a_second_signal_skips_what_is_left_of_finally(tmp_path: Path) -> None:
     assert ET.parse(junit).getroot().get("errors") != "0"
 
 
+@pytest.mark.slow
 def test_junit_of_a_killed_run_reads_as_an_error(tmp_path: Path) -> None:
     proc, _, junit = _start(tmp_path)
     proc.kill()  # SIGKILL: nothing can run; what is on disk must not read as passed

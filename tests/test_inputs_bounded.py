@@ -108,7 +108,7 @@ def test_a_fifo_spec_or_include_is_refused_not_waited_on(
     spec = write(tmp_path / "s.yaml", HEAD + "steps:\n  - include: steps.yaml\n")
     line = one_error(capsys, main(["run", spec]), spec)
     assert "not a regular file (a FIFO)" in line
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 60  # a FIFO blocks for ever: any bound shows it did not
 
 
 # ------------------------------------------------- 7: control characters
@@ -131,6 +131,7 @@ def test_a_control_character_is_one_line_at_its_place(
 # ------------------------------------------------------- 6: spec size
 
 
+@pytest.mark.slow
 def test_a_huge_spec_is_refused_while_parsing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -138,10 +139,10 @@ def test_a_huge_spec_is_refused_while_parsing(
     lines += [f"  - {{command: TestUnitReady, name: s{i}}}" for i in range(97_000)]
     spec = write(tmp_path / "big.yaml", "\n".join(lines) + "\n")
     assert os.path.getsize(spec) < 4 << 20  # under the size limit: the node count refuses it
-    start = time.monotonic()
+    start = time.process_time()  # CPU seconds: a busy machine does not count
     line = one_error(capsys, main(["validate", spec]), spec)
     assert "more than 100000 YAML nodes" in line
-    assert time.monotonic() - start < 15  # 26 s and 450 MB before
+    assert time.process_time() - start < 15  # 26 s and 450 MB before
 
 
 def test_aliases_that_expand_past_the_bound_are_refused(
@@ -150,9 +151,9 @@ def test_aliases_that_expand_past_the_bound_are_refused(
     laughs = ["x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     laughs += [f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     spec = write(tmp_path / "lol.yaml", HEAD + "\n".join(laughs) + "\nsteps: []\n")
-    start = time.monotonic()
+    start = time.process_time()  # CPU seconds: a busy machine does not count
     line = one_error(capsys, main(["validate", spec]), spec)
-    assert "after aliases" in line and time.monotonic() - start < 5
+    assert "after aliases" in line and time.process_time() - start < 5
 
 
 def test_includes_nested_too_deep_are_refused(
@@ -187,9 +188,9 @@ def test_expressions_are_bounded_before_they_are_built(
         HEAD + f'vars:\n  v: "${{{expr}}}"\nsteps:\n  - command: TestUnitReady\n'
         '    name: "uses ${v}"\n',
     )
-    start = time.monotonic()
+    start = time.process_time()  # CPU seconds: a busy machine does not count
     code = main(["run", spec])
-    assert time.monotonic() - start < 5
+    assert time.process_time() - start < 5
     line = one_error(capsys, code, spec)
     assert message in line and len(line) < 500
 
@@ -264,10 +265,10 @@ def test_sizes_counts_and_durations_are_bounded(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], step: str, message: str
 ) -> None:
     spec = write(tmp_path / "s.yaml", HEAD + f"steps:\n  - {step}\n")
-    start = time.monotonic()
+    start = time.process_time()  # CPU seconds: a busy machine does not count
     assert message in one_error(capsys, main(["validate", spec]), spec)
     assert message in one_error(capsys, main(["run", spec]), spec)
-    assert time.monotonic() - start < 5
+    assert time.process_time() - start < 5
 
 
 def test_max_transfer_raises_the_transfer_bound(tmp_path: Path) -> None:
@@ -323,7 +324,7 @@ def test_devices_survives_symlink_loops_fifos_and_endless_attributes(
     (node / "device").symlink_to(node / "device")  # a loop
     (node / "uevent").symlink_to("/dev/zero")  # never ends
     os.mkfifo(node / "vendor")
-    start = time.monotonic()
+    start = time.process_time()  # CPU seconds: a busy machine does not count
     assert main(["devices", "--sysfs-root", str(root), "--json"]) == 0
     out = capsys.readouterr().out
     assert '"name": "sg0"' in out and '"hctl": null' in out
@@ -332,7 +333,7 @@ def test_devices_survives_symlink_loops_fifos_and_endless_attributes(
     assert main(["devices", "--sysfs-root", str(root)]) == 2
     _, err = capsys.readouterr()
     assert err.count("\n") == 1 and "cannot list" in err
-    assert time.monotonic() - start < 5
+    assert time.process_time() - start < 5
 
 
 # ------------------------------------------------------- the pytest plugin

@@ -101,6 +101,7 @@ def test_log_dir_gets_a_jsonl_per_scenario(pytester: pytest.Pytester) -> None:
     assert '"type":"run"' in lines[0] and '"type":"end"' in lines[-1]
 
 
+@pytest.mark.slow
 def test_xdist_runs_specs_in_separate_workers_with_one_seed(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist", reason="pytest-xdist is in the test extra: pip install -e .[test]")
     pytester.makefile(".yaml", one=PASSING.format(name="one"), two=PASSING.format(name="two"))
@@ -157,6 +158,7 @@ def test_sgscript_var_overrides_a_declared_var(pytester: pytest.Pytester) -> Non
     typo.stderr.fnmatch_lines(["*--sgscript-var lab=...: no spec declares a variable 'lab' (lba)*"])
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_session_runs_finally_and_exits_143(pytester: pytest.Pytester) -> None:
     import json
 

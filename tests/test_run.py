@@ -236,8 +236,9 @@ def test_parallel_branches_run_at_the_same_time() -> None:
     assert result.status == "passed"
     assert steps["1.1.1"].count == steps["1.2.1"].count == 20
     assert steps["1"].count == 40
-    # 20 x 10 ms each: about 200 ms side by side, 400 ms one after the other
-    assert 0.19 <= steps["1"].duration < 0.34, steps["1"].duration
+    # 20 x 10 ms each: at least 200 ms; that the branches ran side by side, not one after
+    # the other, is the overlap of their spans below (a wall-clock ceiling fails under load)
+    assert 0.19 <= steps["1"].duration < 4.0, steps["1"].duration
     (a0, a1), (b0, b1) = spans["1.1.1"], spans["1.2.1"]
     assert min(a1, b1) - max(a0, b0) > 0.8 * min(a1 - a0, b1 - b0)  # the spans overlap
 
@@ -859,6 +860,7 @@ def test_arguments_and_result_pickle() -> None:
     assert again.steps[1].failures[0].sense is not None
 
 
+@pytest.mark.slow
 def test_memory_is_flat_over_a_long_repeat() -> None:
     """200,000 commands: the heap (allocated blocks) stays where it was after the first 20,000."""
     samples: list[int] = []

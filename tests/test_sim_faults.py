@@ -191,7 +191,7 @@ def test_task_set_full_above_a_queue_depth() -> None:
     ch.wait()
     assert outcomes(ios) == ["ok", "ok", "TaskSetFull", "TaskSetFull", "TaskSetFull"]
     # Refused commands are not held for the latency: the device never took them.
-    assert all(io.duration < 0.03 for io in ios[2:])
+    assert [io.device_duration for io in ios] == [0.04, 0.04, 0.0, 0.0, 0.0]
     assert all(io.duration >= 0.04 for io in ios[:2])
     read(ch, 0)  # the set has drained: accepted again
 
@@ -266,10 +266,10 @@ def test_latency_per_command_kind_touches_only_that_kind() -> None:
     ch = opened("sim:d?latency.Read10=25ms")
     assert read(ch, 0).duration >= 0.025
     tur = ch.execute(TestUnitReady())
-    assert tur.duration < 0.02
+    assert tur.device_duration == 0.0  # the device answered at once (wall time varies with load)
     write(ch, 0)
     other = ch.execute(Write10(lba=1, data=bytes(BS)))
-    assert other.duration < 0.02
+    assert other.device_duration == 0.0
 
 
 # --------------------------------------------------------- the device going away
@@ -291,12 +291,12 @@ def test_gone_after_n_commands_submissions_fail_with_enodev() -> None:
 
 
 def test_commands_in_flight_when_the_device_goes_end_with_did_no_connect() -> None:
-    ch = opened("sim:d?gone_after=3&latency=30ms")
+    ch = opened("sim:d?gone_after=3&latency=300ms")
     ios = ch.execute_many([TestUnitReady() for _ in range(5)], wait=False)
     ch.wait()
     assert outcomes(ios) == ["HostError"] * 3 + ["TransportError"] * 2
     assert all(io.host_status == HostStatus.DID_NO_CONNECT for io in ios[:3])
-    assert isinstance(ios[0].error, HostError) and ios[0].duration < 0.03
+    assert isinstance(ios[0].error, HostError) and ios[0].duration < 0.3  # not held
     assert ios[3].error.errno == errno.ENODEV
 
 

@@ -127,7 +127,8 @@ def _timed_batch(ch: Channel, n: int) -> tuple[float, int]:
 def test_held_completions_wake_the_reactor_without_busy_looping() -> None:
     ch = ready(Channel.open("sim:d?latency=20ms", queue_depth=32))
     wall, loops = _timed_batch(ch, 20)
-    assert 0.02 <= wall < 0.2  # concurrent, not 20 x 20 ms
+    assert ch.transport.peak == 20  # concurrent, not 20 x 20 ms one after the other
+    assert 0.02 <= wall < 4.0  # (a wall-clock ceiling near 400 ms fails under load)
     assert loops <= 10  # it slept until they were due instead of spinning
 
 
@@ -139,7 +140,8 @@ def test_the_threaded_reactor_wakes_for_held_completions() -> None:
         start = time.perf_counter()
         ch.execute_many([TestUnitReady() for _ in range(20)])
         wall = time.perf_counter() - start
-        assert 0.02 <= wall < 0.2
+        assert ch.transport.peak == 20  # concurrent, not 20 x 20 ms one after the other
+        assert 0.02 <= wall < 4.0
         assert time.process_time() - cpu < wall  # mostly asleep, never spinning
     finally:
         reactor.close()

@@ -13,6 +13,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from .. import grammar
 from ..scsi.errors import UsageError
 from .exits import _OUTCOME, EXIT_DEVICE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, _exit_for
 from .format import _print_steps, _table
@@ -50,10 +51,9 @@ def _add_var_option(p: argparse.ArgumentParser) -> None:
 
 def _size(text: str) -> int:
     """``--max-transfer``: bytes, or with a unit (``64MiB``, ``1G``, ``512k``)."""
-    m = re.fullmatch(r"\s*(\d{1,15})\s*([kKmMgG]?)(i?[bB])?\s*", text)
-    if m is None:
-        raise argparse.ArgumentTypeError(f"expected a size like 64MiB, got {text!r}")
-    value = int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+    if not re.fullmatch(grammar.SIZE_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (like 4096, 4k, 64MiB)")
+    value = grammar.parse_size(text)
     if not 1 <= value <= 1 << 40:
         raise argparse.ArgumentTypeError(f"must be 1 byte to 1 TiB, got {text!r}")
     return value
@@ -363,9 +363,9 @@ def _run_validate(args: argparse.Namespace) -> int:
         # what --var makes of the values, checked as run checks them (nothing is opened)
         (scenario,) = override_vars([scenario], overrides, strict=False)
         plan = Plan(scenario, seed=0, max_transfer=args.max_transfer)
-        problems = plan.check()
-        if problems:
-            print("\n".join(str(p) for p in problems), flush=True)
+        issues = plan.check()
+        if issues:
+            print("\n".join(str(p) for p in issues), flush=True)
             bad += 1
             continue
         n = len(scenario.all_steps())

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .. import grammar
 from ..scsi.cdb import Command
 from ..scsi.errors import UsageError
 from .exits import EXIT_OK
@@ -31,33 +32,18 @@ from .format import (
 
 __all__ = ["parse_hex"]
 
-_SEPARATORS = re.compile(r"[\s:,]+")
-_HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
-_HEX_SUFFIX = re.compile(r"[0-9a-fA-F]+[hH]")  # T10 style: 28h
-_BOOLEANS = {"true": 1, "yes": 1, "on": 1, "false": 0, "no": 0, "off": 0}
-
 
 def parse_hex(tokens: Sequence[str], what: str = "hex") -> bytes:
-    """Bytes from hex as people paste it: ``"28 00 01"``, ``"280001"``, ``"28:00:01"``, ``0x28``.
-
-    Several short tokens are one byte each (so ``5`` means 05h, as in
-    sg_decode_sense); otherwise the digits are joined and must pair up.
-    """
-    pieces = [p for token in tokens for p in _SEPARATORS.split(token) if p]
-    digits: list[str] = []
-    for piece in pieces:
-        body = piece[2:] if piece[:2].lower() == "0x" else piece
-        if not _HEX_DIGITS.fullmatch(body):
-            raise UsageError(f"{what}: {piece!r} is not hexadecimal")
-        digits.append(body)
-    if not digits:
+    """Bytes from hex as people paste it: ``"28 00 01"``, ``"280001"``, ``"28:00:01"``, ``0x28``
+    (``grammar.parse_hex``: a one-digit piece is one byte, so ``5`` means 05h, as in
+    sg_decode_sense)."""
+    try:
+        raw = grammar.parse_hex(" ".join(tokens))
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+    if not raw:
         raise UsageError(f"no {what} bytes given")
-    if len(digits) > 1 and all(len(d) <= 2 for d in digits):
-        return bytes(int(d, 16) for d in digits)
-    joined = "".join(digits)
-    if len(joined) % 2:
-        raise UsageError(f"{what}: odd number of hex digits ({len(joined)})")
-    return bytes.fromhex(joined)
+    return raw
 
 
 def _field_value(cls: type[Command], name: str, text: str) -> int | str:
@@ -66,15 +52,11 @@ def _field_value(cls: type[Command], name: str, text: str) -> int | str:
     folded = text.strip().lower().replace("-", "_").replace(" ", "_")
     if values and folded in values:
         return text
-    t = text.strip()
     with contextlib.suppress(ValueError):
-        return int(t, 0)
-    if t.isdigit():
-        return int(t, 10)  # "010": decimal with a leading zero
-    if _HEX_SUFFIX.fullmatch(t):
-        return int(t[:-1], 16)
-    if not values and folded in _BOOLEANS:
-        return _BOOLEANS[folded]
+        return grammar.parse_int(text)  # 16, 0x10, 010 (decimal), 10h
+    if not values:
+        with contextlib.suppress(ValueError):
+            return int(grammar.parse_bool(text))
     return text
 
 
@@ -96,12 +78,12 @@ def _parse_status(text: str) -> int:
     """A SCSI status byte: hex as sg_decode_sense takes it (``18``, ``0x18``) or a name."""
     from ..scsi.status import ScsiStatus
 
-    t = text.strip()
-    body = t[2:] if t[:2].lower() == "0x" else t
-    value = int(body, 16) if _HEX_DIGITS.fullmatch(body) else int(ScsiStatus.parse(t))
-    if not 0 <= value <= 0xFF:
-        raise UsageError(f"status {text!r} does not fit one byte")
-    return value
+    if not re.fullmatch(grammar.HEX_BYTE_PATTERN, text):
+        return int(ScsiStatus.parse(text.strip()))
+    try:
+        return grammar.parse_hex_byte(text)
+    except ValueError as exc:
+        raise UsageError(f"status: {exc}") from None
 
 
 def _configure_commands(p: argparse.ArgumentParser) -> None:

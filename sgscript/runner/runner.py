@@ -545,7 +545,7 @@ class _Runner(_Devices):
         got = getattr(first, "got", None) or (
             io.failure.detail if io.failure is not None else "GOOD"
         )
-        diff = next((m.data_diff for m in messages if getattr(m, "data_diff", None)), None)
+        diff = next((d for m in messages if (d := getattr(m, "data_diff", None))), None)
         return FailureDetail(
             index=index,
             expected=expected,
@@ -617,5 +617,5 @@ class _Runner(_Devices):
         try:
             yield
         finally:
-            for signum, old in previous.items():
-                signal.signal(signum, old)
+            for number, old in previous.items():
+                signal.signal(number, old)

@@ -120,16 +120,16 @@ def load_one(
 def target_problems(scenario: Any, plan: Any = None) -> list[str]:
     """Each ``sim:`` device's ``file=``: confined to the spec's directory and, if it exists,
     an sgscript sim disk of the same geometry; nothing is created (``FILE:LINE:COL: ...``)."""
-    from ..sim.target import check_target_files
+    from ..sim.target import check_target
 
     plan = plan if plan is not None else Plan(scenario, seed=0)
     problems = []
     for name, device in scenario.devices.items():
         where = f"{device.mark}: " if device.mark is not None else ""
         try:
-            target = plan.device_target(name)[0]
+            target, rest = plan.device_target(name)
             if target.startswith("sim:"):
-                check_target_files(target[4:])
+                check_target(target[4:], rest)
         except ValueError as exc:
             text = str(exc)
             problems.append(text if text.startswith(where) else f"{where}devices.{name}: {text}")

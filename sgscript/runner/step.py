@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import errno
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..channel import Channel
 from ..scenario.model import Expectation
-from ..scenario.plan import Env, PlannedStep
+from ..scenario.plan import Env, Plan, PlannedStep
 from ..scsi.cdb import Command
 from ..scsi.errors import DriverError, HostError, TransportError, UsageError
 from ..scsi.status import HostStatus, SenseKey
 from ..transport.base import Io
 from .results import FailureDetail, Latency, StepResult
-
-if TYPE_CHECKING:
-    from .runner import _Runner
 
 #: Failures kept in detail per step (the count covers them all).
 MAX_FAILURES = 10
@@ -33,6 +30,8 @@ class _RunIo(Io):
     """An Io that knows its step and its number in it (no side table per command)."""
 
     __slots__ = ("index", "run")
+    index: int
+    run: _StepRun
 
 
 def _judge(io: Io) -> None:
@@ -87,10 +86,38 @@ def _gone(io: Io) -> bool:
     return error is not None and (error.errno is None or error.errno in _GONE_ERRNO)
 
 
+class _RunnerView(Protocol):
+    """What a step asks of the scenario runner (``runner._Runner``) and tells it."""
+
+    plan: Plan
+    channels: dict[str, Channel]
+    block_sizes: dict[str, int]
+    vars: dict[str, Any]
+    stopping: bool
+    stop_reason: str
+    interrupted: bool
+    sigint: bool
+
+    @property
+    def command_done(self) -> Callable[..., None] | None: ...
+
+    def fast_ok(self, expect: Sequence[Expectation]) -> bool: ...
+
+    def check(self, run: _StepRun, io: Io, index: int) -> list[str]: ...
+
+    def detail(self, run: _StepRun, io: Io, index: int, messages: list[str]) -> FailureDetail: ...
+
+    def request_stop(self, reason: str) -> None: ...
+
+    def device_error(
+        self, name: str, words: str, *, gone: bool, run: _StepRun | None = None
+    ) -> None: ...
+
+
 class _StepRun:
     """One command step in progress: its stream, what is in flight, its tallies."""
 
-    def __init__(self, runner: _Runner, ps: PlannedStep) -> None:
+    def __init__(self, runner: _RunnerView, ps: PlannedStep) -> None:
         self.runner = runner
         self.ps = ps
         self.step = ps.step

@@ -60,10 +60,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ..grammar import DurationRangeError, GrammarError, parse_duration, parse_hex
 from ..limits import (
     MAX_BITS,
     MAX_DATA_FILE_BYTES,
-    MAX_DURATION,
     MAX_INCLUDE_DEPTH,
     MAX_NODES,
     MAX_QUEUE_DEPTH,
@@ -104,19 +104,7 @@ MAX_FILE_BYTES = MAX_SPEC_BYTES  # the older name
 
 PathT = tuple[str | int, ...]
 
-_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "h": 3600.0,
-}
-_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ns|us|µs|ms|s|m|min|h)?\s*")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_HEX_SEP = re.compile(r"[\s:,]+")
 
 
 @dataclass(frozen=True)
@@ -136,35 +124,6 @@ class SpecError(UsageError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class DurationRangeError(ValueError):
-    """A duration that parses but is not finite or is past ``limits.MAX_DURATION``."""
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``50ms``, ``1.5s``, ``100us``, ``2m``, ``1h`` (also ``ns``, ``µs``, ``min``)
-    or a number of seconds; the same grammar as the verify layer's ``duration`` checks.
-
-    Finite and at most ``MAX_DURATION`` (a week): ``.inf`` would sleep or wait forever."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration like '50ms', got {value!r}")
-    if isinstance(value, int | float):
-        if value != value:
-            raise DurationRangeError("a duration must be a number, got .nan")
-        if value < 0:
-            raise ValueError(f"a duration cannot be negative: {value}")
-        seconds = float(value) if value <= MAX_DURATION else math.inf
-    else:
-        m = _DURATION.fullmatch(value) if isinstance(value, str) else None
-        if m is None:
-            raise ValueError(f"expected a duration like '50ms', got {value!r}")
-        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
-    if not seconds <= MAX_DURATION:
-        raise DurationRangeError(
-            f"a duration is at most {MAX_DURATION / 86400:g} days, got {_short(value)}"
-        )
-    return seconds
 
 
 def _short(value: Any) -> str:
@@ -990,23 +949,12 @@ class _Builder:
         return t
 
     def cdb(self, at: _At) -> str | None:
-        text: str = at.value
-        digits = []
-        for piece in filter(None, _HEX_SEP.split(text)):
-            body = piece[2:] if piece[:2].lower() == "0x" else piece
-            if not re.fullmatch(r"[0-9a-fA-F]+", body):
-                self.problems.at(
-                    at.doc,
-                    at.path,
-                    f"cdb: {piece!r} is not hexadecimal (expected bytes like '12 00 00 00 24 00')",
-                )
-                return None
-            digits.append(body.zfill(2) if len(body) == 1 else body)
-        joined = "".join(digits)
-        if len(joined) % 2:
-            self.problems.at(at.doc, at.path, f"cdb: odd number of hex digits ({len(joined)})")
+        try:
+            raw = parse_hex(at.value)
+        except GrammarError as exc:
+            hint = " (expected bytes like '12 00 00 00 24 00')" if "not hex" in str(exc) else ""
+            self.problems.at(at.doc, at.path, f"cdb: {exc}{hint}")
             return None
-        raw = bytes.fromhex(joined)
         if not 6 <= len(raw) <= 260:
             self.problems.at(at.doc, at.path, f"cdb: a CDB has 6 to 260 bytes, got {len(raw)}")
             return None
@@ -1177,16 +1125,10 @@ def _is_include(item: Any) -> bool:
 
 
 def _hex_bytes(text: str) -> bytes | None:
-    digits = []
-    for piece in filter(None, _HEX_SEP.split(text)):
-        body = piece[2:] if piece[:2].lower() == "0x" else piece
-        if not re.fullmatch(r"[0-9a-fA-F]+", body):
-            return None
-        digits.append(body)
-    joined = "".join(digits)
-    if len(joined) % 2:
+    try:
+        return parse_hex(text)
+    except GrammarError:
         return None
-    return bytes.fromhex(joined)
 
 
 def _find_name(text: str, name: str, start: int) -> int:

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .. import grammar
+from ..limits import clip
 from ..scsi.errors import UsageError
 from .model import DataSource
 
@@ -99,11 +101,13 @@ def parse_hex(text: Any, where: str = "") -> bytes:
         text = f"{text:x}"
     if not isinstance(text, str):
         raise PatternError(f"{where}data hex must be a string of hex digits, got {text!r}")
-    tokens = [t[2:] if t[:2].lower() == "0x" else t for t in re.split(r"[\s:,]+", text) if t]
-    digits = "".join(tokens)
-    if not digits or not re.fullmatch(r"[0-9a-fA-F]*", digits) or len(digits) % 2:
-        raise PatternError(f"{where}data hex {text!r} is not whole bytes of hex digits")
-    return bytes.fromhex(digits)
+    try:
+        raw = grammar.parse_hex(text)
+    except ValueError as exc:
+        raise PatternError(f"{where}data hex {clip(text, 60)!r}: {exc}") from None
+    if not raw:
+        raise PatternError(f"{where}data hex {text!r}: no hex bytes")
+    return raw
 
 
 def _spec(spec: DataSource | Mapping[str, Any] | _Spec) -> _Spec:

@@ -8,8 +8,12 @@ installed sgscript can validate and print it.  ``tests/test_spec_load.py``
 fails when the two differ; after editing, ``cp schemas/sgscript.schema.json
 sgscript/scenario/``.
 
+The file's value patterns (``$defs/duration``) are ``sgscript.grammar``'s, verbatim
+(``tests/test_grammar.py`` holds them equal): change the grammar, then the file.
+
 Plugins extend ``expect``: each kind is a property of ``$defs/expect_kinds``,
-and ``scenario_schema(kinds)`` injects more before validating.
+and ``scenario_schema(kinds)`` injects more before validating.  The built-in
+kinds are those properties (``builtin_kind_schemas``): their schemas exist once, here.
 
 jsonschema's messages quote Python reprs and whole sub-schemas; ``explain``
 turns each error into one sentence about the YAML: the deepest document path,
@@ -33,6 +37,7 @@ import jsonschema
 __all__ = [
     "SCHEMA_FILE",
     "Issue",
+    "builtin_kind_schemas",
     "explain",
     "kinds_from_fragment",
     "load_schema",
@@ -127,6 +132,28 @@ def load_schema() -> dict[str, Any]:
 @functools.cache
 def _parsed() -> dict[str, Any]:
     return json.loads(schema_text())
+
+
+def builtin_kind_schemas() -> dict[str, Any]:
+    """The built-in expectation kinds' schemas, as the file defines them (``$ref`` inlined).
+
+    ``verify.builtin`` registers these, so the kinds' schemas exist once: here.
+    """
+    schema = load_schema()
+    defs = schema["$defs"]
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: inline(v) for k, v in node.items() if k != "$ref"}
+                return {**inline(defs[ref.removeprefix("#/$defs/")]), **rest}
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return {name: inline(sub) for name, sub in defs["expect_kinds"]["properties"].items()}
 
 
 def scenario_schema(kinds: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 ``TaskFailed`` is the seed library's single exception; every command failure
 still derives from it, so ``except TaskFailed`` keeps catching them all.
 Input mistakes (a field that does not fit, an unknown command) are
-``UsageError``: they are the caller's, not the device's.
+``UsageError``: they are the caller's, not the device's (defined in
+:mod:`sgscript.scsi.usage`, which ``sense.py`` uses too; re-exported here).
 
 ``classify`` maps a completed command's status bytes to the class to raise;
 it is pure, so the reactor, the simulated target and the verifiers agree.
@@ -14,6 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .status import DriverStatus, HostStatus, ScsiStatus, SenseKey
+from .usage import (
+    FieldValueError,
+    SgscriptError,
+    UnknownCommandError,
+    UnknownFieldError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from .sense import Sense
@@ -56,35 +64,6 @@ __all__ = [
     "VolumeOverflow",
     "classify",
 ]
-
-
-class SgscriptError(Exception):
-    """Everything sgscript raises on purpose."""
-
-
-# ------------------------------------------------------------- caller errors
-
-
-class UsageError(SgscriptError, ValueError):
-    """Bad input from the caller: nothing was sent to a device."""
-
-
-class FieldValueError(UsageError):
-    """A field value that the command's table cannot hold."""
-
-
-class UnknownFieldError(UsageError):
-    def __init__(self, owner: str, name: str, suggestions: list[str]) -> None:
-        hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
-        super().__init__(f"{owner} has no field {name!r}{hint}")
-        self.owner, self.name, self.suggestions = owner, name, suggestions
-
-
-class UnknownCommandError(UsageError):
-    def __init__(self, name: str, suggestions: list[str]) -> None:
-        hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
-        super().__init__(f"unknown command {name!r}{hint}")
-        self.name, self.suggestions = name, suggestions
 
 
 # ------------------------------------------------------------ device errors
@@ -142,7 +121,7 @@ VolumeOverflow = _key_class(SenseKey.VOLUME_OVERFLOW)
 Miscompare = _key_class(SenseKey.MISCOMPARE)
 Completed = _key_class(SenseKey.COMPLETED)
 
-_BY_KEY: dict[int, type[CheckCondition]] = {
+_BY_KEY: dict[int | None, type[CheckCondition]] = {  # also asked for None (no key)
     cls.sense_key: cls  # type: ignore[misc]
     for cls in (
         NoSense,
@@ -264,8 +243,8 @@ def classify(
     ):
         if sense is None:
             return CheckCondition, "CHECK CONDITION without sense data"
-        cls = _BY_KEY.get(sense.sense_key, CheckCondition)
-        return cls, "CHECK CONDITION, " + sense.summary()
+        key_class = _BY_KEY.get(sense.sense_key, CheckCondition)
+        return key_class, "CHECK CONDITION, " + sense.summary()
     if status in _GOOD:
         code = DriverStatus.code(driver_status)
         if code not in (DriverStatus.DRIVER_OK, DriverStatus.DRIVER_SENSE):

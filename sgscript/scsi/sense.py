@@ -17,8 +17,8 @@ from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
 from .asc import additional_sense_text, asc_text
-from .errors import UsageError
 from .status import ScsiStatus, SenseKey
+from .usage import UsageError
 
 __all__ = [
     "DESCRIPTOR_TYPES",
@@ -298,7 +298,11 @@ class SenseKeySpecific:
 def _decode_sks(raw: bytes, sense_key: int) -> SenseKeySpecific:
     b0, value = raw[0], int.from_bytes(raw[1:3], "big")
     kind = _SKS_KIND.get(sense_key, "reserved")
-    bits = {"bpv": bool(b0 & 0x08), "bit_pointer": b0 & 0x07, "field_pointer": value}
+    bits: dict[str, Any] = {
+        "bpv": bool(b0 & 0x08),
+        "bit_pointer": b0 & 0x07,
+        "field_pointer": value,
+    }
     if kind == "field_pointer":
         return SenseKeySpecific(kind, raw, cd=bool(b0 & 0x40), **bits)
     if kind == "segment_pointer":
@@ -791,8 +795,8 @@ def _describe_descriptor(d: Descriptor, key: int) -> list[str]:
         return [f"{head}Microcode activation time: " + (f"{secs} seconds" if secs else "unknown")]
     if t in (0x06, 0x07, 0x08):
         return [f"{head}{_DESC_WORDS[t]}", *_hex_block(d.raw[2:])]
-    words = f"Vendor specific [0x{t:x}]" if t >= 0x80 else f"Unknown [0x{t:x}]"
-    return [f"{head}{words}", *_hex_block(d.raw[2:])]
+    unknown = f"Vendor specific [0x{t:x}]" if t >= 0x80 else f"Unknown [0x{t:x}]"
+    return [f"{head}{unknown}", *_hex_block(d.raw[2:])]
 
 
 _DESC_WORDS = {
@@ -1041,7 +1045,7 @@ def _build_sks(
     segment_pointer: tuple[int, int | None, bool] | None,
     overflow: bool | None,
 ) -> bytes | None:
-    given = {
+    given: dict[str, Any] = {  # each kind's own value type, checked below
         "field_pointer": field_pointer,
         "progress_indication": progress,
         "actual_retry_count": retry_count,
@@ -1052,7 +1056,7 @@ def _build_sks(
     if not given:
         return None
     kind = _SKS_KIND.get(key)
-    if len(given) > 1 or kind not in given:
+    if len(given) > 1 or kind is None or kind not in given:
         raise UsageError(
             f"sense key {key.name} carries {kind or 'no sense-key specific data'}; "
             f"got {', '.join(given)}"

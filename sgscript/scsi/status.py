@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Self
 
 __all__ = ["DriverStatus", "HostStatus", "ScsiStatus", "SenseKey"]
 
@@ -12,14 +13,16 @@ class _Titled(enum.IntEnum):
 
     title: str
 
-    def __new__(cls, value: int, title: str) -> _Titled:
+    # ``title`` has a default for the type checker only: every member gives one, and after
+    # the class is made, ``Cls(value)`` is the enum's lookup by value, not this constructor.
+    def __new__(cls, value: int, title: str = "") -> Self:
         obj = int.__new__(cls, value)
         obj._value_ = value
         obj.title = title
         return obj
 
     @classmethod
-    def parse(cls, value: str | int) -> _Titled:
+    def parse(cls, value: str | int) -> Self:
         """By value or by name, any case, spaces or underscores (``"illegal request"``)."""
         if isinstance(value, int):
             return cls(value)

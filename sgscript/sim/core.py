@@ -9,13 +9,13 @@ data, so handlers read like the standard's prose.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..scsi.cdb import Command
 from ..scsi.sense import build_sense
 from ..scsi.status import ScsiStatus, SenseKey
 
-__all__ = ["C", "Condition", "Fail", "Request", "Response", "StatusFail"]
+__all__ = ["C", "Condition", "Fail", "Request", "Response", "StatusFail", "Unit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +160,21 @@ class Request:
         """INVALID FIELD IN CDB pointing at ``name``."""
         byte, bit = self.field_at(name)
         return Fail(C.INVALID_FIELD_IN_CDB, field=(byte, bit))
+
+
+class Unit(Protocol):
+    """What a logical unit's parts (reservations, faults) use of it.
+
+    ``lu.LogicalUnit`` builds those parts and is one of these; typing them by this
+    protocol keeps ``faults.py`` and ``reservations.py`` from importing ``lu.py``.
+    """
+
+    name: str
+    lun: int
+
+    @property
+    def blocks(self) -> int: ...
+
+    def unit_attention(
+        self, condition: Condition, *, only: str | None = None, exclude: str | None = None
+    ) -> None: ...

@@ -65,21 +65,17 @@ from __future__ import annotations
 import difflib
 import math
 import random
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from ..limits import MAX_DURATION
+from .. import grammar
 from ..scsi.cdb import identify, lookup
 from ..scsi.errors import UsageError
 from ..scsi.status import ScsiStatus, SenseKey
-from .core import C, Condition, Fail, Request, StatusFail
-
-if TYPE_CHECKING:
-    from .lu import LogicalUnit
+from .core import C, Condition, Fail, Request, StatusFail, Unit
 
 __all__ = ["OPTIONS", "Faults", "Outcome", "Port", "parse_duration", "unknown_option"]
 
@@ -100,8 +96,6 @@ class Port(Protocol):
 _STATUSES = frozenset(
     {"BUSY", "TASK_SET_FULL", "RESERVATION_CONFLICT", "TASK_ABORTED", "ACA_ACTIVE"}
 )
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?\s*(ns|us|µs|ms|s)?\s*$")
 
 
 class _Bad(Exception):
@@ -109,64 +103,36 @@ class _Bad(Exception):
 
 
 def parse_duration(value: Any) -> float:
-    """``2ms`` → 0.002; a number is seconds. Negative or unit-less text is refused."""
-    if isinstance(value, bool):
-        raise _Bad(f"{value!r} is not a duration")
-    if isinstance(value, int | float):
-        if not 0 <= value <= MAX_DURATION:  # also .nan and .inf
-            raise _Bad(f"{value!r} is not a duration (0 to {MAX_DURATION:g}s)")
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise _Bad(f"{value!r} is not a duration (2ms, 500us, 1.5s)")
-    number, exponent, unit = m.groups()
-    if exponent and len(exponent.lstrip("+-").lstrip("0")) > 3:
-        raise _Bad(f"{value!r} is not a duration (at most {MAX_DURATION:g}s)")
-    seconds = float(f"{number}e{exponent or 0}")  # 1e400 is inf, refused below
-    if not seconds * _UNITS[unit or "s"] <= MAX_DURATION:
-        raise _Bad(f"{value!r} is not a duration (at most {MAX_DURATION:g}s)")
-    if unit is None:
-        if seconds:
-            raise _Bad(f"{value!r} needs a unit ({number}ms, {number}us, {number}s)")
-        return 0.0
-    return seconds * _UNITS[unit]
+    """``2ms`` → 0.002; a number is seconds (``grammar.parse_duration``). Text without a
+    unit is refused unless it is ``0``: ``latency=5`` in a query string could mean anything."""
+    try:
+        return grammar.parse_duration(value, unit_required=True)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _count(value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool):
-        raise _Bad(f"{value!r} is not a number")
     try:
-        n = value if isinstance(value, int) else int(str(value).strip(), 0)
-    except ValueError:
-        raise _Bad(f"{value!r} is not a number") from None
+        n = grammar.parse_int(value)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
     if n < minimum:
         raise _Bad(f"{n} must be at least {minimum}")
     return n
 
 
 def _bool(value: Any) -> bool:
-    if isinstance(value, bool | int):
-        return bool(value)
-    folded = str(value).strip().lower()
-    if folded in ("1", "true", "yes", "on"):
-        return True
-    if folded in ("0", "false", "no", "off"):
-        return False
-    raise _Bad(f"{value!r} is not a boolean (true/false)")
+    try:
+        return grammar.parse_bool(value)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _hex_byte(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        n = value
-    else:
-        text = str(value).strip().lower().removesuffix("h").removeprefix("0x")
-        try:
-            n = int(text, 16)
-        except ValueError:
-            raise _Bad(f"{value!r} is not a hex byte (47, 0x47, 47h)") from None
-    if not 0 <= n <= 0xFF:
-        raise _Bad(f"{value!r} does not fit a byte")
-    return n
+    try:
+        return grammar.parse_hex_byte(value)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _command(name: Any) -> str:
@@ -227,14 +193,14 @@ class Outcome:
         elif len(parts) != 3:
             raise _Bad(f"{value!r}: write KEY/ASC/ASCQ, a sense key, a condition or a status")
         try:
-            key = SenseKey.parse(head)
+            sense_key = SenseKey.parse(head)
         except ValueError:
             words = [*_STATUSES, *SenseKey.__members__, *_condition_names()]
             near = difflib.get_close_matches(head, words, n=3)
             hint = f" (did you mean {', '.join(near)}?)" if near else ""
             raise _Bad(f"{parts[0]!r} is not a sense key, status or condition{hint}") from None
         asc, ascq = (_hex_byte(parts[1]), _hex_byte(parts[2])) if len(parts) == 3 else (0, 0)
-        return cls(condition=Condition(SenseKey(key), asc, ascq))
+        return cls(condition=Condition(sense_key, asc, ascq))
 
     def __str__(self) -> str:
         if self.condition is None:
@@ -256,6 +222,8 @@ def _text(seconds: float) -> str:
 
 class Latency(ABC):
     """A latency distribution; ``draw(rng)`` gives seconds."""
+
+    __slots__: tuple[str, ...]  # the parameters: each subclass is a dataclass(slots=True)
 
     @abstractmethod
     def draw(self, rng: random.Random) -> float:
@@ -494,7 +462,7 @@ class Faults:
     configured each is one attribute test.
     """
 
-    def __init__(self, lu: LogicalUnit) -> None:
+    def __init__(self, lu: Unit) -> None:
         self.lu = lu
         self.gone = False
         #: True when ``delay`` may return anything but 0.0 (latency, hangs, gone_after).

@@ -22,9 +22,11 @@ from typing import Any
 from ..scsi.cdb import Command, identify
 from ..scsi.status import ScsiStatus
 from .core import C, Condition, Fail, Request, Response, StatusFail
+from .faults import Faults
+from .reservations import Reservations
 from .storage import FileStorage, MemoryStorage, Storage
 
-__all__ = ["LogicalUnit", "LuConfig", "handles"]
+__all__ = ["LogicalUnit", "LuConfig", "check_config", "handles"]
 
 Handler = Callable[["LogicalUnit", Request], bytes | None]
 _HANDLERS: dict[str, Handler] = {}
@@ -106,20 +108,22 @@ class LuConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def check_config(cfg: LuConfig) -> None:
+    """A geometry disks have, else a ``ValueError`` (``sgscript validate`` asks before opening)."""
+    if cfg.block_size not in (512, 520, 528, 1024, 2048, 4096, 4160, 4224):
+        raise ValueError(f"block_size={cfg.block_size} is not a logical block size disks use")
+    if cfg.blocks < 1 or cfg.blocks > 1 << 48:
+        raise ValueError(f"blocks={cfg.blocks} must be 1..2**48")
+
+
 class LogicalUnit:
     """One simulated logical unit; every nexus that reaches it shares its state."""
 
     def __init__(self, config: LuConfig | None = None, *, name: str = "lu0", lun: int = 0) -> None:
-        from .faults import Faults
-        from .reservations import Reservations
-
         self.config = cfg = config or LuConfig()
         self.name = name
         self.lun = lun
-        if cfg.block_size not in (512, 520, 528, 1024, 2048, 4096, 4160, 4224):
-            raise ValueError(f"block_size={cfg.block_size} is not a logical block size disks use")
-        if cfg.blocks < 1 or cfg.blocks > 1 << 48:
-            raise ValueError(f"blocks={cfg.blocks} must be 1..2**48")
+        check_config(cfg)
         self.storage: Storage = (
             FileStorage(cfg.backing_file, cfg.blocks, cfg.block_size)
             if cfg.backing_file
@@ -139,6 +143,8 @@ class LogicalUnit:
         self.faults = Faults(self)
         self.commands_seen = 0
         self.state: dict[str, Any] = {}  # handler modules keep their state here (mode pages, ...)
+        #: The ``target.Target`` holding this unit (set there; None for a unit on its own).
+        self.target: Any = None
 
     # -- geometry -----------------------------------------------------------------
 

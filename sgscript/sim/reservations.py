@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..scsi.cdb import Command, Direction
 from ..scsi.pages import (
@@ -46,11 +46,7 @@ from ..scsi.pages import (
     encode_report_capabilities,
 )
 from ..scsi.status import ScsiStatus
-from .core import C, Condition, Fail, Request, StatusFail
-from .lu import handles
-
-if TYPE_CHECKING:
-    from .lu import LogicalUnit
+from .core import C, Condition, Fail, Request, StatusFail, Unit
 
 __all__ = [
     "PR_CONDITIONAL",
@@ -252,7 +248,7 @@ class Registration:
 class Reservations:
     """The reservation state of one logical unit, shared by every I_T nexus."""
 
-    def __init__(self, lu: LogicalUnit) -> None:
+    def __init__(self, lu: Unit) -> None:
         self.lu = lu
         #: The nexus holding an SPC-2 logical-unit reservation.
         self.spc2_holder: str | None = None
@@ -310,6 +306,20 @@ class Reservations:
     def reset(self) -> None:
         """A logical unit reset releases SPC-2 reservations; persistent ones survive."""
         self.spc2_holder = None
+
+    def command(self, req: Request) -> bytes | None:
+        """Answer one reservation command (sim/spc.py's handler hands them all here)."""
+        name = req.name
+        if name == "PersistentReserveIn":
+            read = _PR_IN.get(req.f("service_action"))
+            if read is None:
+                raise req.invalid("service_action")
+            return read(self)
+        if name == "PersistentReserveOut":
+            self.pr_out(req)
+            return None
+        self.spc2(req, reserve=name.startswith("Reserve"))
+        return None
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -636,24 +646,3 @@ def _refuse_third_party_and_extent(req: Request) -> None:
         raise Fail(C.INVALID_FIELD_IN_CDB, field=(1, 4))
     if req.cdb[1] & 0x01:  # SCSI-2's EXTENT bit
         raise Fail(C.INVALID_FIELD_IN_CDB, field=(1, 0))
-
-
-# ---------------------------------------------------------------------------- handlers
-
-
-@handles(
-    "Reserve6", "Reserve10", "Release6", "Release10", "PersistentReserveIn", "PersistentReserveOut"
-)
-def reservation_command(lu: LogicalUnit, req: Request) -> bytes | None:
-    r = lu.reservations
-    name = req.name
-    if name == "PersistentReserveIn":
-        read = _PR_IN.get(req.f("service_action"))
-        if read is None:
-            raise req.invalid("service_action")
-        return read(r)
-    if name == "PersistentReserveOut":
-        r.pr_out(req)
-        return None
-    r.spc2(req, reserve=name.startswith("Reserve"))
-    return None

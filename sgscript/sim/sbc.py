@@ -347,7 +347,7 @@ def get_lba_status(lu: LogicalUnit, req: Request) -> bytes:
     if start >= lu.blocks:
         raise Fail(C.LBA_OUT_OF_RANGE)
     room = max(1, (req.allocation - 8) // 16)
-    descriptors = []
+    descriptors: list[dict[str, int]] = []
     lba = start
     while lba < lu.blocks and len(descriptors) < room:
         mapped, n = lu.storage.run(lba, min(lu.blocks - lba, 0xFFFFFFFF))

@@ -425,3 +425,13 @@ def security_protocol_in(lu: LogicalUnit, req: Request) -> bytes:
     if specific == 0x0002:  # security compliance information: none
         return bytes(4)
     raise req.invalid("security_protocol_specific")
+
+
+# ------------------------------------------------------------------ reservations
+
+
+@handles(
+    "Reserve6", "Reserve10", "Release6", "Release10", "PersistentReserveIn", "PersistentReserveOut"
+)
+def reservation_command(lu: LogicalUnit, req: Request) -> bytes | None:
+    return lu.reservations.command(req)

@@ -21,12 +21,14 @@ import threading
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .. import grammar
 from ..scsi.errors import UsageError
 from .faults import LIST_OPTIONS, OPTIONS, parse_options, unknown_option
-from .lu import LogicalUnit, LuConfig
+from .lu import LogicalUnit, LuConfig, check_config
 
 __all__ = [
     "Target",
+    "check_target",
     "check_target_files",
     "forget_targets",
     "get_target",
@@ -40,30 +42,25 @@ _LU_FIELDS = {f.name: f for f in dataclasses.fields(LuConfig) if f.name != "extr
 _ALIASES = {"file": "backing_file", "bs": "block_size", "wp": "write_protect"}
 #: Options that belong to one opening (nexus, queue), not to the target.
 TRANSPORT_OPTIONS = frozenset({"initiator", "queue_depth", "lun"})
-_SIZE = re.compile(r"^(\d+)([kKmMgGtT]i?[bB]?)?$")
-_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
 def option_int(name: str, text: str) -> int:
     """An integer option: ``4096``, ``0x1000``, ``4k``, ``1MiB``; else a UsageError naming it."""
-    if len(text.strip()) > 40:  # past any size or count an LU can have (and int()'s digit limit)
-        raise UsageError(f"sim option {name}={text[:20]!r}...: number too large")
-    m = _SIZE.match(text.strip())
-    if m:
-        return int(m.group(1)) * (_UNITS[m.group(2)[0].lower()] if m.group(2) else 1)
     try:
-        return int(text, 0)
-    except ValueError:
-        raise UsageError(f"sim option {name}={text!r} is not a number") from None
+        return grammar.parse_size(text)
+    except ValueError as exc:
+        raise UsageError(f"sim option {name}={_show(text)}: {exc}") from None
 
 
 def _bool(name: str, text: str) -> bool:
-    folded = text.strip().lower()
-    if folded in ("1", "true", "yes", "on"):
-        return True
-    if folded in ("0", "false", "no", "off"):
-        return False
-    raise UsageError(f"sim option {name}={text!r} is not a boolean (true/false)")
+    try:
+        return grammar.parse_bool(text)
+    except ValueError as exc:
+        raise UsageError(f"sim option {name}={_show(text)}: {exc}") from None
+
+
+def _show(text: str) -> str:
+    return text if len(text) <= 40 else text[:20] + "..."
 
 
 def known_options() -> list[str]:
@@ -169,6 +166,30 @@ def check_target_files(target: str) -> None:
         cfg = _lun_config(config, lun)
         assert cfg.backing_file is not None
         check_backing_file(cfg.backing_file, cfg.blocks, cfg.block_size)
+
+
+def check_target(target: str, options: dict[str, Any] | None = None) -> None:
+    """``sgscript validate``: every option of a ``sim:`` target (the text after ``sim:``) and
+    the ``options`` a spec gives it beyond the query string, parsed as opening it would,
+    its backing files checked; nothing is created or opened (a ``UsageError``)."""
+    name, query = parse_target(target)
+    for key in ("lun", "queue_depth"):
+        if key in query:
+            option_int(key, query[key])
+    luns = option_int("luns", str(query.pop("luns", "1")))
+    if not 1 <= luns <= 256:
+        raise UsageError(f"sim:{name}: luns={luns} must be 1..256")
+    config, rest = lu_config({k: v for k, v in query.items() if k not in TRANSPORT_OPTIONS})
+    try:
+        check_config(config)
+    except ValueError as exc:
+        raise UsageError(f"sim:{name}: {exc}") from None
+    faults = {**rest, **(options or {})}
+    for key in faults:
+        if key.partition(".")[0] not in OPTIONS:
+            raise unknown_option(key, known_options())
+    parse_options(faults)
+    check_target_files(target)
 
 
 _TARGETS: dict[str, Target] = {}

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import difflib
 import random
-import re
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
+from ..grammar import parse_duration
 from ..scenario.model import DataSource
-from ..scenario.patterns import CHECK_ONLY, PATTERNS, compare_data
+from ..scenario.patterns import CHECK_ONLY, compare_data
+from ..scenario.schema import builtin_kind_schemas
 from ..scsi import errors
 from ..scsi.asc import additional_sense_text
 from ..scsi.status import ScsiStatus, SenseKey
@@ -117,20 +118,6 @@ def _named(enum: type[Any], value: Any) -> Any:
 
 def _code(value: Any) -> str:
     return f"{value:02X}h"
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s|m|min|h)?\s*$")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "min": 60, "h": 3600}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``50ms``, ``1.5s``, ``200us``, ``2m``, ``1h`` or a number of seconds."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError(f"{value!r} is not a duration (like 50ms, 1.5s, 200us)")
-    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
 
 
 def _ms(seconds: float) -> str:
@@ -414,103 +401,11 @@ def _check_duration(ctx: CheckContext, value: Any) -> str | None:
 
 # ------------------------------------------------------------------ schemas
 
-_STATUS_NAMES = [m.name for m in ScsiStatus]
-_KEY_NAMES = [m.name for m in SenseKey]
-_BYTE = {"type": "integer", "minimum": 0, "maximum": 255}
-_EXPR = {"type": "string", "pattern": r"\$\{"}
-_INT = {"anyOf": [{"type": "integer"}, _EXPR]}
-_STATUS_SCHEMA = {
-    "description": "SCSI status by name (RESERVATION_CONFLICT) or code (0x18)",
-    "anyOf": [_BYTE, {"enum": _STATUS_NAMES + [n.lower() for n in _STATUS_NAMES]}],
-}
-_KEY_SCHEMA = {
-    "description": "sense key by name (ILLEGAL_REQUEST) or code (5)",
-    "anyOf": [
-        {"type": "integer", "minimum": 0, "maximum": 15},
-        {"enum": _KEY_NAMES + [n.lower() for n in _KEY_NAMES]},
-    ],
-}
-_SENSE_SCHEMA = {
-    "description": "a sense key, or {key, asc, ascq, information}: each given part must match",
-    "anyOf": [
-        _KEY_SCHEMA,
-        {
-            "type": "object",
-            "properties": {
-                "key": _KEY_SCHEMA,
-                "asc": _BYTE,
-                "ascq": _BYTE,
-                "information": {"anyOf": [{"type": "integer", "minimum": 0}, _EXPR]},
-            },
-            "additionalProperties": False,
-            "minProperties": 1,
-        },
-    ],
-}
-_NONE = {"enum": [None, True], "description": "no value (null or true)"}
-_FAIL_SCHEMA = {
-    "description": "must fail: any way (null), or the way given",
-    "anyOf": [
-        _NONE,
-        {
-            "type": "object",
-            "properties": {
-                "status": _STATUS_SCHEMA,
-                "sense": _SENSE_SCHEMA,
-                "error": {"enum": sorted(_ERRORS), "description": "the failure's class"},
-            },
-            "additionalProperties": False,
-            "minProperties": 1,
-        },
-    ],
-}
-DATA_SCHEMA: dict[str, Any] = {
-    "description": "data-in must be: a pattern, a file, hex (at an offset), or a SHA-256",
-    "type": "object",
-    "properties": {
-        "pattern": {"enum": list(PATTERNS)},
-        "seed": _INT,
-        "value": {"anyOf": [_BYTE, _EXPR]},
-        "file": {"type": "string", "minLength": 1},
-        "hex": {"type": "string", "pattern": r"^\s*(0[xX])?[0-9a-fA-F][0-9a-fA-F\s:,xX]*$"},
-        "offset": {"anyOf": [{"type": "integer", "minimum": 0}, _EXPR]},
-        "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
-        "length": {"anyOf": [{"type": "integer", "minimum": 0}, _EXPR]},
-    },
-    "additionalProperties": False,
-    "oneOf": [{"required": [k]} for k in ("pattern", "file", "hex", "sha256")],
-    "dependentRequired": {"offset": ["hex"]},  # hex checks those bytes at offset (default 0)
-}
-assert set(CHECK_ONLY) <= set(DATA_SCHEMA["properties"])
-_FIELD_RANGE = {
-    "type": "object",
-    "properties": {
-        "min": {"anyOf": [{"type": "number"}, _EXPR]},
-        "max": {"anyOf": [{"type": "number"}, _EXPR]},
-    },
-    "additionalProperties": False,
-    "minProperties": 1,
-}
-_FIELDS_SCHEMA = {
-    "description": "decoded response fields (dotted paths into lists and pages): a value or {min, max}",
-    "type": "object",
-    "minProperties": 1,
-    "additionalProperties": {"anyOf": [{"not": {"type": "object"}}, _FIELD_RANGE]},
-}
-_DURATION_VALUE = {
-    "anyOf": [
-        {"type": "number", "minimum": 0},
-        {"type": "string", "pattern": _DURATION.pattern},
-        _EXPR,  # "${max_latency}": a number of seconds or a duration string, when checked
-    ]
-}
-_DURATION_SCHEMA = {
-    "description": "how long the command took: {max: 50ms, min: 1ms} (or ${...})",
-    "type": "object",
-    "properties": {"max": _DURATION_VALUE, "min": _DURATION_VALUE},
-    "additionalProperties": False,
-    "minProperties": 1,
-}
+# The JSON Schema file is the one source of the built-in kinds' schemas (it is the
+# documented contract, and what specs are validated against); each kind carries
+# its entry of ``$defs/expect_kinds``, references inlined.
+_SCHEMAS = builtin_kind_schemas()
+assert set(CHECK_ONLY) <= set(_SCHEMAS["data"]["properties"])
 
 
 def _yes(value: Any) -> bool:
@@ -518,14 +413,14 @@ def _yes(value: Any) -> bool:
 
 
 KINDS: tuple[ExpectationKind, ...] = (
-    ExpectationKind("good", _NONE, _check_good, _yes, "status GOOD (the default)"),
-    ExpectationKind("status", _STATUS_SCHEMA, _check_status, _yes, "this SCSI status"),
-    ExpectationKind("sense", _SENSE_SCHEMA, _check_sense, _yes, "sense key / ASC / ASCQ / INFO"),
-    ExpectationKind("fail", _FAIL_SCHEMA, _check_fail, _yes, "must fail (any way, or this way)"),
-    ExpectationKind("any", _NONE, _check_any, _yes, "may fail; nothing else is judged"),
-    ExpectationKind("data", DATA_SCHEMA, _check_data, description="data-in contents"),
-    ExpectationKind("fields", _FIELDS_SCHEMA, _check_fields, description="decoded response"),
-    ExpectationKind("duration", _DURATION_SCHEMA, _check_duration, description="latency bounds"),
+    ExpectationKind("good", _SCHEMAS["good"], _check_good, _yes, "status GOOD (the default)"),
+    ExpectationKind("status", _SCHEMAS["status"], _check_status, _yes, "this SCSI status"),
+    ExpectationKind("sense", _SCHEMAS["sense"], _check_sense, _yes, "sense key / ASC / ASCQ / INFO"),
+    ExpectationKind("fail", _SCHEMAS["fail"], _check_fail, _yes, "must fail (any way, or this way)"),
+    ExpectationKind("any", _SCHEMAS["any"], _check_any, _yes, "may fail; nothing else is judged"),
+    ExpectationKind("data", _SCHEMAS["data"], _check_data, description="data-in contents"),
+    ExpectationKind("fields", _SCHEMAS["fields"], _check_fields, description="decoded response"),
+    ExpectationKind("duration", _SCHEMAS["duration"], _check_duration, description="latency bounds"),
 )
 
 

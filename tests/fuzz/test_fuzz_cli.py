@@ -23,6 +23,8 @@ from sgscript import sim
 from sgscript.scsi.cdb import catalog
 from sgscript.sim.target import known_options
 
+pytestmark = pytest.mark.slow  # the fuzz suite: seconds per test
+
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

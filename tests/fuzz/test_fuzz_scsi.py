@@ -26,6 +26,8 @@ from sgscript.scsi.errors import UsageError
 from sgscript.scsi.sense import Sense, build_sense, parse_sense
 from sgscript.scsi.status import SenseKey
 
+pytestmark = pytest.mark.slow  # the fuzz suite: seconds per test
+
 CATALOG: dict[str, type[Command]] = catalog()
 NAMES = sorted(CATALOG)
 

@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 
 from sgscript import sim
 
+pytestmark = pytest.mark.slow  # the fuzz suite: seconds per test
+
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 SOURCES = {p.name: p.read_text() for p in sorted(SPECS.glob("*.yaml"))}
 TREES = {name: yaml.safe_load(text) for name, text in SOURCES.items()}

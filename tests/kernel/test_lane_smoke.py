@@ -67,6 +67,9 @@ def test_timed_out_command_reports_did_time_out(sg_debug, scsi_debug_params):
     assert b"DID_TIME_OUT" in result.stdout + result.stderr
 
 
-def test_device_answers_after_a_timeout(sg_debug):
-    # runs after the test above restored the delay: the LU is still usable
+def test_device_answers_after_a_timeout(sg_debug, scsi_debug_params):
+    # its own timeout (not the test above's), then the delay back: the LU is still usable
+    scsi_debug_params.set_delay(3)
+    run("sg_raw", "-t", "1", sg_debug, "00", "00", "00", "00", "00", "00", check=False)
+    scsi_debug_params.restore()  # retries while the timed-out command is still queued
     run("sg_turs", sg_debug)

@@ -77,7 +77,7 @@ def encode_lun(lun: int | str | bytes | Mapping[str, Any]) -> bytes:
             return encode_lun(from_hex(lun["hex"], "hex"))
         if "value" in lun:
             return encode_lun(lun["value"].to_bytes(8, "big"))
-        lun = lun.get("lun")
+        lun = lun.get("lun")  # type: ignore[assignment]  # whatever it is: checked below
     if isinstance(lun, bytes | bytearray | str):
         raw = from_hex(lun, "lun")
         if len(raw) != 8:

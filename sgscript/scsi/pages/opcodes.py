@@ -161,9 +161,12 @@ def encode_rsoc_all(descriptors: Iterable[Mapping[str, Any]] | Mapping[str, Any]
 
     A descriptor with ``ctdp`` gets its ``command_timeouts_descriptor`` (zeros if absent).
     """
-    if isinstance(descriptors, Mapping):
-        descriptors = descriptors.get("command_descriptors", ())
-    body = b"".join(pack(COMMAND_DESCRIPTOR, d) + _timeouts(d) for d in descriptors)
+    rows: Iterable[Mapping[str, Any]] = (
+        descriptors.get("command_descriptors", ())
+        if isinstance(descriptors, Mapping)
+        else descriptors
+    )
+    body = b"".join(pack(COMMAND_DESCRIPTOR, d) + _timeouts(d) for d in rows)
     return len(body).to_bytes(4, "big") + body
 
 
