@@ -74,7 +74,7 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     # the channel asks the reactor's per-device queue (issue 9, item 3)
     ("sgscript.channel", "sgscript.reactor"): "issue 9 item 3",
     # the loader gets plugin expectation kinds through the hook module (issue 9, items 1 and 4)
-    ("sgscript.scenario.load", "sgscript.verify.plugins"): "issue 9 item 4",
+    ("sgscript.scenario.load.entry", "sgscript.verify.plugins"): "issue 9 item 4",
     # the hook specs become one module above the layers (issue 9, item 1)
     ("sgscript.verify.hookspecs", "sgscript.transport.base"): "issue 9 item 1",
     ("sgscript.verify.hookspecs", "sgscript.runner.results"): "issue 9 item 1",

@@ -1,0 +1,70 @@
+"""YAML spec → ``Scenario``: safe parsing with marks, includes, defaults, schema and semantic checks.
+
+The pipeline, and what each stage reports (every problem a ``Problem`` at
+``FILE:LINE:COL``; a file's problems are all collected, then raised together
+as one ``SpecError``):
+
+=============  =============================================================
+stage          checks
+=============  =============================================================
+read           YAML syntax; duplicate keys; tags other than plain YAML
+               (nothing is constructed but str/int/float/bool/null)
+includes       files found; no cycles; each file against its own root
+               schema (``fragment`` or ``step_fragment``), marks in that file
+schema         ``schemas/sgscript.schema.json`` (+ plugin ``expect`` kinds):
+               unknown keys (did you mean), types, forms (``schema.explain``)
+semantics      commands (did you mean; plugin commands count once
+               registered), CDB fields (did you mean; ``lba``), constant
+               values against the field's width and symbolic names,
+               expressions (syntax, column-accurate) and variables in scope,
+               devices declared, raw CDB hex, data hex/files, status and
+               sense key names, ``save:`` names, direction of ``data:``
+=============  =============================================================
+
+Variables in scope for a step: ``vars:`` (each may use the ones before it),
+the built-ins of ``BUILTIN_VARS``, and names ``save:``d by earlier steps; in a
+``parallel:`` group a branch sees what it saved itself, not its siblings'
+saves (those are visible after the group); ``finally:`` steps see everything
+the main steps save (a run cut short may not have saved it: that fails then).
+
+Includes: a top-level ``include:`` merges fragments' ``devices``/``vars``/
+``defaults`` under this file's (later fragments over earlier ones); a step
+``- include: FILE`` splices that file's steps in place.  Paths are relative to
+the naming file and confined (``files.confine``: the spec's directory or a
+``--data-dir``), marks point into the file that holds the text, and each file
+is read and checked once however often it is included.  Bounds
+(``sgscript.limits``) are checked while parsing, never after building.
+
+Expectation kinds: the schema file defines the built-ins; kinds only plugins
+define come from ``sgscript.verify.plugins.expectation_schema(pm)`` when that
+layer is importable (``spec`` must not need it: without it, the file's kinds).
+
+``save:`` values name decoded response fields.  Which fields a decoder
+returns depends on the device's answer (page codes, descriptor lists), so
+they are not checked here; a command without a data-in phase cannot save
+anything, and that is an error.
+"""
+
+from __future__ import annotations
+
+from ...grammar import parse_duration
+from ...limits import MAX_STEPS
+from .doc import Problem, SpecError
+from .entry import MAX_FILE_BYTES, load_scenario, load_scenario_text, plugin_kinds
+from .overrides import check_var_names, override_vars, parse_vars
+from .values import BUILTIN_VARS
+
+__all__ = [
+    "BUILTIN_VARS",
+    "MAX_FILE_BYTES",
+    "MAX_STEPS",
+    "Problem",
+    "SpecError",
+    "check_var_names",
+    "load_scenario",
+    "load_scenario_text",
+    "override_vars",
+    "parse_duration",
+    "parse_vars",
+    "plugin_kinds",
+]

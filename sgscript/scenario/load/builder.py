@@ -1,0 +1,344 @@
+"""Validated data → the model: the scenario, its devices, steps and parallel groups.
+
+``_Builder`` reads the included files (``includes.py``), checks every value
+(``values.py``) and builds the frozen ``Scenario``; variables in scope are
+tracked step by step (``save:``, parallel branches, ``finally:``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ...limits import MAX_QUEUE_DEPTH, MAX_REPEAT
+from ..model import Device, Mark, Scenario, Step
+from .doc import Doc, _Problems, _short
+from .includes import _At, _Includes
+from .values import BUILTIN_VARS, _Values
+
+__all__: list[str] = []
+
+
+class _Builder(_Includes, _Values):
+    """Reads the included files and turns validated data into the model, checking meaning."""
+
+    def __init__(
+        self, problems: _Problems, kinds: Mapping[str, Any], roots: Sequence[str] = ()
+    ) -> None:
+        self.problems = problems
+        self.kinds = kinds
+        self.roots = list(roots)  # where included and data files may be (confinement)
+        self.docs: dict[tuple[str, str], Doc | None] = {}
+        self.order: list[str] = []
+        self.steps_seen = 0
+        self.devices: dict[str, Device] = {}
+        self.defaults: dict[str, Any] = {}
+        self.hidden: set[str] = set()  # saved by sibling parallel branches: not in scope
+
+    # -- the scenario -----------------------------------------------------
+
+    def scenario(self, doc: Doc, name: str) -> Scenario | None:
+        data = doc.data if isinstance(doc.data, dict) else {}
+        stack = (doc.abspath or doc.file,)
+        merged = self.gather(doc, stack)
+        self.devices = {n: d for n, at in merged.devices.items() if (d := self.device(n, at))}
+        scope: set[str] = set(BUILTIN_VARS)
+        variables: dict[str, Any] = {}
+        for var, at in merged.vars.items():
+            if var in BUILTIN_VARS:
+                self.problems.at(
+                    at.doc, at.path, f"{var!r} is a built-in variable: pick another name", key=True
+                )
+            self.check_value(at, scope)
+            variables[var] = at.value
+            scope.add(var)
+        self.check_defaults(merged.defaults, scope)
+        steps = self.steps(self.expand(data.get("steps"), doc, ("steps",), stack), "", scope)
+        final = self.steps(
+            self.expand(data.get("finally"), doc, ("finally",), stack), "finally.", scope
+        )
+        policy = data.get("on_failure", "stop")
+        return Scenario(
+            name=data.get("name") if isinstance(data.get("name"), str) else name,
+            file=doc.file,
+            description=data.get("description") if isinstance(data.get("description"), str) else "",
+            version=data.get("sgscript", 1) if isinstance(data.get("sgscript"), int) else 1,
+            devices=self.devices,
+            vars=variables,
+            steps=steps,
+            finally_steps=final,
+            on_failure=policy if policy in ("stop", "continue") else "stop",
+            mark=doc.mark(()),
+            base_dir=doc.base_dir,
+            includes=tuple(d.file for d in self.docs.values() if d is not None),
+            var_marks={var: at.doc.mark(at.path) for var, at in merged.vars.items()},
+        )
+
+    def device(self, name: str, at: _At) -> Device | None:
+        value = at.value
+        mark = at.doc.mark(at.path)
+        if isinstance(value, str):
+            return Device(name, value, mark=mark)
+        if not isinstance(value, dict) or not isinstance(value.get("target"), str):
+            return None
+        timeout = (
+            self.duration(_At(value["timeout"], at.doc, (*at.path, "timeout")), timeout=True)
+            if "timeout" in value
+            else None
+        )
+        qd = value.get("queue_depth")
+        if isinstance(qd, int) and not isinstance(qd, bool) and qd > MAX_QUEUE_DEPTH:
+            self.problems.at(
+                at.doc,
+                (*at.path, "queue_depth"),
+                f"queue_depth is at most {MAX_QUEUE_DEPTH}, got {_short(qd)}",
+            )
+            qd = None
+        initiator = value.get("initiator")
+        options = value.get("options")
+        return Device(
+            name,
+            value["target"],
+            initiator=initiator if isinstance(initiator, str) else None,
+            queue_depth=qd if isinstance(qd, int) and not isinstance(qd, bool) else None,
+            timeout=timeout,
+            options=dict(options) if isinstance(options, dict) else {},
+            mark=mark,
+        )
+
+    def check_defaults(self, defaults: Mapping[str, _At], scope: set[str]) -> None:
+        for key, at in defaults.items():
+            if key == "device":
+                if isinstance(at.value, str):
+                    self.check_device(at)
+                    self.defaults[key] = at.value
+            elif key == "timeout":
+                self.defaults[key] = self.duration(at, timeout=True)
+            elif key == "expect":
+                self.defaults[key] = self.expectations(at, scope, None)
+            elif key == "queue_depth":
+                self.check_value(at, scope)
+                self.defaults[key] = at.value
+            elif key in ("on_failure", "optional"):
+                self.defaults[key] = at.value
+
+    # -- steps ------------------------------------------------------------
+
+    def steps(self, items: list[_At], prefix: str, scope: set[str]) -> tuple[Step, ...]:
+        out = []
+        for i, at in enumerate(items):
+            step = self.step(at, f"{prefix}{i + 1}", scope)
+            if step is not None:
+                out.append(step)
+        return tuple(out)
+
+    def step(self, at: _At, spath: str, scope: set[str]) -> Step | None:
+        data = at.value
+        if not isinstance(data, dict):
+            return None
+        mark = at.doc.mark(at.path)
+        name = data.get("name") if isinstance(data.get("name"), str) else None
+        if "parallel" in data:
+            return self.parallel(at, spath, scope, name, mark)
+        if "reset" in data:
+            device = self.step_device(at)
+            kind = data["reset"] if isinstance(data["reset"], str) else "lun"
+            return Step(
+                "reset",
+                name or f"reset {kind} on {device or '?'}",
+                device=device,
+                reset=kind,
+                on_failure=self.policy(data),
+                mark=mark,
+                path=spath,
+            )
+        if "sleep" in data:
+            seconds = self.duration(_At(data["sleep"], at.doc, (*at.path, "sleep")))
+            return Step(
+                "sleep", name or f"sleep {data['sleep']}", sleep=seconds, mark=mark, path=spath
+            )
+        return self.command_step(at, spath, scope, name, mark)
+
+    def parallel(self, at: _At, spath: str, scope: set[str], name: str | None, mark: Mark) -> Step:
+        branches = []
+        saved: set[str] = set()
+        raw = at.value["parallel"] if isinstance(at.value["parallel"], list) else []
+        by_branch = [_saved_names(branch) for branch in raw]
+        outer_hidden = self.hidden
+        for b, branch in enumerate(raw):
+            self.hidden = outer_hidden | {
+                n for i, names in enumerate(by_branch) if i != b for n in names
+            }
+            bpath = (*at.path, "parallel", b)
+            if isinstance(branch, list):  # a sequence
+                items = self.expand(branch, at.doc, bpath, at.stack)
+            else:  # a lone step (or an include: its steps are the sequence)
+                items = self.splice([(branch, bpath)], at.doc, at.stack)
+            inner = set(scope)
+            branches.append(self.steps(items, f"{spath}.{b + 1}.", inner))
+            saved |= inner - scope
+        self.hidden = outer_hidden
+        scope |= saved
+        n = len(branches)
+        return Step(
+            "parallel",
+            name or f"parallel ({n} branch{'es' if n != 1 else ''})",
+            branches=tuple(branches),
+            on_failure=self.policy(at.value),
+            mark=mark,
+            path=spath,
+        )
+
+    def command_step(
+        self, at: _At, spath: str, scope: set[str], name: str | None, mark: Mark
+    ) -> Step | None:
+        data, doc, path = at.value, at.doc, at.path
+        if "command" not in data and "cdb" not in data:
+            return None  # not a step at all: the schema said what is missing
+        device = self.step_device(at)
+        cls = None
+        command: str | None = None
+        fields: dict[str, Any] = {}
+        raw = data.get("command")
+        if isinstance(raw, str):
+            cls = self.lookup(raw, _At(raw, doc, (*path, "command")), key=False)
+        elif isinstance(raw, dict) and len(raw) == 1:
+            ((cname, given),) = raw.items()
+            cls = self.lookup(cname, _At(cname, doc, (*path, "command", cname)), key=True)
+            if cls is not None and isinstance(given, dict):
+                fields = self.fields(cls, given, doc, (*path, "command", cname), scope)
+        if cls is not None:
+            command = cls.__name__
+        cdb = None
+        if isinstance(data.get("cdb"), str):
+            cdb = self.cdb(_At(data["cdb"], doc, (*path, "cdb")))
+        direction = getattr(cls, "direction", None)
+        direction_name = getattr(direction, "value", None)
+        data_in = data.get("data_in")
+        if data_in is not None:
+            self.check_value(_At(data_in, doc, (*path, "data_in")), scope)
+            if cls is not None and direction_name != "in":
+                self.problems.at(
+                    doc,
+                    (*path, "data_in"),
+                    f"{command} reads no data: data_in does not apply",
+                    key=True,
+                )
+        spec = None
+        if isinstance(data.get("data"), dict):
+            spec = self.data_source(_At(data["data"], doc, (*path, "data")), scope)
+            if cls is not None and direction_name != "out":
+                self.problems.at(
+                    doc,
+                    (*path, "data"),
+                    f"{command} sends no data: data: is data-out (to check data-in, use expect: {{data: ...}})",
+                    key=True,
+                )
+            if cdb is not None and data_in is not None:
+                self.problems.at(
+                    doc,
+                    (*path, "data"),
+                    "a raw CDB either reads (data_in) or writes (data), not both",
+                    key=True,
+                )
+        if "expect" in data:
+            expect = self.expectations(_At(data["expect"], doc, (*path, "expect")), scope, cls)
+        else:
+            expect = self.defaults.get("expect", ())
+        save: dict[str, str] = {}
+        if isinstance(data.get("save"), dict):
+            save = self.save(_At(data["save"], doc, (*path, "save")), cls, scope)
+        repeat = self.count(data, at, "repeat", scope, 1)
+        qd = self.count(data, at, "queue_depth", scope, self.defaults.get("queue_depth", 1))
+        timeout = (
+            self.duration(_At(data["timeout"], doc, (*path, "timeout")), timeout=True)
+            if "timeout" in data
+            else self.defaults.get("timeout")
+        )
+        optional = data.get("optional", self.defaults.get("optional", False))
+        label = command or (f"cdb {cdb}" if cdb else "command")
+        scope |= set(save)
+        return Step(
+            "command",
+            name or f"{label} on {device or '?'}",
+            device=device,
+            command=command,
+            fields=fields,
+            cdb=cdb,
+            data_in=data_in,
+            data=spec,
+            expect=expect,
+            save=save,
+            repeat=repeat,
+            queue_depth=qd,
+            timeout=timeout,
+            optional=optional if isinstance(optional, bool) else False,
+            on_failure=self.policy(data),
+            mark=mark,
+            path=spath,
+        )
+
+    def count(
+        self, data: Mapping[str, Any], at: _At, key: str, scope: set[str], default: Any
+    ) -> Any:
+        if key not in data:
+            return default
+        value = data[key]
+        here = _At(value, at.doc, (*at.path, key))
+        self.check_value(here, scope)
+        limit = MAX_REPEAT if key == "repeat" else MAX_QUEUE_DEPTH
+        for const, cpath in self.constants(here, scope):
+            if isinstance(const, int) and not isinstance(const, bool) and const > limit:
+                self.problems.at(at.doc, cpath, f"{key} is at most {limit}, got {_short(const)}")
+        return value
+
+    def policy(self, data: Mapping[str, Any]) -> str | None:
+        value = data.get("on_failure", self.defaults.get("on_failure"))
+        return value if value in ("stop", "continue") else None
+
+    def step_device(self, at: _At) -> str | None:
+        data = at.value
+        if isinstance(data.get("device"), str):
+            self.check_device(_At(data["device"], at.doc, (*at.path, "device")))
+            return data["device"]
+        if "device" in self.defaults:
+            return self.defaults["device"]
+        if len(self.devices) == 1:
+            return next(iter(self.devices))
+        if "device" in data:
+            return None  # wrong type: the schema said so
+        if self.devices:
+            names = ", ".join(self.devices)
+            self.problems.at(
+                at.doc,
+                at.path,
+                f"which device? add device: (one of {names}) or defaults: {{device: ...}}",
+            )
+        else:
+            self.problems.at(at.doc, at.path, "no device: declare one under devices:")
+        return None
+
+    def check_device(self, at: _At) -> None:
+        name = at.value
+        if name in self.devices:
+            return
+        declared = list(self.devices)
+        if not declared:
+            hint = ": declare it under devices:"
+        else:
+            near = difflib.get_close_matches(name, declared, n=1)
+            hint = (
+                f" (did you mean {near[0]!r}?)" if near else f" (declared: {', '.join(declared)})"
+            )
+        self.problems.at(at.doc, at.path, f"device {name!r} is not declared{hint}")
+
+
+def _saved_names(data: Any) -> set[str]:
+    """Variables a step (or list of steps) saves, nested parallel groups included."""
+    if isinstance(data, list):
+        return {n for item in data for n in _saved_names(item)}
+    if not isinstance(data, dict):
+        return set()
+    names = set(data["save"]) if isinstance(data.get("save"), dict) else set()
+    return names | _saved_names(data.get("parallel"))

@@ -1,0 +1,330 @@
+"""Checking what a step says: commands and fields, constants, expressions, data, expect, save.
+
+The value half of the builder (``builder._Builder`` inherits it): each check
+reports at the value's mark and returns what the model keeps.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import stat
+from collections.abc import Mapping
+from typing import Any
+
+from ...grammar import DurationRangeError, GrammarError, parse_duration, parse_hex
+from ...limits import MAX_DATA_FILE_BYTES
+from ...scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError
+from ..expr import ExprError, Template, template
+from ..files import FileRefused, confine
+from ..model import DataSource, Expectation
+from ..schema import path_text
+from .doc import Doc, PathT, _Problems
+from .includes import _At
+
+__all__ = ["BUILTIN_VARS"]
+
+#: Variables every expression may use without declaring them; the planner supplies them.
+#: None yet: a name added here must also be put in the planner's ``Env`` for every step.
+BUILTIN_VARS: dict[str, str] = {
+    "index": "the command's number within its step's repeat, from 0 (walk a range: ${index * 8})",
+}
+
+
+class _Values:
+    """The value half of ``_Builder`` (the attributes it uses are the builder's)."""
+
+    problems: _Problems
+    roots: list[str]
+    hidden: set[str]
+
+    # -- commands and fields ------------------------------------------------
+
+    def lookup(self, name: Any, at: _At, *, key: bool) -> Any:
+        from ...scsi.cdb import lookup
+
+        if not isinstance(name, str):
+            return None
+        try:
+            return lookup(name)
+        except UnknownCommandError as exc:
+            hint = f" (did you mean {' or '.join(exc.suggestions)}?)" if exc.suggestions else ""
+            self.problems.at(
+                at.doc,
+                at.path,
+                f"unknown command {name!r}{hint}; `sgscript commands` lists them",
+                key=key,
+            )
+            return None
+
+    def fields(
+        self, cls: Any, given: Mapping[str, Any], doc: Doc, path: PathT, scope: set[str]
+    ) -> dict[str, Any]:
+        layout = cls.layout
+        out: dict[str, Any] = {}
+        for key, value in given.items():
+            here = (*path, key)
+            try:
+                canon = layout.canonical(str(key))
+            except UnknownFieldError as exc:
+                hint = f" (did you mean {' or '.join(exc.suggestions)}?)" if exc.suggestions else ""
+                self.problems.at(doc, here, f"{cls.__name__} has no field {key!r}{hint}", key=True)
+                continue
+            if layout.by_name[canon].field.fixed:
+                self.problems.at(doc, here, f"{canon} is fixed by {cls.__name__}", key=True)
+                continue
+            if canon in out:
+                self.problems.at(doc, here, f"{canon} given twice", key=True)
+                continue
+            out[canon] = value
+            for const, cpath in self.constants(_At(value, doc, here), scope):
+                try:
+                    layout.coerce(canon, const)
+                except FieldValueError as exc:
+                    self.problems.at(doc, cpath, str(exc))
+        return out
+
+    def constants(self, at: _At, scope: set[str]) -> list[tuple[Any, PathT]]:
+        """Check a value's expressions; the parts whose value is known now, for range checks."""
+        value = at.value
+        if isinstance(value, dict) and set(value) == {"random"}:
+            out = []
+            bounds = value["random"]
+            if isinstance(bounds, list):
+                for i, b in enumerate(bounds):
+                    out += self.constants(_At(b, at.doc, (*at.path, "random", i)), scope)
+                if (
+                    len(out) == 2
+                    and all(isinstance(c, int) for c, _ in out)
+                    and out[0][0] > out[1][0]
+                ):
+                    self.problems.at(
+                        at.doc, (*at.path, "random"), f"empty range: {out[0][0]} > {out[1][0]}"
+                    )
+            return out
+        if isinstance(value, str) and "$" in value:
+            t = self.template(at, scope)
+            if t is None or t.names:
+                return []
+            try:
+                return [(t.render({}), at.path)]
+            except ExprError as exc:
+                self.problems.add(
+                    at.doc.text_mark(at.path, exc.offset), f"{path_text(at.path)}: {exc.message}"
+                )
+                return []
+        if isinstance(value, bool | int | str):
+            return [(value, at.path)]
+        return []
+
+    def check_value(self, at: _At, scope: set[str]) -> None:
+        """Every ``${...}`` inside a value parses and reads only variables in scope."""
+        value = at.value
+        if isinstance(value, str):
+            if "$" in value:
+                self.template(at, scope)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                self.check_value(_At(v, at.doc, (*at.path, k)), scope)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                self.check_value(_At(v, at.doc, (*at.path, i)), scope)
+
+    def template(self, at: _At, scope: set[str]) -> Template | None:
+        text: str = at.value
+        where = path_text(at.path)
+        try:
+            t = template(text)
+        except ExprError as exc:
+            self.problems.add(
+                at.doc.text_mark(at.path, exc.offset), f"{where}: bad expression: {exc.message}"
+            )
+            return None
+        for offset, expr in t.exprs:
+            for name in sorted(expr.names - scope):
+                at_name = _find_name(text, name, offset)
+                near = difflib.get_close_matches(name, sorted(scope), n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                if name in self.hidden:
+                    hint = " (another parallel branch saves it: visible after the group)"
+                self.problems.add(
+                    at.doc.text_mark(at.path, at_name),
+                    f"{where}: undefined variable {name!r}{hint}",
+                )
+        return t
+
+    def cdb(self, at: _At) -> str | None:
+        try:
+            raw = parse_hex(at.value)
+        except GrammarError as exc:
+            hint = " (expected bytes like '12 00 00 00 24 00')" if "not hex" in str(exc) else ""
+            self.problems.at(at.doc, at.path, f"cdb: {exc}{hint}")
+            return None
+        if not 6 <= len(raw) <= 260:
+            self.problems.at(at.doc, at.path, f"cdb: a CDB has 6 to 260 bytes, got {len(raw)}")
+            return None
+        return raw.hex(" ")
+
+    def data_source(self, at: _At, scope: set[str]) -> DataSource:
+        d, doc, path = at.value, at.doc, at.path
+        for key in ("seed", "value", "length"):
+            if key in d:
+                self.check_value(_At(d[key], doc, (*path, key)), scope)
+        if d.get("pattern") == "byte" and "value" not in d:
+            self.problems.at(doc, path, "pattern byte needs value: (the byte to repeat)")
+        if isinstance(d.get("value"), int) and not 0 <= d["value"] <= 255:
+            self.problems.at(doc, (*path, "value"), f"value is a byte (0..255), got {d['value']}")
+        hex_text = d.get("hex")
+        if isinstance(hex_text, str) and _hex_bytes(hex_text) is None:
+            self.problems.at(doc, (*path, "hex"), "expected hex bytes like '00 01 02 03'")
+        file = self.data_file(_At(d.get("file"), doc, (*path, "file")))
+        return DataSource(
+            pattern=d.get("pattern"),
+            seed=d.get("seed"),
+            value=d.get("value"),
+            file=file,
+            hex=hex_text if isinstance(hex_text, str) else None,
+            length=d.get("length"),
+            mark=doc.mark(path),
+        )
+
+    def data_file(self, at: _At) -> str | None:
+        """The data file's real path, when it is confined, a regular file and small enough."""
+        if not isinstance(at.value, str):
+            return None
+        try:
+            full = confine(at.value, at.doc.base_dir, self.roots or [at.doc.base_dir])
+        except FileRefused as exc:
+            self.problems.at(at.doc, at.path, f"data file {exc}")
+            return None
+        try:
+            st = os.stat(full)
+        except OSError:
+            self.problems.at(
+                at.doc, at.path, f"data file {at.value!r} not found (looked for {full})"
+            )
+            return full
+        if not stat.S_ISREG(st.st_mode):
+            self.problems.at(at.doc, at.path, f"data file {at.value!r}: not a regular file")
+        elif st.st_size > MAX_DATA_FILE_BYTES:
+            self.problems.at(
+                at.doc,
+                at.path,
+                f"data file {at.value!r}: larger than {MAX_DATA_FILE_BYTES >> 20} MiB",
+            )
+        return full
+
+    # -- expect and save ----------------------------------------------------
+
+    def expectations(self, at: _At, scope: set[str], cls: Any) -> tuple[Expectation, ...]:
+        value, doc, path = at.value, at.doc, at.path
+        if isinstance(value, str):
+            if value in ("good", "fail", "any"):
+                return (Expectation(value, None, doc.mark(path)),)
+            return ()
+        if not isinstance(value, dict):
+            return ()
+        out = []
+        for kind, v in value.items():
+            here = (*path, kind)
+            mark = doc.key_mark(here)
+            if kind in ("good", "any"):
+                v = None
+            elif kind == "fail":
+                if isinstance(v, dict):
+                    self.check_status_sense(_At(v, doc, here))
+                    self.check_value(_At(v, doc, here), scope)
+                else:
+                    v = None
+            elif kind in ("status", "sense"):
+                self.check_status_sense(_At({kind: v}, doc, path))
+                self.check_value(_At(v, doc, here), scope)  # e.g. information: "${offset}"
+            elif kind == "data" and isinstance(v, dict):
+                self.check_value(_At(v, doc, here), scope)
+                if isinstance(v.get("hex"), str) and _hex_bytes(v["hex"]) is None:
+                    self.problems.at(doc, (*here, "hex"), "expected hex bytes like '00 01 02 03'")
+                if isinstance(v.get("file"), str):
+                    v = {**v, "file": self.data_file(_At(v["file"], doc, (*here, "file")))}
+                if cls is not None and getattr(cls.direction, "value", None) != "in":
+                    self.problems.at(
+                        doc, here, f"{cls.__name__} reads no data: nothing to check", key=True
+                    )
+            else:
+                self.check_value(_At(v, doc, here), scope)
+            out.append(Expectation(str(kind), v, mark))
+        return tuple(out)
+
+    def check_status_sense(self, at: _At) -> None:
+        from ...scsi.status import ScsiStatus, SenseKey
+
+        d, doc, path = at.value, at.doc, at.path
+        status = d.get("status")
+        if isinstance(status, str):
+            try:
+                ScsiStatus.parse(status)
+            except ValueError:
+                self.problems.at(
+                    doc,
+                    (*path, "status"),
+                    _name_problem("status", status, list(ScsiStatus.__members__)),
+                )
+        sense = d.get("sense")
+        key, kpath = sense, (*path, "sense")
+        if isinstance(sense, dict):
+            key, kpath = sense.get("key"), (*path, "sense", "key")
+        if isinstance(key, str):
+            try:
+                SenseKey.parse(key)
+            except ValueError:
+                self.problems.at(
+                    doc, kpath, _name_problem("sense key", key, list(SenseKey.__members__))
+                )
+
+    def save(self, at: _At, cls: Any, scope: set[str]) -> dict[str, str]:
+        out = {}
+        for var, fieldname in at.value.items():
+            here = (*at.path, var)
+            if var in BUILTIN_VARS:
+                self.problems.at(
+                    at.doc, here, f"{var!r} is a built-in variable: pick another name", key=True
+                )
+            if isinstance(fieldname, str):
+                out[str(var)] = fieldname
+        if cls is not None and getattr(cls.direction, "value", None) != "in" and out:
+            self.problems.at(
+                at.doc, at.path, f"{cls.__name__} returns no data: nothing to save", key=True
+            )
+        return out
+
+    def duration(self, at: _At, *, timeout: bool = False) -> float | None:
+        try:
+            seconds = parse_duration(at.value)
+        except DurationRangeError as exc:  # .inf, .nan, a year: the schema cannot say so
+            self.problems.at(at.doc, at.path, str(exc))
+            return None
+        except ValueError:
+            return None  # the schema reported it
+        if timeout and seconds <= 0:
+            self.problems.at(at.doc, at.path, "a timeout must be more than 0")
+            return None
+        return seconds
+
+
+def _hex_bytes(text: str) -> bytes | None:
+    try:
+        return parse_hex(text)
+    except GrammarError:
+        return None
+
+
+def _find_name(text: str, name: str, start: int) -> int:
+    m = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])").search(text, start)
+    return m.start() if m else start
+
+
+def _name_problem(what: str, value: str, names: list[str]) -> str:
+    folded = value.strip().upper().replace(" ", "_").replace("-", "_")
+    near = difflib.get_close_matches(folded, names, n=1)
+    hint = f" (did you mean {near[0]}?)" if near else f": one of {', '.join(names)}"
+    return f"unknown {what} {value!r}{hint}"

@@ -1,0 +1,191 @@
+"""One step's ``Command`` objects, built lazily: what draws nothing is built once."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from ...limits import (
+    MAX_TRANSFER,
+)
+from ...scsi.cdb import Command, Direction, lookup
+from ...scsi.errors import UsageError
+from ..model import DataSource, Step
+from .raw import RawCommand
+from .steps import Env
+from .values import _DATA_KEYS, _as_int, _bounds, _resolve, _transfer, has_random
+
+__all__: list[str] = []
+
+
+class _Maker:
+    """Builds one step's commands; what draws nothing is evaluated once."""
+
+    def __init__(
+        self,
+        step: Step,
+        env: Env,
+        rng: random.Random,
+        seed: int,
+        base_dir: str,
+        max_transfer: int = MAX_TRANSFER,
+        *,
+        checking: bool = False,
+    ) -> None:
+        self.max_transfer = max_transfer
+        self.checking = checking  # Plan.check: sizes and fields only, no data built
+        self.env = env
+        self.rng = rng
+        self.seed = seed
+        self.base_dir = base_dir
+        self.block_size = env.block_size
+        vars_ = env.vars
+        self.options: dict[str, Any] = {}
+        if step.timeout is not None:
+            self.options["timeout"] = step.timeout
+        self.data: DataSource | None = step.data
+        self.data_values: dict[str, Any] = {}
+        if step.data is not None:
+            for key in _DATA_KEYS:
+                value = getattr(step.data, key)
+                if value is not None and key not in ("file", "hex"):
+                    value = _resolve(value, vars_, rng)
+                self.data_values[key] = value
+        self.raw: bytes | None = None
+        self.cls: type[Command] | None = None
+        self.fixed: dict[str, Any] = {}
+        #: (field, value, (lo, hi) when it is a plain random draw with fixed bounds)
+        self.varying: list[tuple[str, Any, tuple[int, int] | None]] = []
+        if step.cdb is not None:
+            text = _resolve(step.cdb, vars_, rng)
+            try:
+                self.raw = bytes.fromhex(str(text).replace(":", " ").replace(",", " "))
+            except ValueError:
+                raise UsageError(f"cdb {text!r} is not hex bytes") from None
+            if not self.raw:
+                raise UsageError("cdb is empty")
+            if step.data_in is not None:
+                self.options["data_in"] = self._data_in(_resolve(step.data_in, vars_, rng))
+        else:
+            if step.command is None:
+                raise UsageError(f"step {step.name!r} names no command")
+            self.cls = lookup(step.command)
+            for key, value in step.fields.items():
+                if has_random(value):
+                    self.varying.append((key, value, _bounds(value, vars_, rng)))
+                else:
+                    self.fixed[key] = _resolve(value, vars_, rng)
+            if step.data_in is not None:
+                self.options["data_in"] = self._data_in(_resolve(step.data_in, vars_, rng))
+        self.varies = bool(self.varying)
+
+    def _data_in(self, value: Any) -> int:
+        return _transfer("data_in", _as_int("data_in", value), self.max_transfer)
+
+    def extremes(self) -> Iterator[Command]:
+        """The commands at the ends of every ``{random: [lo, hi]}`` range (else one command)."""
+        if self.raw is not None or not any(b for _, _, b in self.varying):
+            yield self()
+            return
+        assert self.cls is not None
+        for end in (0, 1):
+            kwargs = dict(self.fixed)
+            for key, value, bounds in self.varying:
+                kwargs[key] = bounds[end] if bounds else _resolve(value, self.env.vars, self.rng)
+            yield self._build(kwargs)
+
+    def __call__(self) -> Command:
+        if self.raw is not None:
+            return self._raw()
+        assert self.cls is not None
+        kwargs = dict(self.fixed)
+        rng = self.rng
+        for key, value, bounds in self.varying:
+            if bounds is not None:  # the same draw resolve() makes, without re-evaluating
+                kwargs[key] = rng.randint(*bounds)
+            else:
+                kwargs[key] = _resolve(value, self.env.vars, rng)
+        return self._build(kwargs)
+
+    def _build(self, kwargs: dict[str, Any]) -> Command:
+        assert self.cls is not None
+        if self.data is None:
+            command = self.cls(**kwargs, **self.options)
+            _transfer(
+                f"{self.cls.__name__}'s data",
+                command.data_length(self.block_size),
+                self.max_transfer,
+            )
+            return command
+        lba = kwargs.get("lba", kwargs.get("logical_block_address", 0))
+        length = self.data_values.get("length")
+        if length is not None:  # the data's size decides; missing length fields follow it
+            data = self._make_data(_as_int("lba", lba), _as_int("data length", length))
+            return self.cls(**kwargs, data=data, **self.options)
+        command = self.cls(**kwargs, **self.options)
+        if command.direction is not Direction.OUT:
+            raise UsageError(
+                f"{self.cls.__name__} sends no data (data: is for data-out commands;"
+                " check data-in with expect: {data: ...})"
+            )
+        size = _transfer(
+            f"{self.cls.__name__}'s data", command.data_length(self.block_size), self.max_transfer
+        )
+        natural = self._natural_length()
+        if size == 0 and natural:
+            # MODE SELECT/UNMAP with hex or a file and no length field: the data's own
+            # size decides, and the command's PARAMETER LIST LENGTH follows it.
+            data = self._make_data(_as_int("lba", lba), natural)
+            return self.cls(**kwargs, data=data, **self.options)
+        command.options.data = self._make_data(
+            int(command.values.get("logical_block_address", 0)), size
+        )
+        return command
+
+    def _natural_length(self) -> int | None:
+        """The size of a literal (``hex``) or ``file`` data source; None for a pattern."""
+        if self.data_values.get("hex") is not None:
+            from ..patterns import parse_hex
+
+            return len(parse_hex(self.data_values["hex"], ""))
+        if self.data_values.get("file") is not None:
+            return _file_size(self.base_dir, self.data_values["file"])
+        return None
+
+    def _raw(self) -> Command:
+        assert self.raw is not None
+        if self.data is None:
+            return RawCommand.build(self.raw, **self.options)
+        length = self.data_values.get("length")
+        if length is None:  # the literal's own size; a pattern has none
+            length = self._natural_length()
+            if length is None:
+                raise UsageError("a raw cdb with a data pattern needs data length: N")
+        data = self._make_data(0, _as_int("data length", length))
+        return RawCommand.build(self.raw, data=data, **self.options)
+
+    def _make_data(self, lba: int, length: int) -> bytes:
+        from ..patterns import make_data  # the verify engineer's patterns: one definition
+
+        _transfer("data", length, self.max_transfer)
+        if self.checking:  # the size is checked; one block is enough to check the pattern's values
+            length = min(length, self.block_size)
+
+        spec = DataSource(**self.data_values, mark=self.data.mark if self.data else None)
+        return make_data(
+            spec,
+            lba=lba,
+            length=length,
+            block_size=self.block_size,
+            seed=self.seed,  # the spec's own seed wins inside make_data
+            base_dir=self.base_dir,
+        )
+
+
+def _file_size(base_dir: str, name: str) -> int:
+    try:
+        return os.path.getsize(os.path.join(base_dir, os.path.expanduser(name)))
+    except OSError as exc:
+        raise UsageError(f"data file {name!r}: {exc.strerror or exc}") from None

@@ -1,0 +1,451 @@
+"""``Plan``: one scenario compiled — steps by path, seed, ``-k``, targets, checks, streams."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from ...limits import (
+    MAX_QUEUE_DEPTH,
+    MAX_REPEAT,
+    MAX_TRANSFER,
+)
+from ...scsi.cdb import Command, Direction
+from ...scsi.errors import UsageError
+from ..model import Mark, Scenario, Step
+from .commands import _Maker
+from .select import compile_selection
+from .steps import DEFAULT_BLOCK_SIZE, Env, PlannedStep, PreviewRow
+from .targets import confine_sim_file, device_target
+from .values import (
+    _CHECKED,
+    _DATA_KEYS,
+    _MARKED,
+    _as_int,
+    _env,
+    _message,
+    _names,
+    _resolve,
+    _step_uses_index,
+    _why,
+)
+
+if TYPE_CHECKING:
+    from ..load import Problem
+
+__all__ = ["Plan"]
+
+
+class Plan:
+    """A scenario ready to run: paths, seed, selection, device targets, command streams."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        bindings: Mapping[str, str] | None = None,
+        seed: int | None = None,
+        select: str | None = None,
+        max_transfer: int = MAX_TRANSFER,
+    ) -> None:
+        self.scenario = scenario
+        #: The most one command may move (``--max-transfer``); checked before data is built.
+        self.max_transfer = max_transfer
+        #: ``--device NAME=TARGET`` for names this scenario declares (others are ignored:
+        #: one command line binds the devices of many specs).
+        self.bindings = {k: v for k, v in (bindings or {}).items() if k in scenario.devices}
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**32)
+        self.select = select or None
+        self.base_dir = os.path.dirname(os.path.abspath(scenario.file)) if scenario.file else "."
+        self._matcher = compile_selection(select) if select else None
+        self._all: list[PlannedStep] = []
+        self._selected: dict[str, bool] = {}
+        self._walk(scenario.steps, "", 0, False, (scenario.name,))
+        self._walk(scenario.finally_steps, "finally.", 0, True, (scenario.name,))
+        self._by_path = {ps.path: ps for ps in self._all}
+        self._by_id: dict[int, PlannedStep] = {}
+        for ps in self._all:
+            self._by_id.setdefault(id(ps.step), ps)
+        self._mark_selection()
+
+    # -- structure -------------------------------------------------------------
+
+    def _walk(
+        self, steps: Iterable[Step], prefix: str, depth: int, final: bool, names: tuple[str, ...]
+    ) -> None:
+        for n, step in enumerate(steps, 1):
+            path = f"{prefix}{n}"
+            keywords = (*names, step.name)
+            self._all.append(PlannedStep(path, step, depth, final, keywords))
+            for b, branch in enumerate(step.branches, 1):
+                self._walk(branch, f"{path}.{b}.", depth + 1, final, keywords)
+
+    def _mark_selection(self) -> None:
+        match = self._matcher
+        for ps in self._all:
+            self._selected[ps.path] = match is None or match(ps.keywords)
+        # a group runs when any of its steps does; finally: runs when anything runs
+        for ps in reversed(self._all):
+            if ps.step.kind == "parallel" and not self._selected[ps.path]:
+                self._selected[ps.path] = any(
+                    self._selected[c.path] for c in self._all if c.path.startswith(ps.path + ".")
+                )
+        anything = any(self._selected.values())  # -k naming a finally: step runs it too
+        for ps in self._all:
+            if ps.final:
+                self._selected[ps.path] = anything
+
+    def all_steps(self) -> list[PlannedStep]:
+        """Every step with its path, selected or not, parallel groups before their steps."""
+        return list(self._all)
+
+    def steps(self) -> list[PlannedStep]:
+        """The selected steps, in file order (a parallel group before its branches' steps)."""
+        return [ps for ps in self._all if self._selected[ps.path]]
+
+    def is_selected(self, path: str) -> bool:
+        return self._selected.get(path, False)
+
+    @property
+    def selected(self) -> bool:
+        """Whether ``-k`` leaves anything of this scenario to run."""
+        return any(self._selected.values())
+
+    def children(self, planned: PlannedStep) -> list[list[PlannedStep]]:
+        """A parallel group's branches as planned steps (the selected ones, top level of each)."""
+        out = []
+        for b in range(1, len(planned.step.branches) + 1):
+            prefix = f"{planned.path}.{b}."
+            out.append(
+                [
+                    ps
+                    for ps in self._all
+                    if ps.path.startswith(prefix)
+                    and "." not in ps.path[len(prefix) :]
+                    and self._selected[ps.path]
+                ]
+            )
+        return out
+
+    def top(self, final: bool = False) -> list[PlannedStep]:
+        """The selected steps of ``steps:`` (or ``finally:``) at the top level."""
+        return [
+            ps
+            for ps in self._all
+            if ps.final == final and ps.depth == 0 and self._selected[ps.path]
+        ]
+
+    def find(self, step: Step | PlannedStep | str) -> PlannedStep:
+        """The planned step for a path, a model step (by identity) or a planned step."""
+        if isinstance(step, PlannedStep):
+            return step
+        found = self._by_path.get(step) if isinstance(step, str) else self._by_id.get(id(step))
+        if found is None:
+            raise KeyError(f"no step {step!r} in {self.scenario.name}")
+        return found
+
+    # -- devices ---------------------------------------------------------------
+
+    def device_target(self, name: str) -> tuple[str, dict[str, Any]]:
+        """The target string to open for device ``name`` and the options left over.
+
+        A ``sim:`` backing file (``file=``) the spec names is confined to the
+        spec's directory (``confine_sim_file``); one given with ``--device`` is
+        the user's own path.
+        """
+        device = self.scenario.devices[name]
+        bound = self.bindings.get(name)
+        target, rest = device_target(device, bound)
+        if target.startswith("sim:"):
+            own = set()
+            if bound is not None:
+                own = {k for k, _ in parse_qsl(bound.partition("?")[2], keep_blank_values=True)}
+            target = confine_sim_file(target, self.base_dir, device, skip=own)
+        return target, rest
+
+    def device_queue_depth(self, name: str) -> int:
+        """The device's declared queue depth, or enough for every step's (at least 16)."""
+        device = self.scenario.devices[name]
+        if device.queue_depth:
+            return int(device.queue_depth)
+        depth = 16
+        for ps in self._all:
+            q = ps.step.queue_depth
+            if ps.step.device == name and isinstance(q, int) and not isinstance(q, bool):
+                depth = max(depth, q)
+        return depth
+
+    def block_size_hint(self, name: str | None) -> int:
+        """The block size ``sgscript plan`` assumes: the device option, else 512."""
+        device = self.scenario.devices.get(name or "")
+        if device is None or name in self.bindings:
+            return DEFAULT_BLOCK_SIZE
+        value = device.options.get("block_size", device.options.get("bs"))
+        try:
+            return int(str(value), 0) if value is not None else DEFAULT_BLOCK_SIZE
+        except ValueError:
+            return DEFAULT_BLOCK_SIZE
+
+    # -- values ----------------------------------------------------------------
+
+    def initial_vars(self) -> dict[str, Any]:
+        """``vars:`` evaluated in order (a value may use the ones before it, or draw)."""
+        rng = random.Random(f"{self.seed}:vars")
+        out: dict[str, Any] = {}
+        for name, value in self.scenario.vars.items():
+            out[name] = _resolve(value, out, rng)
+        return out
+
+    def rng(self, step: PlannedStep | Step | str) -> random.Random:
+        """The step's own random stream: the same seed and path draw the same values."""
+        return random.Random(f"{self.seed}:{self.find(step).path}")
+
+    def counts(
+        self, step: PlannedStep | Step | str, env: Env | Mapping[str, Any]
+    ) -> tuple[int, int]:
+        """(repeat, queue_depth) of a step, evaluated against ``env``."""
+        ps = self.find(step)
+        env = _env(env)
+        rng = self.rng(ps)
+        repeat = _as_int("repeat", _resolve(ps.step.repeat, env.vars, rng), 0, MAX_REPEAT)
+        depth = _as_int(
+            "queue_depth", _resolve(ps.step.queue_depth, env.vars, rng), 1, MAX_QUEUE_DEPTH
+        )
+        return repeat, depth
+
+    # -- checks before anything is sent -----------------------------------------
+
+    def check(self) -> list[Problem]:
+        """Every value that depends only on ``vars:`` (and ``--var``), evaluated and range-checked.
+
+        What a selected step would send is built now (the first and last index,
+        the bounds of a random range) so a field out of range, a repeat past its
+        bound or a transfer past ``max_transfer`` is found before the run
+        opens a device; values that read a variable ``save:``d at run time can
+        only be checked then (a step failure).  Each problem is at the step's
+        (or the variable's) ``FILE:LINE:COL``.
+        """
+        from ..load import Problem
+
+        scenario = self.scenario
+        top = scenario.mark or Mark(scenario.file, 1, 1)
+        problems: list[Problem] = []
+        rng = random.Random(f"{self.seed}:vars")
+        vars_: dict[str, Any] = {}
+        unknown: set[str] = set()
+        for name, value in scenario.vars.items():
+            if _names(value) & unknown:
+                unknown.add(name)
+                continue
+            try:
+                vars_[name] = _resolve(value, vars_, rng)
+            except _CHECKED as exc:
+                mark = scenario.var_marks.get(name, top)
+                problems.append(Problem(mark, f"vars.{name}: {_message(exc)}"))
+                unknown.add(name)
+        for ps in self.steps():
+            step = ps.step
+            if step.kind == "command":
+                for message in self._check_command(ps, vars_, unknown):
+                    marked = _MARKED.match(message)  # a data pattern's own place is more precise
+                    if marked is not None:
+                        file, line, column, text = marked.groups()
+                        where = Mark(file, int(line), int(column))
+                        problems.append(Problem(where, f"step {ps.path}: {text}"))
+                    else:
+                        problems.append(Problem(step.mark or top, f"step {ps.path}: {message}"))
+            unknown.update(step.save)
+        return problems
+
+    def _check_command(
+        self, ps: PlannedStep, vars_: Mapping[str, Any], unknown: set[str]
+    ) -> Iterator[str]:
+        step = ps.step
+        rng = self.rng(ps)
+        repeat: int | None = None
+        if not _names(step.repeat) & unknown:
+            try:
+                repeat = _as_int("repeat", _resolve(step.repeat, vars_, rng), 0, MAX_REPEAT)
+            except _CHECKED as exc:
+                yield _message(exc)
+        if not _names(step.queue_depth) & unknown:
+            try:
+                _as_int("queue_depth", _resolve(step.queue_depth, vars_, rng), 1, MAX_QUEUE_DEPTH)
+            except _CHECKED as exc:
+                yield _message(exc)
+        yield from self._check_durations(step, vars_, unknown, rng)
+        values: list[Any] = [*step.fields.values(), step.cdb, step.data_in]
+        if step.data is not None:
+            values += [getattr(step.data, key) for key in _DATA_KEYS]
+        if any(_names(v) & unknown for v in values):
+            return  # it reads what an earlier step saves: checked when it runs
+        indices = [0]
+        if _step_uses_index(step) and repeat:
+            indices.append(repeat - 1)
+        block_size = self.block_size_hint(step.device)
+        try:
+            for index in indices:
+                env = Env({**vars_, "index": index}, block_size)
+                maker = _Maker(
+                    step, env, rng, self.seed, self.base_dir, self.max_transfer, checking=True
+                )
+                for _ in maker.extremes():
+                    pass
+        except _CHECKED as exc:
+            yield _message(exc)
+
+    @staticmethod
+    def _check_durations(
+        step: Step, vars_: Mapping[str, Any], unknown: set[str], rng: random.Random
+    ) -> Iterator[str]:
+        """``expect: {duration: {min, max}}`` bounds that read only ``vars:``: durations now."""
+        from ..load import parse_duration
+
+        for e in step.expect:
+            if e.kind != "duration" or not isinstance(e.value, Mapping):
+                continue
+            for key in ("min", "max"):
+                bound = e.value.get(key)
+                if bound is None or _names(bound) & unknown:
+                    continue
+                try:
+                    parse_duration(_resolve(bound, vars_, rng))
+                except _CHECKED as exc:
+                    yield f"expect.duration.{key}: {_message(exc)}"
+
+    def command_stream(
+        self,
+        step: PlannedStep | Step | str,
+        env: Env | Mapping[str, Any] | None = None,
+        *,
+        repeat: int | None = None,
+        rng: random.Random | None = None,
+    ) -> Iterator[Command]:
+        """The commands of one command step, lazily: ``repeat`` times the evaluated fields.
+
+        Values are evaluated when the stream starts (expressions see the variables
+        saved before the step), random ones per command.  A bad value raises
+        ``UsageError`` (from the generator, when it is reached).
+        """
+        ps = self.find(step)
+        env = _env(env)
+        rng = rng if rng is not None else self.rng(ps)
+        if repeat is None:
+            repeat = _as_int("repeat", _resolve(ps.step.repeat, env.vars, rng), 0, MAX_REPEAT)
+        return self._stream(ps.step, env, rng, repeat)
+
+    def _stream(self, step: Step, env: Env, rng: random.Random, repeat: int) -> Iterator[Command]:
+        if step.kind != "command":
+            raise UsageError(f"step {step.name!r} is a {step.kind} step: it sends no commands")
+        if _step_uses_index(step):  # every command differs: evaluate each one afresh
+            base = {**env.vars}
+            for index in range(repeat):
+                base["index"] = index
+                yield _Maker(
+                    step,
+                    Env(base, env.block_size),
+                    rng,
+                    self.seed,
+                    self.base_dir,
+                    self.max_transfer,
+                )()
+            return
+        make = self._maker(step, env, rng)
+        if make is None:
+            return
+        if not make.varies:
+            command = make()
+            yield from itertools.repeat(command, repeat)
+            return
+        for _ in range(repeat):
+            yield make()
+
+    def _maker(self, step: Step, env: Env, rng: random.Random) -> _Maker | None:
+        return _Maker(step, env, rng, self.seed, self.base_dir, self.max_transfer)
+
+    # -- sgscript plan ---------------------------------------------------------
+
+    def preview(self, *, per_step: int = 1) -> Iterator[PreviewRow]:
+        """The compiled stream for ``sgscript plan`` / ``--list``, without opening a device.
+
+        One row per selected step with its first ``per_step`` commands (more rows
+        for a repeat when asked).  Values ``save:``d by earlier steps are unknown
+        until the run: what depends on them shows as ``?``.
+        """
+        vars_ = self.initial_vars()
+        unknown: set[str] = set()
+        for ps in self.steps():
+            step = ps.step
+            device = step.device
+            target = self.device_target(device)[0] if device in self.scenario.devices else None
+            base = {
+                "path": ps.path,
+                "name": step.name,
+                "kind": step.kind,
+                "depth": ps.depth,
+                "device": device,
+                "target": target,
+                "final": ps.final,
+            }
+            if step.kind == "reset":
+                yield PreviewRow(**base, command=f"reset {step.reset}")
+            elif step.kind == "sleep":
+                yield PreviewRow(**base, command=f"sleep {step.sleep:g}s")
+            elif step.kind == "parallel":
+                yield PreviewRow(**base, command=f"parallel ({len(step.branches)} branches)")
+            else:
+                yield from self._preview_command(ps, base, vars_, unknown, per_step)
+            for name in step.save:
+                unknown.add(name)
+                vars_.pop(name, None)
+
+    def _preview_command(
+        self,
+        ps: PlannedStep,
+        base: dict[str, Any],
+        vars_: dict[str, Any],
+        unknown: set[str],
+        per_step: int,
+    ) -> Iterator[PreviewRow]:
+        env = Env(vars_, self.block_size_hint(ps.step.device))
+        rng = self.rng(ps)
+        label = ps.step.command or "cdb"
+        try:
+            repeat, depth = self.counts(ps, env)
+        except Exception as exc:
+            yield PreviewRow(
+                **base, command=label, cdb_hex="?", repeat="?", note=_why(exc, unknown)
+            )
+            return
+        try:
+            stream = self.command_stream(ps, env, repeat=repeat, rng=rng)
+            first = list(itertools.islice(stream, max(1, per_step)))
+        except Exception as exc:
+            yield PreviewRow(
+                **base,
+                command=label,
+                cdb_hex="?",
+                repeat=repeat,
+                queue_depth=depth,
+                note=_why(exc, unknown),
+            )
+            return
+        for n, cmd in enumerate(first):
+            bs = env.block_size
+            out = cmd.data_length(bs) if cmd.direction is Direction.OUT else 0
+            din = cmd.data_length(bs) if cmd.direction is Direction.IN else 0
+            row = PreviewRow(
+                **base,
+                command=cmd.describe(),
+                cdb_hex=cmd.bind(bs).hex(" "),
+                data_out=out,
+                data_in=din,
+                repeat=repeat,
+                queue_depth=depth,
+                note="" if n == 0 else f"command {n + 1} of {repeat}",
+            )
+            yield row

@@ -1,0 +1,140 @@
+"""A step's values at plan time: random draws, ``${index}``, bounds, and why one does not fit."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ...scsi.errors import UsageError
+from ..model import Step
+from .steps import Env
+
+__all__ = ["has_random", "uses_index"]
+
+
+def has_random(value: Any) -> bool:
+    """True when ``value`` draws from the RNG (a ``{random: [lo, hi]}`` anywhere in it)."""
+    if isinstance(value, Mapping):
+        return "random" in value or any(has_random(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(has_random(v) for v in value)
+    return False
+
+
+_INDEX = re.compile(r"\$\{[^}]*\bindex\b")
+
+
+def uses_index(value: Any) -> bool:
+    """True when ``value`` mentions the built-in ``index`` (it then differs per command)."""
+    if isinstance(value, str):
+        return bool(_INDEX.search(value))
+    if isinstance(value, Mapping):
+        return any(uses_index(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(uses_index(v) for v in value)
+    return False
+
+
+def _step_uses_index(step: Step) -> bool:
+    data = step.data
+    values = [*step.fields.values(), step.cdb, step.data_in]
+    if data is not None:
+        values += [getattr(data, key) for key in _DATA_KEYS]
+    return any(uses_index(v) for v in values)
+
+
+def _resolve(value: Any, vars: Mapping[str, Any], rng: random.Random) -> Any:
+    from ..expr import resolve  # the loader's evaluator: one for validation and running
+
+    return resolve(value, vars, rng)
+
+
+def _as_int(what: str, value: Any, minimum: int = 0, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{what} must be a whole number, got {_show(value)}")
+    if value < minimum:
+        raise UsageError(f"{what} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise UsageError(f"{what} is at most {maximum}, got {_show(value)}")
+    return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _transfer(what: str, size: int, limit: int) -> int:
+    """``size`` when one command may move it (``--max-transfer``); checked before allocating."""
+    if size > limit:
+        raise UsageError(
+            f"{what} of {size} bytes is more than the largest transfer, {limit} bytes"
+            " (--max-transfer SIZE raises it)"
+        )
+    return size
+
+
+def _names(value: Any) -> set[str]:
+    """The variables a model value reads (through its ``${...}``)."""
+    from ..expr import ExprError, is_expression, template
+
+    if isinstance(value, str):
+        if "$" not in value:
+            return set()
+        try:
+            return set(template(value.strip() if is_expression(value) else value).names)
+        except ExprError:
+            return set()
+    if isinstance(value, Mapping):
+        return {n for v in value.values() for n in _names(v)}
+    if isinstance(value, list | tuple):
+        return {n for v in value for n in _names(v)}
+    return set()
+
+
+_DATA_KEYS = ("pattern", "seed", "value", "file", "hex", "length")
+
+
+#: What a value that cannot be built raises (ExprError and FieldValueError are ValueErrors).
+_CHECKED = (ValueError, TypeError, ArithmeticError, KeyError)
+#: A message that starts with its own FILE:LINE:COL.
+_MARKED = re.compile(r"^(.+?):(\d+):(\d+): (.*)$", re.S)
+
+
+def _message(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _why(exc: Exception, unknown: set[str]) -> str:
+    text = str(exc)
+    hits = sorted(name for name in unknown if re.search(rf"\b{re.escape(name)}\b", text))
+    if hits:
+        return f"depends on {', '.join(hits)}, saved at run time"
+    return text
+
+
+def _env(env: Env | Mapping[str, Any] | None) -> Env:
+    if env is None:
+        return Env()
+    if isinstance(env, Env):
+        return env
+    return Env(dict(env))
+
+
+def _bounds(value: Any, vars_: Mapping[str, Any], rng: random.Random) -> tuple[int, int] | None:
+    """``{random: [lo, hi]}`` with bounds that draw nothing: (lo, hi), evaluated once per step.
+
+    None for anything else (or bounds that are not a valid range: the per-command
+    ``resolve`` then reports the problem in its own words).
+    """
+    if not (isinstance(value, Mapping) and len(value) == 1 and "random" in value):
+        return None
+    bounds = value["random"]
+    if not isinstance(bounds, list | tuple) or len(bounds) != 2 or has_random(bounds):
+        return None
+    lo, hi = (_resolve(b, vars_, rng) for b in bounds)
+    ok = all(isinstance(b, int) and not isinstance(b, bool) for b in (lo, hi))
+    return (lo, hi) if ok and lo <= hi else None
