@@ -1,7 +1,7 @@
 """The scenario model: what a YAML spec says, typed, marked with where it said it.
 
-The loader (``load.py``) builds these from a validated document; the planner
-(``plan.py``) turns them into commands; the runner executes them.  Every
+The loader (``load/``) builds these from a validated document; the planner
+(``plan/``) turns them into commands; the runner executes them.  Every
 object is a frozen dataclass of plain values, so a scenario pickles and can
 be shipped to another process or host with its device bindings (DESIGN.md,
 "Scale-out").
@@ -159,7 +159,7 @@ class Step:
     sleep: float | None = None
     branches: tuple[tuple[Step, ...], ...] = ()
     mark: Mark | None = None
-    #: Where the step sits, unique in its scenario, 1-based as the planner counts (plan.py):
+    #: Where the step sits, unique in its scenario, 1-based as the planner counts (plan/):
     #: ``3`` (third of ``steps:``), ``5.2.1`` (step 5's second branch, its first step),
     #: ``finally.1``; positions after includes are spliced in.
     path: str = ""

@@ -307,7 +307,7 @@ MISSING = object()  # lookup_path's "no such field"
 def lookup_path(decoded: Any, path: str) -> Any:
     """A dotted path into decoded fields (``mode_pages.0.wce``), or ``MISSING``.
 
-    One rule for ``expect: {fields:}`` and ``save:`` (run.py), so a path that
+    One rule for ``expect: {fields:}`` and ``save:`` (runner/step.py), so a path that
     checks a field also saves it.
     """
     here = decoded

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ...limits import MAX_QUEUE_DEPTH, MAX_REPEAT
 from ..model import Device, Mark, Scenario, Step
@@ -59,10 +59,11 @@ class _Builder(_Includes, _Values):
             self.expand(data.get("finally"), doc, ("finally",), stack), "finally.", scope
         )
         policy = data.get("on_failure", "stop")
+        title, description = data.get("name"), data.get("description")
         return Scenario(
-            name=data.get("name") if isinstance(data.get("name"), str) else name,
+            name=title if isinstance(title, str) else name,
             file=doc.file,
-            description=data.get("description") if isinstance(data.get("description"), str) else "",
+            description=description if isinstance(description, str) else "",
             version=data.get("sgscript", 1) if isinstance(data.get("sgscript"), int) else 1,
             devices=self.devices,
             vars=variables,
@@ -293,7 +294,7 @@ class _Builder(_Includes, _Values):
                 self.problems.at(at.doc, cpath, f"{key} is at most {limit}, got {_short(const)}")
         return value
 
-    def policy(self, data: Mapping[str, Any]) -> str | None:
+    def policy(self, data: Mapping[str, Any]) -> Literal["stop", "continue"] | None:
         value = data.get("on_failure", self.defaults.get("on_failure"))
         return value if value in ("stop", "continue") else None
 

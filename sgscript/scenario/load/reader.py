@@ -38,7 +38,7 @@ class _Loader(yaml.SafeLoader):
         self._left = MAX_NODES
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._left -= 1
         if self._left < 0:
             raise _TooBig(
@@ -50,7 +50,7 @@ class _Loader(yaml.SafeLoader):
                 raise _TooBig(
                     f"YAML nested more than {MAX_YAML_DEPTH} levels deep", self.peek_event()
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 

@@ -382,7 +382,7 @@ class Plan:
             step = ps.step
             device = step.device
             target = self.device_target(device)[0] if device in self.scenario.devices else None
-            base = {
+            base: dict[str, Any] = {
                 "path": ps.path,
                 "name": step.name,
                 "kind": step.kind,
