@@ -34,7 +34,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sgscript"
 
 #: The layers, lowest first: module-name prefix -> layer. The longest matching prefix wins.
 LAYER_OF: dict[str, str] = {
-    "sgscript.limits": "limits",  # the bounds on input; imports nothing, every layer may use it
+    # the bounds on input and the value grammar: nothing else of sgscript, every layer may use them
+    "sgscript.limits": "base",
+    "sgscript.grammar": "base",
     "sgscript.scsi": "scsi",
     "sgscript.sim": "sim",
     "sgscript.transport": "transport",
@@ -49,13 +51,13 @@ LAYER_OF: dict[str, str] = {
 
 #: What each layer may import besides itself; "top" may import everything.
 MAY_IMPORT: dict[str, frozenset[str]] = {
-    "limits": frozenset(),
+    "base": frozenset(),
     "scsi": frozenset(),  # pure bytes <-> values: nothing else of sgscript
-    "sim": frozenset({"limits", "scsi"}),
-    "transport": frozenset({"limits", "scsi", "sim"}),
-    "reactor": frozenset({"limits", "scsi", "transport"}),
-    "scenario": frozenset({"limits", "scsi"}),
-    "verify": frozenset({"limits", "scsi", "scenario"}),
+    "sim": frozenset({"base", "scsi"}),
+    "transport": frozenset({"base", "scsi", "sim"}),
+    "reactor": frozenset({"base", "scsi", "transport"}),
+    "scenario": frozenset({"base", "scsi"}),
+    "verify": frozenset({"base", "scsi", "scenario"}),
 }
 
 #: Edges that close a cycle today, each with the issue that removes it.
