@@ -3,11 +3,13 @@
 A spec, a ``--var``, a target string or a sysfs tree comes from people and
 tools sgscript does not control: each is bounded before its value is built,
 so a mistake or a hostile file is a one-line error (exit 2), never a hang,
-a traceback or gigabytes of memory.  This module imports nothing, so every
+a traceback or gigabytes of memory.  This module imports nothing of sgscript, so every
 layer (``sim``, ``transport``, ``spec``) may use it.
 """
 
 from __future__ import annotations
+
+import re
 
 __all__ = [
     "MAX_BITS",
@@ -29,6 +31,7 @@ __all__ = [
     "MAX_TRANSFER",
     "MAX_YAML_DEPTH",
     "clip",
+    "control_character",
 ]
 
 #: A spec or included file, in bytes: specs are text written by people.
@@ -65,6 +68,19 @@ MAX_SYSFS_ATTR_BYTES = 64 << 10
 MAX_SYSFS_ENTRIES = 65536
 #: Longest line of an error message: a spec's value echoed in it is elided in the middle.
 MAX_MESSAGE = 1000
+
+
+#: Characters no spec text may hold, however written (a YAML escape, an expression):
+#: C0 controls but tab and newline, DEL, C1 controls, and lone surrogates.  Echoed to a
+#: terminal they move the cursor or retitle the window (a ``\r`` turns a FAIL line into
+#: a PASS one); a surrogate cannot even be encoded, so a report dies mid-run.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def control_character(text: str) -> str | None:
+    """``U+001B``-style name of the first character of ``text`` no spec may hold, or None."""
+    m = _CONTROL.search(text)
+    return None if m is None else f"U+{ord(m.group()):04X}"
 
 
 def clip(text: str, limit: int = MAX_MESSAGE) -> str:

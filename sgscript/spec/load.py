@@ -73,6 +73,7 @@ from ..limits import (
     MAX_STRING,
     MAX_YAML_DEPTH,
     clip,
+    control_character,
 )
 from ..scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError, UsageError
 from .expr import ExprError, Template, template
@@ -334,6 +335,7 @@ class _Reader:
                 self.problems.add(kmark, "a key must be a plain name, not a list or mapping")
                 continue
             key = knode.value
+            self._controls(knode)
             if key in explicit:
                 first = explicit[key]
                 self.problems.add(
@@ -358,7 +360,18 @@ class _Reader:
         doc.marks[path] = self._mark(node.start_mark)
         return out
 
+    def _controls(self, node: ScalarNode) -> None:
+        """A control character a YAML escape made (``"\\e[2J"``, ``"\\ud800"``): the
+        reader refuses them raw, and echoed they would rewrite the console."""
+        bad = control_character(node.value)
+        if bad is not None:
+            self.problems.add(
+                self._mark(node.start_mark),
+                f"control character {bad} (from an escape) is not allowed in a spec",
+            )
+
     def _scalar(self, node: ScalarNode, path: PathT) -> Any:
+        self._controls(node)
         start, end = node.start_mark, node.end_mark
         if start.line == end.line and node.style in (None, "'", '"'):
             skip = 1 if node.style else 0
