@@ -622,7 +622,7 @@ def _plans(args: argparse.Namespace) -> _Batch | int:
             select=args.select,
             max_transfer=args.max_transfer,
         )
-        problems = _sim_file_problems(scenario, plan)  # before any spec runs
+        problems = _target_problems(scenario, plan, pm)  # before any spec runs
         if problems:
             raise UsageError(problems[0])
         if plan.selected:
@@ -889,7 +889,7 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(exc, flush=True)
             bad += 1
             continue
-        problems = _sim_file_problems(scenario)
+        problems = _target_problems(scenario, pm=pm)
         if problems:
             print("\n".join(problems), flush=True)
             bad += 1
@@ -912,20 +912,33 @@ def _run_validate(args: argparse.Namespace) -> int:
     return EXIT_USAGE if bad else EXIT_OK
 
 
-def _sim_file_problems(scenario: Any, plan: Any = None) -> list[str]:
-    """Each ``sim:`` device's ``file=``: confined to the spec's directory and, if it exists,
-    an sgscript sim disk of the same geometry; nothing is created (``FILE:LINE:COL: ...``)."""
-    from .sim.target import check_target_files
+def _target_problems(scenario: Any, plan: Any = None, pm: Any = None) -> list[str]:
+    """What opening each device would refuse, found before anything is opened or sent
+    (``FILE:LINE:COL: ...``): an unknown target kind (unless a plugin may open it), a
+    target naming no device, a ``sim:`` option or geometry opening refuses, a ``sim:``
+    ``file=`` outside the spec's directory or not an sgscript sim disk of the same
+    geometry.  Nothing is created."""
+    from .sim.target import check_target
     from .spec.plan import Plan
+    from .transport import schemes, target_path, target_scheme
 
     plan = plan if plan is not None else Plan(scenario, seed=0)
+    plugins_open = pm is not None and bool(pm.hook.sgscript_open_target.get_hookimpls())
     problems = []
     for name, device in scenario.devices.items():
         where = f"{device.mark}: " if device.mark is not None else ""
         try:
-            target = plan.device_target(name)[0]
-            if target.startswith("sim:"):
-                check_target_files(target[4:])
+            target, rest = plan.device_target(name)
+            scheme = target_scheme(target)
+            if scheme == "sim":
+                check_target(target[4:], rest)
+            elif scheme not in schemes() and not plugins_open:
+                known = ", ".join(f"{s}:" for s in schemes())
+                raise UsageError(
+                    f"unknown target kind {scheme + ':'!r} in {target!r} (known: {known})"
+                )
+            elif scheme in schemes() and not target_path(target):
+                raise UsageError(f"target {target!r} names no device")
         except ValueError as exc:
             text = str(exc)
             problems.append(text if text.startswith(where) else f"{where}devices.{name}: {text}")

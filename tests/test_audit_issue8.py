@@ -70,3 +70,78 @@ def test_tabs_and_newlines_in_text_stay_allowed(
         "steps:\n  - {device: a, command: TestUnitReady}\n",
     )
     assert main(["run", spec]) == 0, capsys.readouterr()
+
+
+# ------------------------------------ a target string is checked before anything is sent
+
+WRITER = (
+    'sgscript: 1\ndevices: {a: "sim:first"}\nsteps:\n'
+    "  - {device: a, command: {Write10: {lba: 0, transfer_length: 1}}, data: {pattern: zeros}}\n"
+)
+
+BAD_TARGETS = [
+    ('"simm:lu0"', "unknown target kind"),
+    ('"sg:"', "names no device"),
+    ('"sim:lu0?latency=bogus"', "not a duration"),
+    ('"sim:lu0?nosuch=1"', "unknown sim option"),
+    ('"sim:lu0?blocks=-5"', "blocks=-5"),
+    ('"sim:lu0?block_size=7"', "block_size=7"),
+    ('"sim:lu0?queue_depth=0"', "queue_depth=0"),
+    ('"sim:lu0?lun=7"', "no LUN 7"),
+    ('"sim:lu0?luns=999"', "luns=999"),
+    ('"sim:lu0?every_nth=0:BUSY"', "at least 1"),
+    ('"sim:lu0?gone_after=0"', "at least 1"),
+    ("{target: sim:lu0, options: {latency: bogus}}", "not a duration"),
+    ("{target: sim:lu0, options: {medium_error: [[5, 1]]}}", "ends before it starts"),
+]
+
+
+@pytest.mark.parametrize(("target", "why"), BAD_TARGETS)
+def test_validate_refuses_a_target_that_run_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, why: str
+) -> None:
+    """``validate`` said ok for each of these; ``run`` refused them only on opening."""
+    spec = write(
+        tmp_path / "t.yaml",
+        f"sgscript: 1\ndevices: {{a: {target}}}\nsteps:\n  - {{device: a, command: TestUnitReady}}\n",
+    )
+    code = main(["validate", spec])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert re.search(re.escape(spec) + r":2:\d+: .*" + re.escape(why), out + err), out + err
+
+
+@pytest.mark.parametrize(("target", "why"), BAD_TARGETS)
+def test_a_bad_target_in_a_later_spec_stops_the_run_before_the_first_spec_sends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, why: str
+) -> None:
+    """``run first.yaml second.yaml``: the first spec wrote its disk, then the second's
+    target was refused with exit 2 ("nothing sent") and a JUnit file reading all green."""
+    first = write(tmp_path / "first.yaml", WRITER)
+    second = write(
+        tmp_path / "second.yaml",
+        f"sgscript: 1\ndevices: {{b: {target}}}\nsteps:\n  - {{device: b, command: TestUnitReady}}\n",
+    )
+    junit, log = tmp_path / "out.xml", tmp_path / "out.jsonl"
+    code = main(["run", first, second, "--junit", str(junit), "--log", str(log)])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert re.search(re.escape(second) + r":2:\d+: .*" + re.escape(why), err), err
+    assert not sim.targets()  # the first spec's disk was never made: nothing was sent
+    assert not log.exists() and not junit.exists()
+
+
+def test_a_bad_device_binding_is_refused_before_the_first_spec_sends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write(tmp_path / "first.yaml", WRITER)
+    second = write(
+        tmp_path / "second.yaml",
+        'sgscript: 1\ndevices: {b: "sim:second"}\nsteps:\n  - {device: b, command: TestUnitReady}\n',
+    )
+    code = main(["run", first, second, "--device", "b=sim:second?latency=1e400s"])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert "not a duration" in err
+    assert "seed" not in out  # refused before the run began
+    assert not sim.targets()

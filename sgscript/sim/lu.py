@@ -24,7 +24,7 @@ from ..scsi.status import ScsiStatus
 from .core import C, Condition, Fail, Request, Response, StatusFail
 from .storage import FileStorage, MemoryStorage, Storage
 
-__all__ = ["LogicalUnit", "LuConfig", "handles"]
+__all__ = ["LogicalUnit", "LuConfig", "check_geometry", "handles"]
 
 Handler = Callable[["LogicalUnit", Request], bytes | None]
 _HANDLERS: dict[str, Handler] = {}
@@ -106,6 +106,15 @@ class LuConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def check_geometry(cfg: LuConfig) -> None:
+    """Raise ValueError unless ``cfg``'s block size and count are a disk's (checked before
+    anything is opened, so ``validate`` and ``run`` refuse the same targets)."""
+    if cfg.block_size not in (512, 520, 528, 1024, 2048, 4096, 4160, 4224):
+        raise ValueError(f"block_size={cfg.block_size} is not a logical block size disks use")
+    if cfg.blocks < 1 or cfg.blocks > 1 << 48:
+        raise ValueError(f"blocks={cfg.blocks} must be 1..2**48")
+
+
 class LogicalUnit:
     """One simulated logical unit; every nexus that reaches it shares its state."""
 
@@ -116,10 +125,7 @@ class LogicalUnit:
         self.config = cfg = config or LuConfig()
         self.name = name
         self.lun = lun
-        if cfg.block_size not in (512, 520, 528, 1024, 2048, 4096, 4160, 4224):
-            raise ValueError(f"block_size={cfg.block_size} is not a logical block size disks use")
-        if cfg.blocks < 1 or cfg.blocks > 1 << 48:
-            raise ValueError(f"blocks={cfg.blocks} must be 1..2**48")
+        check_geometry(cfg)
         self.storage: Storage = (
             FileStorage(cfg.backing_file, cfg.blocks, cfg.block_size)
             if cfg.backing_file

@@ -18,15 +18,17 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from ..scsi.errors import UsageError
 from .faults import LIST_OPTIONS, OPTIONS, parse_options, unknown_option
-from .lu import LogicalUnit, LuConfig
+from .lu import LogicalUnit, LuConfig, check_geometry
 
 __all__ = [
     "Target",
+    "check_target",
     "check_target_files",
     "forget_targets",
     "get_target",
@@ -169,6 +171,39 @@ def check_target_files(spec: str) -> None:
         cfg = _lun_config(config, lun)
         assert cfg.backing_file is not None
         check_backing_file(cfg.backing_file, cfg.blocks, cfg.block_size)
+
+
+def check_target(spec: str, structured: Mapping[str, Any] | None = None) -> None:
+    """Refuse (``UsageError``) what opening ``sim:SPEC`` would refuse, opening nothing.
+
+    ``sgscript validate`` and the checks ``run`` makes before its first command use
+    it, so a bad option in the second spec of a command line is found before the
+    first spec sends anything.  ``structured`` are the device's options that did not
+    fit the target string (applied to the faults after opening).
+    """
+    name, options = parse_target(spec)
+    options.pop("initiator", None)
+    depth = options.pop("queue_depth", None)
+    if depth is not None and not 1 <= option_int("queue_depth", depth) <= 65536:
+        raise UsageError(f"sim:{name}: queue_depth={depth} must be 1..65536")
+    lun = option_int("lun", options.pop("lun", "0"))
+    luns = option_int("luns", str(options.pop("luns", "1")))
+    if not 1 <= luns <= 256:
+        raise UsageError(f"sim:{name}: luns={luns} must be 1..256")
+    if not 0 <= lun < luns:
+        raise UsageError(f"sim:{name} has no LUN {lun} (it has {', '.join(map(str, range(luns)))})")
+    config, rest = lu_config(options)
+    try:
+        check_geometry(config)
+    except ValueError as exc:
+        raise UsageError(f"sim:{name}: {exc}") from None
+    for key in rest:
+        if key.partition(".")[0] not in OPTIONS:
+            raise unknown_option(key, known_options())
+    parse_options(rest)
+    if structured:
+        parse_options(dict(structured))
+    check_target_files(spec)
 
 
 _TARGETS: dict[str, Target] = {}
