@@ -686,7 +686,7 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
     outranks a failed expectation (1) because the run is then incomplete.
     """
     from .run import run_plan, signal_name
-    from .safety import DestructiveRefused, check_plan
+    from .safety import DestructiveRefused, check_plan, check_plugin_targets
     from .scsi.errors import TransportError
     from .sim import forget_targets
 
@@ -694,6 +694,9 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
     try:  # every spec of the command line, before the first one sends anything
         for _, plan in batch.plans:
             check_plan(plan, allow)
+        if not allow:  # a plugin's device says whether it is real only once opened
+            for _, plan in batch.plans:
+                check_plugin_targets(plan, batch.pm)
     except DestructiveRefused as exc:
         _print_refusal(exc)
         return EXIT_USAGE

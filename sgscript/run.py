@@ -821,6 +821,20 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def plugin_options(device: Any) -> dict[str, Any]:
+    """What a plugin's ``sgscript_open_target`` gets: the device's ``options`` and its
+    ``queue_depth``, ``initiator`` and ``timeout`` when the spec gives them."""
+    options = dict(device.options)
+    for key, value in (
+        ("queue_depth", device.queue_depth),
+        ("initiator", device.initiator),
+        ("timeout", device.timeout),
+    ):
+        if value is not None:
+            options[key] = value
+    return options
+
+
 class _Runner:
     """The state of one run: devices, variables, the reactor, what has been decided."""
 
@@ -1379,16 +1393,9 @@ class _Runner:
         try:
             transport = None
             if self.pm is not None:
-                options = dict(device.options)
-                for key, value in (
-                    ("queue_depth", device.queue_depth),
-                    ("initiator", device.initiator),
-                    ("timeout", device.timeout),
-                ):
-                    if value is not None:
-                        options[key] = value
                 transport = self.pm.hook.sgscript_open_target(
-                    target=self.plan.bindings.get(name, device.target), options=options
+                    target=self.plan.bindings.get(name, device.target),
+                    options=plugin_options(device),
                 )
             if transport is not None:
                 return Channel(transport, **kwargs)

@@ -145,3 +145,51 @@ def test_a_bad_device_binding_is_refused_before_the_first_spec_sends(
     assert "not a duration" in err
     assert "seed" not in out  # refused before the run began
     assert not sim.targets()
+
+
+# ------------------------- a plugin's real device in a later spec, refused before the first sends
+
+LAB_PLUGIN = """
+from fake_transport import FakeTransport
+from sgscript.verify.hookspecs import hookimpl
+
+SENT = []
+
+
+class Lab(FakeTransport):
+    def submit(self, ios):
+        SENT.extend(type(io.command).__name__ for io in ios)
+        return super().submit(ios)
+
+
+@hookimpl
+def sgscript_open_target(target, options):
+    return Lab(target) if target.startswith("lab:") else None
+"""
+
+
+def test_a_real_plugin_device_in_a_later_spec_is_refused_before_the_first_spec_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plugin targets were judged only when their own spec opened them: ``run a.yaml
+    b.yaml`` let ``a.yaml`` write its disk, then exited 2 ("nothing was sent") with a
+    JUnit file reading tests=1 failures=0 errors=0."""
+    import importlib
+
+    write(tmp_path / "plug" / "audit_lab_plugin.py", LAB_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path / "plug"))
+    first = write(tmp_path / "first.yaml", WRITER)
+    second = write(
+        tmp_path / "second.yaml",
+        WRITER.replace("{a: ", "{b: ")
+        .replace("device: a", "device: b")
+        .replace("sim:first", "lab:rack1"),
+    )
+    junit = tmp_path / "out.xml"
+    code = main(["run", first, second, "-p", "audit_lab_plugin", "--junit", str(junit)])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert "--allow-destructive" in err and "device b (lab:rack1)" in err
+    assert not sim.targets()  # the first spec never ran
+    assert importlib.import_module("audit_lab_plugin").SENT == []
+    assert not junit.exists()
