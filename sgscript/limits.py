@@ -16,6 +16,7 @@ __all__ = [
     "MAX_DATA_FILE_BYTES",
     "MAX_DURATION",
     "MAX_EXPR_LENGTH",
+    "MAX_INCLUDES",
     "MAX_INCLUDE_DEPTH",
     "MAX_MESSAGE",
     "MAX_NODES",
@@ -44,6 +45,9 @@ MAX_YAML_DEPTH = 64
 MAX_STEPS = 10_000
 #: Includes inside includes.
 MAX_INCLUDE_DEPTH = 16
+#: ``include:`` entries expanded for one spec, counting each time a file is included again:
+#: three includes of the next file, 16 files deep, are 43 million expansions of 48 lines.
+MAX_INCLUDES = 10_000
 #: A ``data: {file: ...}`` or ``expect: {data: {file: ...}}`` file, in bytes.
 MAX_DATA_FILE_BYTES = 64 << 20
 #: Largest integer an expression may produce, in bits (a 64-bit LBA needs 64).

@@ -8,6 +8,7 @@ the truth).  Times are asserted as orders of magnitude only.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -193,3 +194,35 @@ def test_a_real_plugin_device_in_a_later_spec_is_refused_before_the_first_spec_w
     assert not sim.targets()  # the first spec never ran
     assert importlib.import_module("audit_lab_plugin").SENT == []
     assert not junit.exists()
+
+
+# --------------------------------------------- an include fan-out is bounded, not only its depth
+
+
+def test_a_fan_out_of_includes_is_refused_in_moments_not_hours(tmp_path: Path) -> None:
+    """Sixteen 3-line files, each including the next three times, stayed under the depth
+    bound and the step bound and expanded 3**15 includes: ``validate`` ran for hours."""
+    import subprocess
+    import sys
+    import time
+
+    for i in range(16):
+        write(tmp_path / f"f{i}.yaml", "".join(f"- include: f{i + 1}.yaml\n" for _ in range(3)))
+    write(tmp_path / "f16.yaml", "- {sleep: 0}\n")
+    spec = write(
+        tmp_path / "fan.yaml",
+        'sgscript: 1\ndevices: {a: "sim:fan"}\nsteps:\n  - include: f0.yaml\n',
+    )
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "sgscript", "validate", spec],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    assert time.monotonic() - start < 30
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "includes expanded" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert len(proc.stdout.splitlines()) < 20  # a few lines, not one per expansion

@@ -65,6 +65,7 @@ from ..limits import (
     MAX_DATA_FILE_BYTES,
     MAX_DURATION,
     MAX_INCLUDE_DEPTH,
+    MAX_INCLUDES,
     MAX_NODES,
     MAX_QUEUE_DEPTH,
     MAX_REPEAT,
@@ -471,6 +472,7 @@ class _Builder:
         self.docs: dict[tuple[str, str], Doc | None] = {}
         self.order: list[str] = []
         self.steps_seen = 0
+        self.includes_seen = 0  # every expansion, a file included again counted again
         self.devices: dict[str, Device] = {}
         self.defaults: dict[str, Any] = {}
         self.hidden: set[str] = set()  # saved by sibling parallel branches: not in scope
@@ -499,6 +501,11 @@ class _Builder:
             path = at.path if not isinstance(at.value, list) else (*at.path, i)
             if not isinstance(name, str) or not name:
                 continue  # the schema said so
+            self.includes_seen += 1
+            if self.includes_seen > MAX_INCLUDES:  # a fan-out of files each including the next
+                if self.includes_seen == MAX_INCLUDES + 1:
+                    self.problems.at(at.doc, path, f"more than {MAX_INCLUDES} includes expanded")
+                continue
             if len(stack) > MAX_INCLUDE_DEPTH:
                 self.problems.at(
                     at.doc, path, f"includes nested more than {MAX_INCLUDE_DEPTH} deep"
