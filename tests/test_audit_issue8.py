@@ -226,3 +226,25 @@ def test_a_fan_out_of_includes_is_refused_in_moments_not_hours(tmp_path: Path) -
     assert "includes expanded" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     assert len(proc.stdout.splitlines()) < 20  # a few lines, not one per expansion
+
+
+# ------------------------------------------ `sgscript devices` never echoes a drive's controls
+
+
+def test_devices_shows_control_characters_from_the_drive_as_question_marks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """INQUIRY strings are the drive's bytes, exported by sysfs as they are: an ESC or CR
+    in the vendor or model field went raw to the terminal listing the devices, and a
+    DEVNAME with controls or ``..`` made the node path shown to the user."""
+    node = tmp_path / "class" / "scsi_generic" / "sg0"
+    write(node / "device" / "vendor", "ACME\x1b[2J\x1b]0;title\x07")
+    write(node / "device" / "model", "REAL\rFAKE")
+    write(node / "device" / "type", "0\n")
+    write(node / "uevent", "MAJOR=21\nDEVNAME=../../tmp/sg0\x1b[31m\n")
+    for argv in (["devices"], ["devices", "--json"]):
+        assert main([*argv, "--sysfs-root", str(tmp_path)]) == 0
+        out = capsys.readouterr().out
+        assert "ACME?[2J?]0;title?" in out or "ACME?[2J?]0;title?" in json.dumps(json.loads(out))
+        assert "\x1b" not in out and "\r" not in out and "\\u001b" not in out
+        assert "/dev/sg0" in out and ".." not in out
