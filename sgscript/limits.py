@@ -30,6 +30,7 @@ __all__ = [
     "MAX_SYSFS_ATTR_BYTES",
     "MAX_SYSFS_ENTRIES",
     "MAX_TRANSFER",
+    "MAX_VARS_TEXT",
     "MAX_YAML_DEPTH",
     "clip",
     "control_character",
@@ -56,6 +57,9 @@ MAX_BITS = 4096
 MAX_EXPR_LENGTH = 2000
 #: Longest text an expression or a template may produce, in characters.
 MAX_STRING = 64 << 10
+#: Text all of a scenario's ``vars:`` hold together, in characters: each value is bounded
+#: by ``MAX_STRING``, and 30,000 of them (an 800 kB spec) took 3 GB.
+MAX_VARS_TEXT = 16 << 20
 #: Default largest data transfer of one command, in bytes (``--max-transfer`` changes it).
 MAX_TRANSFER = 64 << 20
 #: ``repeat:`` of one step.

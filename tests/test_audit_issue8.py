@@ -248,3 +248,27 @@ def test_devices_shows_control_characters_from_the_drive_as_question_marks(
         assert "ACME?[2J?]0;title?" in out or "ACME?[2J?]0;title?" in json.dumps(json.loads(out))
         assert "\x1b" not in out and "\r" not in out and "\\u001b" not in out
         assert "/dev/sg0" in out and ".." not in out
+
+
+# ------------------------------------------------ the vars together are bounded, not only each
+
+
+def test_many_long_vars_are_refused_once_at_the_var_past_the_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each value stayed under 64k characters, but 30,000 of them (an 800 kB spec) took
+    3 GB and 25 s and then ran; 300 are past the 16 MiB budget."""
+    lines = "".join(f"  v{i}: \"${{'x' * 60000}}\"\n" for i in range(300))
+    spec = write(
+        tmp_path / "vars.yaml",
+        f'sgscript: 1\nvars:\n{lines}devices: {{a: "sim:vars"}}\n'
+        "steps:\n  - {device: a, command: TestUnitReady}\n",
+    )
+    for command in ("validate", "run", "plan"):
+        code = main([command, spec])
+        out, err = capsys.readouterr()
+        assert code == 2, (command, out[-500:], err[-500:])
+        problems = [ln for ln in (out + err).splitlines() if "characters of text" in ln]
+        assert len(problems) == 1, (command, problems[:3])
+        assert problems[0].startswith(f"{spec}:282:") and "vars.v279" in problems[0]
+    assert not sim.targets()
