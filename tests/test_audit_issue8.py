@@ -272,3 +272,46 @@ def test_many_long_vars_are_refused_once_at_the_var_past_the_budget(
         assert len(problems) == 1, (command, problems[:3])
         assert problems[0].startswith(f"{spec}:282:") and "vars.v279" in problems[0]
     assert not sim.targets()
+
+
+# ------------------------------------------- --junit never replaces what is not a regular file
+
+
+def test_junit_to_a_pipe_is_written_into_it_not_replaced_by_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The atomic write renamed a temporary file over the path: ``--junit /dev/stdout``
+    replaced the /dev/stdout link and, as root, ``--junit /dev/null`` put a regular file
+    in place of /dev/null.  A pipe stands in for those here."""
+    import stat
+    import threading
+
+    spec = write(
+        tmp_path / "ok.yaml",
+        'sgscript: 1\ndevices: {a: "sim:pipe"}\nsteps:\n  - {device: a, command: TestUnitReady}\n',
+    )
+    fifo = tmp_path / "junit.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert main(["run", spec, "--junit", str(fifo)]) == 0, capsys.readouterr()
+    reader.join(10)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still the pipe
+    assert got and got[0].count(b"<testcase ") == 1 and got[0].count(b"<?xml") == 1
+    assert not list(tmp_path.glob("junit.fifo.tmp*"))
+
+
+def test_junit_through_a_symlink_writes_its_file_and_keeps_the_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write(
+        tmp_path / "ok.yaml",
+        'sgscript: 1\ndevices: {a: "sim:link"}\nsteps:\n  - {device: a, command: TestUnitReady}\n',
+    )
+    (tmp_path / "results").mkdir()
+    link = tmp_path / "junit.xml"
+    link.symlink_to(tmp_path / "results" / "out.xml")
+    assert main(["run", spec, "--junit", str(link)]) == 0, capsys.readouterr()
+    assert link.is_symlink()
+    assert b"<testcase " in (tmp_path / "results" / "out.xml").read_bytes()
