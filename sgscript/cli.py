@@ -634,10 +634,32 @@ def _plans(args: argparse.Namespace) -> _Batch | int:
     return _Batch(plans, seed, pm)
 
 
+def _check_outputs(args: argparse.Namespace, batch: _Batch) -> None:
+    """``--log`` and ``--junit`` must not name a spec or a file it includes (``run a.yaml
+    --log a.yaml`` overwrote the spec with its own log), nor the same file twice."""
+    inputs = {os.path.realpath(p) for p in args.specs}
+    for scenario, _ in batch.plans:
+        inputs.update(os.path.realpath(p) for p in getattr(scenario, "includes", ()))
+    seen: dict[str, str] = {}
+    for option in ("--log", "--junit"):
+        path = getattr(args, option[2:], None)
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real in inputs:
+            raise UsageError(
+                f"{option} {path}: that is a spec or included file; it would be overwritten"
+            )
+        if real in seen:
+            raise UsageError(f"{option} {path}: {seen[real]} writes that file already")
+        seen[real] = option
+
+
 def _run_run(args: argparse.Namespace) -> int:
     batch = _plans(args)
     if isinstance(batch, int):
         return batch
+    _check_outputs(args, batch)
     if args.list:
         for scenario, plan in batch.plans:
             _print_steps(scenario, plan)

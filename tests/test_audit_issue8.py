@@ -315,3 +315,39 @@ def test_junit_through_a_symlink_writes_its_file_and_keeps_the_link(
     assert main(["run", spec, "--junit", str(link)]) == 0, capsys.readouterr()
     assert link.is_symlink()
     assert b"<testcase " in (tmp_path / "results" / "out.xml").read_bytes()
+
+
+# ------------------------------------------------ a report never overwrites the spec it reports
+
+
+@pytest.mark.parametrize("option", ["--log", "--junit"])
+@pytest.mark.parametrize("which", ["spec", "include"])
+def test_a_report_path_naming_a_spec_or_include_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, which: str
+) -> None:
+    """``run a.yaml --log a.yaml`` replaced the spec with its own log, exit 0."""
+    steps = write(tmp_path / "steps.yaml", "- {device: a, command: TestUnitReady}\n")
+    spec = write(
+        tmp_path / "a.yaml",
+        'sgscript: 1\ndevices: {a: "sim:out"}\nsteps:\n  - include: steps.yaml\n',
+    )
+    before = {p: Path(p).read_text() for p in (spec, steps)}
+    target = spec if which == "spec" else steps
+    code = main(["run", spec, option, target])
+    _, err = capsys.readouterr()
+    assert code == 2, err
+    assert f"{option} {target}: that is a spec or included file" in err
+    assert {p: Path(p).read_text() for p in before} == before
+    assert not sim.targets()
+
+
+def test_log_and_junit_naming_one_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write(
+        tmp_path / "a.yaml",
+        'sgscript: 1\ndevices: {a: "sim:out"}\nsteps:\n  - {device: a, command: TestUnitReady}\n',
+    )
+    out = str(tmp_path / "report")
+    assert main(["run", spec, "--log", out, "--junit", out]) == 2
+    assert "--log writes that file already" in capsys.readouterr().err
