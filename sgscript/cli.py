@@ -601,7 +601,7 @@ def _plans(args: argparse.Namespace) -> _Batch | int:
             select=args.select,
             max_transfer=args.max_transfer,
         )
-        problems = _sim_file_problems(scenario, plan)  # before any spec runs
+        problems = _target_problems(scenario, plan, pm)  # before any spec runs
         if problems:
             raise UsageError(problems[0])
         if plan.selected:
@@ -613,10 +613,32 @@ def _plans(args: argparse.Namespace) -> _Batch | int:
     return _Batch(plans, seed, pm)
 
 
+def _check_outputs(args: argparse.Namespace, batch: _Batch) -> None:
+    """``--log`` and ``--junit`` must not name a spec or a file it includes (``run a.yaml
+    --log a.yaml`` overwrote the spec with its own log), nor the same file twice."""
+    inputs = {os.path.realpath(p) for p in args.specs}
+    for scenario, _ in batch.plans:
+        inputs.update(os.path.realpath(p) for p in getattr(scenario, "includes", ()))
+    seen: dict[str, str] = {}
+    for option in ("--log", "--junit"):
+        path = getattr(args, option[2:], None)
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real in inputs:
+            raise UsageError(
+                f"{option} {path}: that is a spec or included file; it would be overwritten"
+            )
+        if real in seen:
+            raise UsageError(f"{option} {path}: {seen[real]} writes that file already")
+        seen[real] = option
+
+
 def _run_run(args: argparse.Namespace) -> int:
     batch = _plans(args)
     if isinstance(batch, int):
         return batch
+    _check_outputs(args, batch)
     if args.list:
         for scenario, plan in batch.plans:
             _print_steps(scenario, plan)
@@ -665,7 +687,7 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
     outranks a failed expectation (1) because the run is then incomplete.
     """
     from .run import run_plan, signal_name
-    from .safety import DestructiveRefused, check_plan
+    from .safety import DestructiveRefused, check_plan, check_plugin_targets
     from .scsi.errors import TransportError
     from .sim import forget_targets
 
@@ -673,6 +695,9 @@ def _execute(args: argparse.Namespace, batch: _Batch) -> int:
     try:  # every spec of the command line, before the first one sends anything
         for _, plan in batch.plans:
             check_plan(plan, allow)
+        if not allow:  # a plugin's device says whether it is real only once opened
+            for _, plan in batch.plans:
+                check_plugin_targets(plan, batch.pm)
     except DestructiveRefused as exc:
         _print_refusal(exc)
         return EXIT_USAGE
@@ -868,7 +893,7 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(exc, flush=True)
             bad += 1
             continue
-        problems = _sim_file_problems(scenario)
+        problems = _target_problems(scenario, pm=pm)
         if problems:
             print("\n".join(problems), flush=True)
             bad += 1
@@ -891,20 +916,33 @@ def _run_validate(args: argparse.Namespace) -> int:
     return EXIT_USAGE if bad else EXIT_OK
 
 
-def _sim_file_problems(scenario: Any, plan: Any = None) -> list[str]:
-    """Each ``sim:`` device's ``file=``: confined to the spec's directory and, if it exists,
-    an sgscript sim disk of the same geometry; nothing is created (``FILE:LINE:COL: ...``)."""
+def _target_problems(scenario: Any, plan: Any = None, pm: Any = None) -> list[str]:
+    """What opening each device would refuse, found before anything is opened or sent
+    (``FILE:LINE:COL: ...``): an unknown target kind (unless a plugin may open it), a
+    target naming no device, a ``sim:`` option or geometry opening refuses, a ``sim:``
+    ``file=`` outside the spec's directory or not an sgscript sim disk of the same
+    geometry.  Nothing is created."""
     from .scenario.plan import Plan
     from .sim.target import check_target
+    from .transport import schemes, target_path, target_scheme
 
     plan = plan if plan is not None else Plan(scenario, seed=0)
+    plugins_open = pm is not None and bool(pm.hook.sgscript_open_target.get_hookimpls())
     problems = []
     for name, device in scenario.devices.items():
         where = f"{device.mark}: " if device.mark is not None else ""
         try:
             target, rest = plan.device_target(name)
-            if target.startswith("sim:"):
+            scheme = target_scheme(target)
+            if scheme == "sim":
                 check_target(target[4:], rest)
+            elif scheme not in schemes() and not plugins_open:
+                known = ", ".join(f"{s}:" for s in schemes())
+                raise UsageError(
+                    f"unknown target kind {scheme + ':'!r} in {target!r} (known: {known})"
+                )
+            elif scheme in schemes() and not target_path(target):
+                raise UsageError(f"target {target!r} names no device")
         except ValueError as exc:
             text = str(exc)
             problems.append(text if text.startswith(where) else f"{where}devices.{name}: {text}")

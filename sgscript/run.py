@@ -1379,16 +1379,9 @@ class _Runner:
         try:
             transport = None
             if self.pm is not None:
-                options = dict(device.options)
-                for key, value in (
-                    ("queue_depth", device.queue_depth),
-                    ("initiator", device.initiator),
-                    ("timeout", device.timeout),
-                ):
-                    if value is not None:
-                        options[key] = value
                 transport = self.pm.hook.sgscript_open_target(
-                    target=self.plan.bindings.get(name, device.target), options=options
+                    target=self.plan.bindings.get(name, device.target),
+                    options=device.open_options(),
                 )
             if transport is not None:
                 return Channel(transport, **kwargs)

@@ -65,6 +65,7 @@ from ..limits import (
     MAX_BITS,
     MAX_DATA_FILE_BYTES,
     MAX_INCLUDE_DEPTH,
+    MAX_INCLUDES,
     MAX_NODES,
     MAX_QUEUE_DEPTH,
     MAX_REPEAT,
@@ -73,6 +74,7 @@ from ..limits import (
     MAX_STRING,
     MAX_YAML_DEPTH,
     clip,
+    control_character,
 )
 from ..scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError, UsageError
 from .expr import ExprError, Template, template
@@ -293,6 +295,7 @@ class _Reader:
                 self.problems.add(kmark, "a key must be a plain name, not a list or mapping")
                 continue
             key = knode.value
+            self._controls(knode)
             if key in explicit:
                 first = explicit[key]
                 self.problems.add(
@@ -317,7 +320,18 @@ class _Reader:
         doc.marks[path] = self._mark(node.start_mark)
         return out
 
+    def _controls(self, node: ScalarNode) -> None:
+        """A control character a YAML escape made (``"\\e[2J"``, ``"\\ud800"``): the
+        reader refuses them raw, and echoed they would rewrite the console."""
+        bad = control_character(node.value)
+        if bad is not None:
+            self.problems.add(
+                self._mark(node.start_mark),
+                f"control character {bad} (from an escape) is not allowed in a spec",
+            )
+
     def _scalar(self, node: ScalarNode, path: PathT) -> Any:
+        self._controls(node)
         start, end = node.start_mark, node.end_mark
         if start.line == end.line and node.style in (None, "'", '"'):
             skip = 1 if node.style else 0
@@ -417,6 +431,7 @@ class _Builder:
         self.docs: dict[tuple[str, str], Doc | None] = {}
         self.order: list[str] = []
         self.steps_seen = 0
+        self.includes_seen = 0  # every expansion, a file included again counted again
         self.devices: dict[str, Device] = {}
         self.defaults: dict[str, Any] = {}
         self.hidden: set[str] = set()  # saved by sibling parallel branches: not in scope
@@ -445,6 +460,11 @@ class _Builder:
             path = at.path if not isinstance(at.value, list) else (*at.path, i)
             if not isinstance(name, str) or not name:
                 continue  # the schema said so
+            self.includes_seen += 1
+            if self.includes_seen > MAX_INCLUDES:  # a fan-out of files each including the next
+                if self.includes_seen == MAX_INCLUDES + 1:
+                    self.problems.at(at.doc, path, f"more than {MAX_INCLUDES} includes expanded")
+                continue
             if len(stack) > MAX_INCLUDE_DEPTH:
                 self.problems.at(
                     at.doc, path, f"includes nested more than {MAX_INCLUDE_DEPTH} deep"

@@ -43,6 +43,7 @@ from ..limits import (
     MAX_SELECT_DEPTH,
     MAX_SELECT_LENGTH,
     MAX_TRANSFER,
+    MAX_VARS_TEXT,
 )
 from ..scsi.cdb import Command, Direction, identify, lookup
 from ..scsi.errors import UsageError
@@ -400,6 +401,20 @@ def _resolve(value: Any, vars: Mapping[str, Any], rng: random.Random) -> Any:
     return resolve(value, vars, rng)
 
 
+class _VarsTooBig(UsageError):
+    """The ``vars:`` together hold more text than ``MAX_VARS_TEXT``."""
+
+
+def _vars_text(total: int, value: Any) -> int:
+    """``total`` plus the text ``value`` holds; past ``MAX_VARS_TEXT`` a UsageError (each
+    value is bounded, but thousands of 64k values filled gigabytes)."""
+    if isinstance(value, str):
+        total += len(value)
+        if total > MAX_VARS_TEXT:
+            raise _VarsTooBig(f"the vars hold more than {MAX_VARS_TEXT} characters of text")
+    return total
+
+
 def _as_int(what: str, value: Any, minimum: int = 0, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"{what} must be a whole number, got {_show(value)}")
@@ -605,8 +620,11 @@ class Plan:
         """``vars:`` evaluated in order (a value may use the ones before it, or draw)."""
         rng = random.Random(f"{self.seed}:vars")
         out: dict[str, Any] = {}
+        total = 0
         for name, value in self.scenario.vars.items():
-            out[name] = _resolve(value, out, rng)
+            got = _resolve(value, out, rng)
+            total = _vars_text(total, got)
+            out[name] = got
         return out
 
     def rng(self, step: PlannedStep | Step | str) -> random.Random:
@@ -646,16 +664,22 @@ class Plan:
         rng = random.Random(f"{self.seed}:vars")
         vars_: dict[str, Any] = {}
         unknown: set[str] = set()
+        total = 0
         for name, value in scenario.vars.items():
             if _names(value) & unknown:
                 unknown.add(name)
                 continue
             try:
-                vars_[name] = _resolve(value, vars_, rng)
+                got = _resolve(value, vars_, rng)
+                total = _vars_text(total, got)
+                vars_[name] = got
             except _CHECKED as exc:
                 mark = scenario.var_marks.get(name, top)
                 problems.append(Problem(mark, f"vars.{name}: {_message(exc)}"))
                 unknown.add(name)
+                if isinstance(exc, _VarsTooBig):  # once, not once per var after it
+                    unknown.update(scenario.vars)
+                    break
         for ps in self.steps():
             step = ps.step
             if step.kind == "command":
