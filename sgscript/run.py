@@ -627,8 +627,7 @@ class _StepRun:
             return
         self.submitted = index
         self.in_flight += len(ios)
-        channel.pending += len(ios)
-        channel.reactor.submit_many(channel, ios)
+        channel.queue.submit(ios)
 
     def cut(self, reason: str) -> None:
         """Send nothing more: the scenario stops (another step failed, Ctrl-C, a device broke)."""
@@ -1005,7 +1004,7 @@ class _Runner:
         if left:
             self.notes.append(f"{left} command(s) still in flight were abandoned")
             for ch in channels:
-                ch.pending = 0
+                ch.queue.abandon()
             for run in self.active:
                 run.in_flight = 0
 
@@ -1454,7 +1453,7 @@ class _Runner:
                 ch.close()
             except KeyboardInterrupt:
                 self.interrupted = self.aborted = True
-                ch.pending = 0
+                ch.queue.abandon()
                 with contextlib.suppress(Exception):
                     ch.close()
             except Exception as exc:
