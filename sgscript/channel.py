@@ -94,7 +94,7 @@ class Channel:
     @classmethod
     def from_fd(cls, fd: int, target: str | None = None, **kwargs: Any) -> Channel:
         """Wrap an sg file descriptor the caller opened (the channel closes it)."""
-        from .transport.sg import SgTransport
+        from .transport.linux.sg import SgTransport
 
         path = target or f"fd:{fd}"
         return cls(SgTransport(path, fd=fd, queue_depth=16), **kwargs)

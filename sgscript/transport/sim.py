@@ -33,13 +33,15 @@ import heapq
 import os
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..scsi.errors import TransportError, UsageError
-from ..scsi.status import HostStatus, ScsiStatus
+from ..scsi.status import ScsiStatus
 from ..sim.core import C
 from ..sim.target import get_target, option_int, parse_target
 from .base import Io, ResetKind, Transport
+from .linux.codes import HostStatus, set_host_status
 from .waker import Waker
 
 __all__ = ["SimTransport"]
@@ -134,7 +136,7 @@ class SimTransport(Transport):
                 io.device_duration = 0.0
                 ready.append(io)
             elif faults.gone:  # it went away while this one was being served
-                io.host_status = HostStatus.DID_NO_CONNECT
+                set_host_status(io, HostStatus.DID_NO_CONNECT)
                 ready.append(io)
             elif delay is None:
                 self._hung[io.tag] = io
@@ -210,6 +212,10 @@ class SimTransport(Transport):
 
     # -- what the logical unit and the faults ask of this nexus --------------------
 
+    def configure(self, options: Mapping[str, Any]) -> None:
+        """Structured fault options (mappings, ranges, seconds) for the simulated unit."""
+        self.lu.faults.configure(options)
+
     def held(self) -> int:
         """Commands of this nexus in the device's task set (answered, completion held)."""
         return len(self._timed) + len(self._hung)
@@ -244,7 +250,7 @@ class SimTransport(Transport):
                 continue
             status = HostStatus.DID_NO_CONNECT if kind == _LOST else HostStatus.DID_RESET
             for io in victims:
-                io.host_status = status
+                set_host_status(io, status)
                 io.device_duration = None
             self._ready.extend(victims)
 
