@@ -31,7 +31,9 @@ CHILD = textwrap.dedent(
     if hasattr(selectors, "EpollSelector"):  # what macOS has: kqueue or poll, never epoll
         selectors.DefaultSelector = selectors.PollSelector
     from sgscript.cli import main
-    sys.exit(main(["run", *sys.argv[1:]]))
+    code = main(["run", *sys.argv[1:]])
+    assert "sgscript.transport.linux.sg" not in sys.modules, "sim: loaded the sg driver code"
+    sys.exit(code)
     """
 )
 
@@ -58,3 +60,13 @@ def test_the_reactor_and_sim_need_no_eventfd(monkeypatch: pytest.MonkeyPatch) ->
         ch.execute(TestUnitReady(), check=False)  # the power-on unit attention
         ios = ch.execute_many([Read10(lba=i, transfer_length=1) for i in range(32)])
         assert all(io.ok for io in ios) and ch.pending == 0
+
+
+def test_the_linux_modules_keep_their_old_names() -> None:
+    import sgscript.transport.linux.sg as moved
+    import sgscript.transport.sg as old
+    from sgscript.transport import holders, sysfs
+    from sgscript.transport.linux import holders as moved_holders
+    from sgscript.transport.linux import sysfs as moved_sysfs
+
+    assert old is moved and holders is moved_holders and sysfs is moved_sysfs
