@@ -35,6 +35,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from .scsi.errors import TransportError
 from .transport.base import Io, Transport
@@ -167,21 +168,21 @@ class Reactor:
 
     # -- submission -----------------------------------------------------------
 
-    def submit(self, channel: object, io: Io) -> None:
+    def submit(self, channel: Any, io: Io) -> None:
         """Queue ``io`` on ``channel`` (anything with a ``queue``): ``channel.queue.submit``."""
         io.channel = channel
-        channel.queue.submit((io,))  # type: ignore[attr-defined]
+        channel.queue.submit((io,))
 
-    def submit_many(self, channel: object, ios: list[Io]) -> None:
+    def submit_many(self, channel: Any, ios: list[Io]) -> None:
         """Queue several Ios in order and flush once: ``channel.queue.submit(ios)``."""
         for io in ios:
             io.channel = channel
-        channel.queue.submit(ios)  # type: ignore[attr-defined]
+        channel.queue.submit(ios)
 
     def _accept(self, queue: DeviceQueue, ios: Sequence[Io]) -> None:
         """Counted Ios into the backlog (or, from another thread, the inbox)."""
         if self._thread is not None and threading.current_thread() is not self._thread:
-            self._inbox.append((queue, ios))
+            self._inbox.append((queue, tuple(ios)))  # the caller may reuse its list
             self._waker.wake()
             return
         queue._backlog.extend(ios)

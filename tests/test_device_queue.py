@@ -43,6 +43,7 @@ def test_many_threads_submit_into_a_threaded_reactor_and_every_command_completes
                     reactor=reactor,
                     queue_depth=4,
                     initiator=f"host-{n}",
+                    block_size=512,
                 )
             )
             for n in range(2)

@@ -61,12 +61,3 @@ def test_the_reactor_and_sim_need_no_eventfd(monkeypatch: pytest.MonkeyPatch) ->
         ios = ch.execute_many([Read10(lba=i, transfer_length=1) for i in range(32)])
         assert all(io.ok for io in ios) and ch.pending == 0
 
-
-def test_the_linux_modules_keep_their_old_names() -> None:
-    import sgscript.transport.linux.sg as moved
-    import sgscript.transport.sg as old
-    from sgscript.transport import holders, sysfs
-    from sgscript.transport.linux import holders as moved_holders
-    from sgscript.transport.linux import sysfs as moved_sysfs
-
-    assert old is moved and holders is moved_holders and sysfs is moved_sysfs
