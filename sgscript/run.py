@@ -74,8 +74,8 @@ from .scenario.plan import Env, Plan, PlannedStep
 from .scsi.cdb import Command
 from .scsi.commands import TestUnitReady
 from .scsi.errors import DriverError, HostError, TransportError, UnitAttention, UsageError
-from .scsi.status import HostStatus, SenseKey
-from .transport.base import Io
+from .scsi.status import SenseKey
+from .transport.base import Io, UnsupportedOptions
 
 __all__ = [
     "FINALLY_TIMEOUT",
@@ -503,8 +503,6 @@ def _not_implemented(io: Io) -> bool:
     )
 
 
-#: Host bytes that say the device is not there any more.
-_GONE_HOST = frozenset({HostStatus.DID_NO_CONNECT, HostStatus.DID_BAD_TARGET})
 #: errnos from the driver that say the device is not there any more.
 _GONE_ERRNO = frozenset({errno.ENODEV, errno.ENXIO})
 
@@ -513,20 +511,17 @@ def _broken(io: Io) -> bool:
     """The path to the device broke (not the command): an ``error`` whatever ``expect:`` says.
 
     A transport error (any errno from the driver, ENOMEM included), a driver
-    error, or a host byte that says the device is gone.
+    error, or a host error that says the device is gone.
     """
     failure = io.failure
     return isinstance(failure, TransportError | DriverError) or (
-        isinstance(failure, HostError) and io.host_status in _GONE_HOST
+        isinstance(failure, HostError) and io.gone
     )
 
 
 def _gone(io: Io) -> bool:
     """The device itself went away (not just this command): its later steps cannot run."""
-    if io.host_status in _GONE_HOST:
-        return True
-    error = io.os_error
-    return error is not None and (error.errno is None or error.errno in _GONE_ERRNO)
+    return io.gone
 
 
 class _Stop(Exception):
@@ -627,8 +622,7 @@ class _StepRun:
             return
         self.submitted = index
         self.in_flight += len(ios)
-        channel.pending += len(ios)
-        channel.reactor.submit_many(channel, ios)
+        channel.queue.submit(ios)
 
     def cut(self, reason: str) -> None:
         """Send nothing more: the scenario stops (another step failed, Ctrl-C, a device broke)."""
@@ -1005,7 +999,7 @@ class _Runner:
         if left:
             self.notes.append(f"{left} command(s) still in flight were abandoned")
             for ch in channels:
-                ch.pending = 0
+                ch.queue.abandon()
             for run in self.active:
                 run.in_flight = 0
 
@@ -1305,7 +1299,7 @@ class _Runner:
         """Before anything is opened: destructive steps need permission on real devices,
         a disk in use is refused even with it, and a disk that will change is claimed."""
         from .safety import DestructiveRefused, check_plan, disk_of, target_simulated
-        from .transport import holders
+        from .transport.linux import holders
 
         targets = {}
         for name in self._used_devices():
@@ -1400,16 +1394,15 @@ class _Runner:
     def _apply_options(
         self, name: str, target: str, channel: Channel, options: dict[str, Any]
     ) -> None:
-        """Structured sim options (mappings, ranges) go to the simulated unit's faults."""
-        lu = getattr(channel.transport, "lu", None)
-        if lu is None:
+        """Structured options (mappings, ranges) go to the transport; one that takes none is noted."""
+        try:
+            channel.transport.configure(options)
+        except UnsupportedOptions:
             self.notes.append(
                 f"device {name} ({target}): options {', '.join(sorted(options))} ignored"
                 " (they describe a sim: target)"
             )
             return
-        try:
-            lu.faults.configure(options)
         except UsageError as exc:
             channel.close()
             raise UsageError(f"device {name} ({target}): {exc}") from None
@@ -1447,7 +1440,7 @@ class _Runner:
                 ch.close()
             except KeyboardInterrupt:
                 self.interrupted = self.aborted = True
-                ch.pending = 0
+                ch.queue.abandon()
                 with contextlib.suppress(Exception):
                     ch.close()
             except Exception as exc:

@@ -20,7 +20,7 @@ them (``sgscript run --allow-destructive``, ``--sgscript-allow-destructive``,
 before any device is opened (``DestructiveRefused``, exit 2).  ``sim:`` needs
 no permission.  Even when allowed, an sg device whose disk (or a partition of
 it) is mounted, held by LVM/MD/dm, swapped on or holds the root file system is
-refused (``transport.holders``), and the disk is claimed ``O_EXCL`` for the run.
+refused (``transport.linux.holders``), and the disk is claimed ``O_EXCL`` for the run.
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def check_holders(
     plan: Plan, names: Iterable[str], targets: Mapping[str, str], *, host: Any = None
 ) -> None:
     """Refuse when the disk behind any of these sg devices is in use (mounted, held, swap)."""
-    from .transport import holders as h
+    from .transport.linux import holders as h
 
     paths = host if host is not None else h.HOST
     problems = []
@@ -268,8 +268,8 @@ def check_holders(
 
 def disk_of(target: str, paths: Any = None) -> str | None:
     """The block device name (``sdb``) behind an sg target, when sysfs tells."""
-    from .transport import holders as h
     from .transport import target_path
+    from .transport.linux import holders as h
 
     paths = paths if paths is not None else h.HOST
     path = target_path(target)

@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..limits import MAX_SYSFS_ATTR_BYTES, MAX_SYSFS_ENTRIES
-from ..scsi.errors import UsageError
-from ..scsi.pages.vpd import decode_vpd
+from ...limits import MAX_SYSFS_ATTR_BYTES, MAX_SYSFS_ENTRIES
+from ...scsi.errors import UsageError
+from ...scsi.pages.vpd import decode_vpd
 
 __all__ = ["PERIPHERAL_TYPES", "SgNode", "list_sg_nodes", "peripheral_type_name"]
 
