@@ -11,7 +11,7 @@ Prints commands/s and µs/command for TEST UNIT READY and READ(10) of one block:
 (a') the same with faults configured that never fire: what fault checks cost;
 (b) ``Channel.execute`` blocking, one at a time (the synchronous path);
 (c) ``Channel.execute_many`` at queue depth 64 on one channel, and spread over 8
-    channels on one ``Reactor`` (the reactor path: eventfd, reap, judge);
+    channels on one ``Reactor`` (the reactor path: wake-up, reap, judge);
 
 then the memory growth over 1,000,000 TEST UNIT READY (RSS, and the objects the
 garbage collector tracks), and the top entries of a cProfile of (b) and (c).

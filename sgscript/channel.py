@@ -8,7 +8,6 @@ transport's synchronous path (SG_IO on sg); everything else through the reactor.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -48,7 +47,7 @@ class _Shortcuts:
 
 
 class Channel:
-    """One device: a transport, a backlog and a reactor that drives them."""
+    """One device: a transport and the reactor that drives it (and owns its queue)."""
 
     def __init__(
         self,
@@ -62,13 +61,11 @@ class Channel:
         self.target = transport.target
         self.timeout = timeout
         self._block_size = block_size
-        self.backlog: deque[Io] = deque()
-        self.barrier: Io | None = None
-        self.pending = 0
         self.closed = False
         self.reactor = reactor if reactor is not None else Reactor()
         self._own_reactor = reactor is None
-        self.reactor.add(self)
+        #: This device's queue: the reactor writes it, the channel only asks it.
+        self.queue = self.reactor.add(transport, on_close=self.close)
         self.cmd = _Shortcuts(self)
 
     # -- opening ------------------------------------------------------------------
@@ -97,7 +94,7 @@ class Channel:
     @classmethod
     def from_fd(cls, fd: int, target: str | None = None, **kwargs: Any) -> Channel:
         """Wrap an sg file descriptor the caller opened (the channel closes it)."""
-        from .transport.sg import SgTransport
+        from .transport.linux.sg import SgTransport
 
         path = target or f"fd:{fd}"
         return cls(SgTransport(path, fd=fd, queue_depth=16), **kwargs)
@@ -138,10 +135,15 @@ class Channel:
         bs = self.block_size if self._needs_block_size(command) else (self._block_size or 512)
         return Io(command, self, timeout=self.timeout, block_size=bs, ordered=ordered)
 
+    @property
+    def pending(self) -> int:
+        """Commands submitted on this channel and not yet completed."""
+        return self.queue.pending
+
     def submit(self, io: Io) -> Io:
         """Hand an Io to the reactor; returns at once."""
-        self.pending += 1
-        self.reactor.submit(self, io)
+        io.channel = self
+        self.queue.submit((io,))
         return io
 
     def execute(
@@ -162,8 +164,7 @@ class Channel:
     ) -> list[Io]:
         """Submit all, in order; with ``wait`` block for all and raise the first failure."""
         ios = [self.make_io(c, ordered=ordered) for c in commands]
-        self.pending += len(ios)
-        self.reactor.submit_many(self, ios)
+        self.queue.submit(ios)
         if wait:
             for io in ios:
                 io.wait(check=False)
@@ -182,7 +183,8 @@ class Channel:
 
         Failures are not raised here: each Io holds its own (``io.error``).
         """
-        self.reactor.wait_until(lambda: self.pending == 0, timeout)
+        queue = self.queue
+        self.reactor.wait_until(lambda: queue.pending == 0, timeout)
 
     # -- device control -------------------------------------------------------------
 
@@ -195,11 +197,12 @@ class Channel:
         if self.closed:
             return
         try:
-            if self.pending:
-                self.reactor.wait_until(lambda: self.pending == 0)
+            queue = self.queue
+            if queue.pending:
+                self.reactor.wait_until(lambda: queue.pending == 0)
         finally:
             self.closed = True
-            self.reactor.remove(self)
+            self.reactor.remove(self.queue)
             self.transport.close()
             if self._own_reactor:
                 self.reactor.close()

@@ -15,7 +15,7 @@ from sgscript.cli import SUBCOMMANDS, Subcommand, main, parse_hex
 from sgscript.scsi import commands as standard
 from sgscript.scsi.cdb import catalog
 from sgscript.scsi.errors import UsageError
-from sgscript.transport.sysfs import SgNode, list_sg_nodes
+from sgscript.transport.linux.sysfs import SgNode, list_sg_nodes
 
 SG_DECODE_SENSE = shutil.which("sg_decode_sense")
 needs_sg3 = pytest.mark.skipif(SG_DECODE_SENSE is None, reason="sg3-utils not installed")

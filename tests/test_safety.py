@@ -18,8 +18,8 @@ from sgscript.scenario.load import load_scenario
 from sgscript.scenario.model import DataSource, Step
 from sgscript.scenario.plan import Plan
 from sgscript.scsi.errors import UsageError
-from sgscript.transport import holders
-from sgscript.transport import sg as sgmod
+from sgscript.transport.linux import holders
+from sgscript.transport.linux import sg as sgmod
 from sgscript.verify import get_plugin_manager, hookimpl
 
 

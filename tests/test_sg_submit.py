@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import sgscript.transport.sg as sg
+import sgscript.transport.linux.sg as sg
 from sgscript import Channel
 from sgscript.scsi.commands import Read16, TestUnitReady
 from sgscript.scsi.errors import TransportError

@@ -22,8 +22,8 @@ from sgscript.scsi.errors import (
     UnitAttention,
     UsageError,
 )
-from sgscript.scsi.status import HostStatus
 from sgscript.sim.faults import OPTIONS
+from sgscript.transport.linux.codes import HostStatus
 
 BS = 512
 

@@ -11,7 +11,7 @@ import sgscript.sim as sim
 from sgscript import Channel, Reactor
 from sgscript.scsi.commands import Read10, TestUnitReady, Write10
 from sgscript.scsi.errors import CommandTimeout, HostError, TaskSetFull, UnitAttention
-from sgscript.scsi.status import HostStatus
+from sgscript.transport.linux.codes import HostStatus
 
 BS = 512
 

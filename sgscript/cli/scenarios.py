@@ -8,6 +8,7 @@ plugin does), ``runner.run_plan`` runs them, ``report`` writes what happened,
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -136,10 +137,32 @@ def _plans(args: argparse.Namespace) -> Batch | int:
     return batch
 
 
+def _check_outputs(args: argparse.Namespace, batch: Batch) -> None:
+    """``--log`` and ``--junit`` must not name a spec or a file it includes (``run a.yaml
+    --log a.yaml`` overwrote the spec with its own log), nor the same file twice."""
+    inputs = {os.path.realpath(p) for p in args.specs}
+    for scenario, _ in batch.plans:
+        inputs.update(os.path.realpath(p) for p in getattr(scenario, "includes", ()))
+    seen: dict[str, str] = {}
+    for option in ("--log", "--junit"):
+        path = getattr(args, option[2:], None)
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real in inputs:
+            raise UsageError(
+                f"{option} {path}: that is a spec or included file; it would be overwritten"
+            )
+        if real in seen:
+            raise UsageError(f"{option} {path}: {seen[real]} writes that file already")
+        seen[real] = option
+
+
 def _run_run(args: argparse.Namespace) -> int:
     batch = _plans(args)
     if isinstance(batch, int):
         return batch
+    _check_outputs(args, batch)
     if args.list:
         for scenario, plan in batch.plans:
             _print_steps(scenario, plan)
@@ -192,7 +215,7 @@ def _execute(args: argparse.Namespace, batch: Batch) -> int:
 
     allow = bool(getattr(args, "allow_destructive", False))
     try:  # every spec of the command line, before the first one sends anything
-        check_destructive([plan for _, plan in batch.plans], allow)
+        check_destructive([plan for _, plan in batch.plans], allow, batch.pm)
     except DestructiveRefused as exc:
         _print_refusal(exc)
         return EXIT_USAGE
@@ -354,7 +377,7 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(exc, flush=True)
             bad += 1
             continue
-        problems = target_problems(scenario)
+        problems = target_problems(scenario, pm=pm)
         if problems:
             print("\n".join(problems), flush=True)
             bad += 1

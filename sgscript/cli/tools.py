@@ -196,7 +196,7 @@ def _configure_devices(p: argparse.ArgumentParser) -> None:
 
 
 def _run_devices(args: argparse.Namespace) -> int:
-    from ..transport.sysfs import list_sg_nodes
+    from ..transport.linux.sysfs import list_sg_nodes
 
     nodes = list_sg_nodes(args.sysfs_root)
     if args.json:

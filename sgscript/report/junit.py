@@ -27,6 +27,7 @@ import datetime as _dt
 import os
 import re
 import socket
+import stat
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -142,16 +143,34 @@ class JunitReporter:
     # -- XML -----------------------------------------------------------------------
 
     def write(self) -> None:
-        """Write what ran so far (atomically: a reader sees the old file or the new one)."""
+        """Write what ran so far (atomically: a reader sees the old file or the new one).
+
+        A path that is not a regular file (a device, a pipe) is written once, in place,
+        when the run closes the report.
+        """
+        try:
+            regular = stat.S_ISREG(os.stat(self.path).st_mode)
+        except FileNotFoundError:
+            regular = True  # to be made
+        if not regular:
+            # /dev/stdout, /dev/null, a pipe: replacing it would put a regular file in its
+            # place (run as root, /dev/null itself).  Written in place, once, at the end.
+            if self._closed:
+                tree = ET.ElementTree(self.element())
+                ET.indent(tree)
+                with open(self.path, "wb") as out:
+                    tree.write(out, encoding="utf-8", xml_declaration=True)
+            return
+        path = os.path.realpath(self.path)  # through a symlink, its file: the link stays
         tree = ET.ElementTree(self.element())
         ET.indent(tree)
-        tmp = f"{self.path}.tmp{os.getpid()}"
+        tmp = f"{path}.tmp{os.getpid()}"
         try:
             with open(tmp, "wb") as f:
                 tree.write(f, encoding="utf-8", xml_declaration=True)
                 f.flush()
                 os.fsync(f.fileno())  # the rename must not land before the data does
-            os.replace(tmp, self.path)
+            os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

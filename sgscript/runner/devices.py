@@ -15,6 +15,7 @@ from ..scenario.model import Scenario
 from ..scenario.plan import Plan
 from ..scsi.commands import TestUnitReady
 from ..scsi.errors import TransportError, UnitAttention, UsageError
+from ..transport.base import UnsupportedOptions
 from .step import _broken
 
 __all__ = ["UA_ATTEMPTS", "DeviceOpenError"]
@@ -60,7 +61,7 @@ class _Devices:
     def _guard(self) -> None:
         """Before anything is opened: destructive steps need permission on real devices,
         a disk in use is refused even with it, and a disk that will change is claimed."""
-        from ..transport import holders
+        from ..transport.linux import holders
         from .safety import DestructiveRefused, check_plan, disk_of, target_simulated
 
         targets = {}
@@ -135,16 +136,9 @@ class _Devices:
         try:
             transport = None
             if self.pm is not None:
-                options = dict(device.options)
-                for key, value in (
-                    ("queue_depth", device.queue_depth),
-                    ("initiator", device.initiator),
-                    ("timeout", device.timeout),
-                ):
-                    if value is not None:
-                        options[key] = value
                 transport = self.pm.hook.sgscript_open_target(
-                    target=self.plan.bindings.get(name, device.target), options=options
+                    target=self.plan.bindings.get(name, device.target),
+                    options=device.open_options(),
                 )
             if transport is not None:
                 return Channel(transport, **kwargs)
@@ -163,16 +157,15 @@ class _Devices:
     def _apply_options(
         self, name: str, target: str, channel: Channel, options: dict[str, Any]
     ) -> None:
-        """Structured sim options (mappings, ranges) go to the simulated unit's faults."""
-        lu = getattr(channel.transport, "lu", None)
-        if lu is None:
+        """Structured options (mappings, ranges) go to the transport; one that takes none is noted."""
+        try:
+            channel.transport.configure(options)
+        except UnsupportedOptions:
             self.notes.append(
                 f"device {name} ({target}): options {', '.join(sorted(options))} ignored"
                 " (they describe a sim: target)"
             )
             return
-        try:
-            lu.faults.configure(options)
         except UsageError as exc:
             channel.close()
             raise UsageError(f"device {name} ({target}): {exc}") from None

@@ -278,7 +278,7 @@ class _Runner(_Devices):
         if left:
             self.notes.append(f"{left} command(s) still in flight were abandoned")
             for ch in channels:
-                ch.pending = 0
+                ch.queue.abandon()
             for run in self.active:
                 run.in_flight = 0
 
@@ -573,7 +573,7 @@ class _Runner(_Devices):
                 ch.close()
             except KeyboardInterrupt:
                 self.interrupted = self.aborted = True
-                ch.pending = 0
+                ch.queue.abandon()
                 with contextlib.suppress(Exception):
                     ch.close()
             except Exception as exc:

@@ -20,7 +20,7 @@ them (``sgscript run --allow-destructive``, ``--sgscript-allow-destructive``,
 before any device is opened (``DestructiveRefused``, exit 2).  ``sim:`` needs
 no permission.  Even when allowed, an sg device whose disk (or a partition of
 it) is mounted, held by LVM/MD/dm, swapped on or holds the root file system is
-refused (``transport.holders``), and the disk is claimed ``O_EXCL`` for the run.
+refused (``transport.linux.holders``), and the disk is claimed ``O_EXCL`` for the run.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ __all__ = [
     "DestructiveStep",
     "check_holders",
     "check_plan",
+    "check_plugin_targets",
     "destructive_reason",
     "destructive_steps",
     "target_simulated",
@@ -181,6 +182,45 @@ def check_plan(
     return found
 
 
+def check_plugin_targets(plan: Plan, pm: Any) -> None:
+    """Without permission, refuse destructive steps on a plugin's real device before the
+    run sends anything to any device.
+
+    Only a plugin's transport knows whether it is simulated, so each such device is
+    opened through ``sgscript_open_target``, asked, and closed again; nothing is sent.
+    ``sgscript run a.yaml b.yaml`` calls this for every spec before the first one runs,
+    or ``a.yaml`` would already have written its devices when ``b.yaml`` is refused
+    (exit 2 means nothing was sent).
+    """
+
+    if pm is None:
+        return
+    found = destructive_steps(plan)
+    targets = _targets(plan, found)
+    real, opened = [], {}
+    for d in found:
+        target = targets.get(d.device, "")
+        if target_simulated(target) is not None or d.device not in plan.scenario.devices:
+            continue
+        if d.device not in opened:
+            device = plan.scenario.devices[d.device]
+            try:
+                transport = pm.hook.sgscript_open_target(
+                    target=plan.bindings.get(d.device, device.target),
+                    options=device.open_options(),
+                )
+            except Exception:  # the run opens it again and reports why (exit 3)
+                transport = None
+            opened[d.device] = transport is not None and not getattr(transport, "simulated", False)
+            if transport is not None:
+                with contextlib.suppress(Exception):
+                    transport.close()
+        if opened[d.device]:
+            real.append(d)
+    if real:
+        raise refusal(plan, real, targets)
+
+
 def _targets(plan: Plan, found: Iterable[DestructiveStep]) -> dict[str, str]:
     out = {}
     for d in found:
@@ -206,7 +246,7 @@ def check_holders(
     plan: Plan, names: Iterable[str], targets: Mapping[str, str], *, host: Any = None
 ) -> None:
     """Refuse when the disk behind any of these sg devices is in use (mounted, held, swap)."""
-    from ..transport import holders as h
+    from ..transport.linux import holders as h
 
     paths = host if host is not None else h.HOST
     problems = []
@@ -228,8 +268,8 @@ def check_holders(
 
 def disk_of(target: str, paths: Any = None) -> str | None:
     """The block device name (``sdb``) behind an sg target, when sysfs tells."""
-    from ..transport import holders as h
     from ..transport import target_path
+    from ..transport.linux import holders as h
 
     paths = paths if paths is not None else h.HOST
     path = target_path(target)

@@ -19,7 +19,7 @@ from ..scenario.load import override_vars, parse_vars
 from ..scenario.model import Scenario
 from ..scenario.plan import Plan
 from ..scsi.errors import UsageError
-from .safety import check_plan
+from .safety import check_plan, check_plugin_targets
 
 __all__ = [
     "Batch",
@@ -117,19 +117,32 @@ def load_one(
     return scenario
 
 
-def target_problems(scenario: Any, plan: Any = None) -> list[str]:
-    """Each ``sim:`` device's ``file=``: confined to the spec's directory and, if it exists,
-    an sgscript sim disk of the same geometry; nothing is created (``FILE:LINE:COL: ...``)."""
+def target_problems(scenario: Any, plan: Any = None, pm: Any = None) -> list[str]:
+    """What opening each device would refuse, found before anything is opened or sent
+    (``FILE:LINE:COL: ...``): an unknown target kind (unless a plugin may open it), a
+    target naming no device, a ``sim:`` option or geometry opening refuses, a ``sim:``
+    ``file=`` outside the spec's directory or not an sgscript sim disk of the same
+    geometry.  Nothing is created."""
     from ..sim.target import check_target
+    from ..transport import schemes, target_path, target_scheme
 
     plan = plan if plan is not None else Plan(scenario, seed=0)
+    plugins_open = pm is not None and bool(pm.hook.sgscript_open_target.get_hookimpls())
     problems = []
     for name, device in scenario.devices.items():
         where = f"{device.mark}: " if device.mark is not None else ""
         try:
             target, rest = plan.device_target(name)
-            if target.startswith("sim:"):
+            scheme = target_scheme(target)
+            if scheme == "sim":
                 check_target(target[4:], rest)
+            elif scheme not in schemes() and not plugins_open:
+                known = ", ".join(f"{s}:" for s in schemes())
+                raise UsageError(
+                    f"unknown target kind {scheme + ':'!r} in {target!r} (known: {known})"
+                )
+            elif scheme in schemes() and not target_path(target):
+                raise UsageError(f"target {target!r} names no device")
         except ValueError as exc:
             text = str(exc)
             problems.append(text if text.startswith(where) else f"{where}devices.{name}: {text}")
@@ -183,7 +196,7 @@ def plan_specs(
             select=select,
             max_transfer=max_transfer,
         )
-        problems = target_problems(scenario, plan)  # before any spec runs
+        problems = target_problems(scenario, plan, pm)  # before any spec runs
         if problems:
             raise UsageError(problems[0])
         if plan.selected:
@@ -196,7 +209,14 @@ def plan_specs(
     return Batch(plans, seed, pm)
 
 
-def check_destructive(plans: Iterable[Any], allow: bool) -> None:
-    """Every plan's destructive steps, before the first one sends anything (``DestructiveRefused``)."""
+def check_destructive(plans: Sequence[Any], allow: bool, pm: Any = None) -> None:
+    """Every plan's destructive steps, before the first one sends anything (``DestructiveRefused``).
+
+    Without permission a plugin's device is opened, asked whether it is real, and
+    closed again (``safety.check_plugin_targets``); nothing is sent.
+    """
     for plan in plans:
         check_plan(plan, allow)
+    if not allow:  # a plugin's device says whether it is real only once opened
+        for plan in plans:
+            check_plugin_targets(plan, pm)

@@ -18,7 +18,7 @@ from ..scenario.model import Expectation
 from ..scenario.plan import Env, Plan, PlannedStep
 from ..scsi.cdb import Command
 from ..scsi.errors import DriverError, HostError, TransportError, UsageError
-from ..scsi.status import HostStatus, SenseKey
+from ..scsi.status import SenseKey
 from ..transport.base import Io
 from .results import FailureDetail, Latency, StepResult
 
@@ -60,8 +60,6 @@ def _not_implemented(io: Io) -> bool:
     )
 
 
-#: Host bytes that say the device is not there any more.
-_GONE_HOST = frozenset({HostStatus.DID_NO_CONNECT, HostStatus.DID_BAD_TARGET})
 #: errnos from the driver that say the device is not there any more.
 _GONE_ERRNO = frozenset({errno.ENODEV, errno.ENXIO})
 
@@ -70,20 +68,17 @@ def _broken(io: Io) -> bool:
     """The path to the device broke (not the command): an ``error`` whatever ``expect:`` says.
 
     A transport error (any errno from the driver, ENOMEM included), a driver
-    error, or a host byte that says the device is gone.
+    error, or a host error that says the device is gone.
     """
     failure = io.failure
     return isinstance(failure, TransportError | DriverError) or (
-        isinstance(failure, HostError) and io.host_status in _GONE_HOST
+        isinstance(failure, HostError) and io.gone
     )
 
 
 def _gone(io: Io) -> bool:
     """The device itself went away (not just this command): its later steps cannot run."""
-    if io.host_status in _GONE_HOST:
-        return True
-    error = io.os_error
-    return error is not None and (error.errno is None or error.errno in _GONE_ERRNO)
+    return io.gone
 
 
 class _RunnerView(Protocol):
@@ -208,8 +203,7 @@ class _StepRun:
             return
         self.submitted = index
         self.in_flight += len(ios)
-        channel.pending += len(ios)
-        channel.reactor.submit_many(channel, ios)
+        channel.queue.submit(ios)
 
     def cut(self, reason: str) -> None:
         """Send nothing more: the scenario stops (another step failed, Ctrl-C, a device broke)."""

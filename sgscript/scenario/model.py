@@ -93,6 +93,19 @@ class Device:
     options: dict[str, Any] = field(default_factory=dict)  # target options (sim geometry, faults)
     mark: Mark | None = None
 
+    def open_options(self) -> dict[str, Any]:
+        """What a plugin's ``sgscript_open_target`` gets: ``options`` plus the
+        ``queue_depth``, ``initiator`` and ``timeout`` the spec gives."""
+        options = dict(self.options)
+        for key, value in (
+            ("queue_depth", self.queue_depth),
+            ("initiator", self.initiator),
+            ("timeout", self.timeout),
+        ):
+            if value is not None:
+                options[key] = value
+        return options
+
 
 @dataclass(frozen=True)
 class Expectation:

@@ -6,15 +6,17 @@ Input mistakes (a field that does not fit, an unknown command) are
 ``UsageError``: they are the caller's, not the device's (defined in
 :mod:`sgscript.scsi.usage`, which ``sense.py`` uses too; re-exported here).
 
-``classify`` maps a completed command's status bytes to the class to raise;
-it is pure, so the reactor, the simulated target and the verifiers agree.
+``classify`` maps a completed command's SCSI status and sense to the class to
+raise; it is pure, so the reactor, the simulated target and the verifiers
+agree.  How the path failed (timeouts, host, driver and transport errors) is
+the transport's to say (``Io.transport_outcome``); these classes only name it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .status import DriverStatus, HostStatus, ScsiStatus, SenseKey
+from .status import ScsiStatus, SenseKey
 from .usage import (
     FieldValueError,
     SgscriptError,
@@ -181,7 +183,7 @@ _BY_STATUS: dict[int, type[StatusError]] = {
 
 
 class HostError(TaskFailed):
-    """The host adapter (Linux ``DID_*``) reported the failure, not the device."""
+    """The host adapter reported the failure, not the device (Linux: a ``DID_*`` code)."""
 
     @property
     def host_status(self) -> int:
@@ -189,7 +191,7 @@ class HostError(TaskFailed):
 
 
 class DriverError(TaskFailed):
-    """The Linux mid-layer (``DRIVER_*``) reported the failure."""
+    """The host's driver reported the failure (Linux: a ``DRIVER_*`` code)."""
 
     @property
     def driver_status(self) -> int:
@@ -218,26 +220,8 @@ class ExpectationFailed(TaskFailed):
 _GOOD = frozenset({ScsiStatus.GOOD, ScsiStatus.CONDITION_MET})
 
 
-def classify(
-    status: int,
-    sense: Sense | None = None,
-    host_status: int = 0,
-    driver_status: int = 0,
-    *,
-    timed_out: bool = False,
-    os_error: OSError | None = None,
-) -> tuple[type[TaskFailed], str] | None:
-    """The exception class and words for a completion, or None when it succeeded."""
-    if os_error is not None:
-        return TransportError, f"{os_error.strerror or os_error}"
-    if (
-        timed_out
-        or host_status == HostStatus.DID_TIME_OUT
-        or (DriverStatus.code(driver_status) == DriverStatus.DRIVER_TIMEOUT)
-    ):
-        return CommandTimeout, "timed out" + _host_words(host_status)
-    if host_status:
-        return HostError, f"host error {HostStatus.text(host_status)}" + _host_code(host_status)
+def classify(status: int, sense: Sense | None = None) -> tuple[type[TaskFailed], str] | None:
+    """The exception class and words for the device's answer, or None when it succeeded."""
     if status == ScsiStatus.CHECK_CONDITION or (
         status == ScsiStatus.GOOD and sense is not None and sense.sense_key not in (0, None)
     ):
@@ -246,20 +230,5 @@ def classify(
         key_class = _BY_KEY.get(sense.sense_key, CheckCondition)
         return key_class, "CHECK CONDITION, " + sense.summary()
     if status in _GOOD:
-        code = DriverStatus.code(driver_status)
-        if code not in (DriverStatus.DRIVER_OK, DriverStatus.DRIVER_SENSE):
-            return DriverError, f"driver error {DriverStatus.text(code)}"
         return None
-    cls = _BY_STATUS.get(status, StatusError)
-    return cls, ScsiStatus.text(status)
-
-
-def _host_code(host_status: int) -> str:
-    try:
-        return f" ({HostStatus(host_status).name})"
-    except ValueError:
-        return ""
-
-
-def _host_words(host_status: int) -> str:
-    return f" (host {HostStatus.text(host_status)})" if host_status else ""
+    return _BY_STATUS.get(status, StatusError), ScsiStatus.text(status)

@@ -1,14 +1,15 @@
-"""Status values as data: SCSI status, sense keys, Linux host (DID_*) and driver codes."""
+"""Status values as data: SCSI status and sense keys (the Linux host and driver codes are
+``sgscript.transport.linux.codes``)."""
 
 from __future__ import annotations
 
 import enum
 from typing import Self
 
-__all__ = ["DriverStatus", "HostStatus", "ScsiStatus", "SenseKey"]
+__all__ = ["ScsiStatus", "SenseKey", "Titled"]
 
 
-class _Titled(enum.IntEnum):
+class Titled(enum.IntEnum):
     """An IntEnum whose members also carry the text people read."""
 
     title: str
@@ -46,7 +47,7 @@ class _Titled(enum.IntEnum):
             return f"{cls.__name__} 0x{value:02x}"
 
 
-class ScsiStatus(_Titled):
+class ScsiStatus(Titled):
     """SAM-5 status codes (SAM-5 table 43)."""
 
     GOOD = 0x00, "GOOD"
@@ -62,7 +63,7 @@ class ScsiStatus(_Titled):
     TASK_ABORTED = 0x40, "TASK ABORTED"
 
 
-class SenseKey(_Titled):
+class SenseKey(Titled):
     """SPC-5 sense keys, titled as sg3_utils prints them."""
 
     NO_SENSE = 0x0, "No Sense"
@@ -81,48 +82,3 @@ class SenseKey(_Titled):
     VOLUME_OVERFLOW = 0xD, "Volume Overflow"
     MISCOMPARE = 0xE, "Miscompare"
     COMPLETED = 0xF, "Completed"
-
-
-class HostStatus(_Titled):
-    """Linux ``DID_*`` host byte values (include/scsi/scsi_status.h)."""
-
-    DID_OK = 0x00, "no error"
-    DID_NO_CONNECT = 0x01, "could not connect before timeout period"
-    DID_BUS_BUSY = 0x02, "bus stayed busy through time out period"
-    DID_TIME_OUT = 0x03, "timed out for other reason"
-    DID_BAD_TARGET = 0x04, "bad target"
-    DID_ABORT = 0x05, "told to abort for some other reason"
-    DID_PARITY = 0x06, "parity error"
-    DID_ERROR = 0x07, "internal error"
-    DID_RESET = 0x08, "reset by somebody"
-    DID_BAD_INTR = 0x09, "received an unexpected interrupt"
-    DID_PASSTHROUGH = 0x0A, "force command past mid-layer"
-    DID_SOFT_ERROR = 0x0B, "the low-level driver wants a retry"
-    DID_IMM_RETRY = 0x0C, "retry without decrementing retry count"
-    DID_REQUEUE = 0x0D, "requeue command"
-    DID_TRANSPORT_DISRUPTED = 0x0E, "transport error disrupted execution"
-    DID_TRANSPORT_FAILFAST = 0x0F, "transport class fastfailed the io"
-    DID_TARGET_FAILURE = 0x10, "permanent target failure"
-    DID_NEXUS_FAILURE = 0x11, "permanent nexus failure"
-    DID_ALLOC_FAILURE = 0x12, "space allocation failure"
-    DID_MEDIUM_ERROR = 0x13, "medium error"
-    DID_TRANSPORT_MARGINAL = 0x14, "transport marginal errors"
-
-
-class DriverStatus(_Titled):
-    """Linux ``DRIVER_*`` values (the low nibble of the sg driver_status byte)."""
-
-    DRIVER_OK = 0x00, "ok"
-    DRIVER_BUSY = 0x01, "busy"
-    DRIVER_SOFT = 0x02, "soft"
-    DRIVER_MEDIA = 0x03, "media"
-    DRIVER_ERROR = 0x04, "error"
-    DRIVER_INVALID = 0x05, "invalid"
-    DRIVER_TIMEOUT = 0x06, "timeout"
-    DRIVER_HARD = 0x07, "hard"
-    DRIVER_SENSE = 0x08, "sense"
-
-    @staticmethod
-    def code(value: int) -> int:
-        """The driver code without the suggestion bits (SUGGEST_* in the high nibble)."""
-        return value & 0x0F

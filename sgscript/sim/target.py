@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -168,27 +169,36 @@ def check_target_files(target: str) -> None:
         check_backing_file(cfg.backing_file, cfg.blocks, cfg.block_size)
 
 
-def check_target(target: str, options: dict[str, Any] | None = None) -> None:
-    """``sgscript validate``: every option of a ``sim:`` target (the text after ``sim:``) and
-    the ``options`` a spec gives it beyond the query string, parsed as opening it would,
-    its backing files checked; nothing is created or opened (a ``UsageError``)."""
-    name, query = parse_target(target)
-    for key in ("lun", "queue_depth"):
-        if key in query:
-            option_int(key, query[key])
-    luns = option_int("luns", str(query.pop("luns", "1")))
+def check_target(target: str, structured: Mapping[str, Any] | None = None) -> None:
+    """Refuse (``UsageError``) what opening ``sim:TARGET`` would refuse, opening nothing.
+
+    ``sgscript validate`` and the checks ``run`` makes before its first command use
+    it, so a bad option in the second target of a command line is found before the
+    first target sends anything.  ``structured`` are the device's options that did not
+    fit the target string (applied to the faults after opening).
+    """
+    name, options = parse_target(target)
+    options.pop("initiator", None)
+    depth = options.pop("queue_depth", None)
+    if depth is not None and not 1 <= option_int("queue_depth", depth) <= 65536:
+        raise UsageError(f"sim:{name}: queue_depth={depth} must be 1..65536")
+    lun = option_int("lun", options.pop("lun", "0"))
+    luns = option_int("luns", str(options.pop("luns", "1")))
     if not 1 <= luns <= 256:
         raise UsageError(f"sim:{name}: luns={luns} must be 1..256")
-    config, rest = lu_config({k: v for k, v in query.items() if k not in TRANSPORT_OPTIONS})
+    if not 0 <= lun < luns:
+        raise UsageError(f"sim:{name} has no LUN {lun} (it has {', '.join(map(str, range(luns)))})")
+    config, rest = lu_config(options)
     try:
         check_config(config)
     except ValueError as exc:
         raise UsageError(f"sim:{name}: {exc}") from None
-    faults = {**rest, **(options or {})}
-    for key in faults:
+    for key in rest:
         if key.partition(".")[0] not in OPTIONS:
             raise unknown_option(key, known_options())
-    parse_options(faults)
+    parse_options(rest)
+    if structured:
+        parse_options(dict(structured))
     check_target_files(target)
 
 

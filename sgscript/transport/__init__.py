@@ -38,7 +38,7 @@ def schemes() -> list[str]:
 
 def _open_sg(path: str, *, initiator: str | None = None, **options: Any) -> Transport:
     # A Linux host is one initiator to its disks: the name only matters to sim: targets.
-    from .sg import SgTransport
+    from .linux.sg import SgTransport
 
     try:
         return SgTransport(path, **options)

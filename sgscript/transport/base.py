@@ -3,24 +3,86 @@
 A transport moves commands to one device and back without blocking: the
 reactor hands it ``Io`` objects, waits on its file descriptors, and asks it to
 ``reap`` what completed.  Everything about one command — what was sent, what
-came back, how long it took, how it was judged — lives on its ``Io``.
+came back, how long it took, how it was judged — lives on its ``Io``; its
+``completion`` says it in no driver's vocabulary (status, sense, data,
+residual, and an ``Outcome``: ok, timeout, transport, host or driver error).
 """
 
 from __future__ import annotations
 
 import enum
+import errno
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..scsi.cdb import Command, Direction
-from ..scsi.errors import TaskFailed, classify
+from ..scsi.errors import (
+    CommandTimeout,
+    DriverError,
+    HostError,
+    TaskFailed,
+    TransportError,
+    UsageError,
+    classify,
+)
 
 if TYPE_CHECKING:
     from ..scsi.sense import Sense
 
-__all__ = ["Io", "ResetKind", "Transport"]
+__all__ = [
+    "Completion",
+    "Io",
+    "Outcome",
+    "ResetKind",
+    "Transport",
+    "TransportOutcome",
+    "UnsupportedOptions",
+]
+
+
+class Outcome(enum.Enum):
+    """How the path to the device ended a command, whatever the transport."""
+
+    OK = "ok"  # the device answered: its status and sense say how
+    TIMEOUT = "timeout"  # no answer in time
+    TRANSPORT_ERROR = "transport_error"  # a system call failed: it may never have been sent
+    HOST_ERROR = "host_error"  # the host adapter (or the target's port) ended it
+    DRIVER_ERROR = "driver_error"  # the host's driver reported a failure
+
+
+@dataclass(frozen=True, slots=True)
+class TransportOutcome:
+    """What a transport reports beyond the SCSI status, in neutral terms.
+
+    ``detail`` is the transport's words for it, ``code`` its own name for it
+    (``DID_RESET`` on Linux), ``gone`` whether the device is no longer there.
+    """
+
+    outcome: Outcome
+    detail: str = ""
+    code: str = ""
+    gone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One completed command as the runner and verifiers read it, whatever carried it."""
+
+    status: int
+    sense: Sense | None
+    sense_raw: bytes
+    data: bytes
+    residual: int
+    outcome: Outcome
+    detail: str
+    gone: bool
+
+
+#: errnos that say the device is not there any more.
+_GONE_ERRNO = frozenset({errno.ENODEV, errno.ENXIO})
 
 
 class ResetKind(enum.IntEnum):
@@ -50,10 +112,12 @@ class ResetKind(enum.IntEnum):
 class Io:
     """One command in flight or done: the seed library's ``Io``, with typed results.
 
-    ``status``/``sense``/``host_status``/``driver_status``/``resid`` are what the
-    transport reported; ``failure`` is how the standard reads them (None when
-    it succeeded); ``error`` is the verdict of the verify handler, which is
-    what ``wait()`` raises.
+    ``status``/``sense``/``resid`` are what the device reported,
+    ``transport_outcome`` what the transport added (None: nothing), and
+    ``completion`` all of it in neutral terms; ``host_status``/``driver_status``
+    keep the Linux bytes of transports that speak them.  ``failure`` is how
+    they read (None when it succeeded); ``error`` is the verdict of the verify
+    handler, which is what ``wait()`` raises.
     """
 
     __slots__ = (
@@ -81,6 +145,7 @@ class Io:
         "tag",
         "timed_out",
         "timeout",
+        "transport_outcome",
     )
 
     def __init__(
@@ -112,6 +177,7 @@ class Io:
         self._sense: Sense | None = None
         self.host_status = 0
         self.driver_status = 0
+        self.transport_outcome: TransportOutcome | None = None
         self.resid = 0
         self.info = 0
         self.device_duration: float | None = None
@@ -157,6 +223,45 @@ class Io:
         return self.completed_at - self.submitted_at
 
     @property
+    def outcome(self) -> Outcome:
+        """How the path ended the command (``OK``: the device's status says the rest)."""
+        if self.os_error is not None:
+            return Outcome.TRANSPORT_ERROR
+        if self.timed_out:
+            return Outcome.TIMEOUT
+        told = self.transport_outcome
+        return Outcome.OK if told is None else told.outcome
+
+    @property
+    def gone(self) -> bool:
+        """The device itself is not there any more (not just this command failed)."""
+        told = self.transport_outcome
+        if told is not None and told.gone:
+            return True
+        error = self.os_error
+        return error is not None and (error.errno is None or error.errno in _GONE_ERRNO)
+
+    @property
+    def completion(self) -> Completion:
+        """What came back, in no driver's vocabulary."""
+        told = self.transport_outcome
+        error = self.os_error
+        if error is not None:
+            detail = f"{error.strerror or error}"
+        else:
+            detail = told.detail if told is not None else ""
+        return Completion(
+            status=self.status,
+            sense=self.sense if self.sense_raw else None,
+            sense_raw=self.sense_raw,
+            data=self.data,
+            residual=self.resid,
+            outcome=self.outcome,
+            detail=detail,
+            gone=self.gone,
+        )
+
+    @property
     def ok(self) -> bool:
         return self.done and self.error is None
 
@@ -170,19 +275,13 @@ class Io:
         """Judge the completion: classify, run the verify handler, then the handlers."""
         self.completed_at = now if now is not None else time.perf_counter()
         self.done = True
-        clean = not (
-            self.status or self.sense_raw or self.host_status or self.driver_status
-        ) and not (self.timed_out or self.os_error)
+        told = self.transport_outcome
+        clean = not (self.status or self.sense_raw or told) and not (
+            self.timed_out or self.os_error
+        )
         verdict = None
         if not clean:  # GOOD with nothing else: the common case needs no classifying
-            verdict = classify(
-                self.status,
-                self.sense if self.sense_raw else None,
-                self.host_status,
-                self.driver_status,
-                timed_out=self.timed_out,
-                os_error=self.os_error,
-            )
+            verdict = self._classify(told)
         if verdict is not None:
             cls, words = verdict
             self.failure = cls(self, words)
@@ -201,6 +300,22 @@ class Io:
             except BaseException as exc:
                 if self.error is None:
                     self.error = exc
+
+    def _classify(self, told: TransportOutcome | None) -> tuple[type[TaskFailed], str] | None:
+        """The path's failure first (it outranks any status), then the device's."""
+        if self.os_error is not None:
+            return TransportError, f"{self.os_error.strerror or self.os_error}"
+        outcome = told.outcome if told is not None else Outcome.OK
+        if self.timed_out or outcome is Outcome.TIMEOUT:
+            host = told.detail if told is not None and outcome is not Outcome.DRIVER_ERROR else ""
+            return CommandTimeout, "timed out" + (f" (host {host})" if host else "")
+        if told is not None and outcome is Outcome.HOST_ERROR:
+            code = f" ({told.code})" if told.code else ""
+            return HostError, f"host error {told.detail}{code}"
+        verdict = classify(self.status, self.sense if self.sense_raw else None)
+        if verdict is None and told is not None and outcome is Outcome.DRIVER_ERROR:
+            return DriverError, f"driver error {told.detail}"
+        return verdict
 
     # -- the seed library's waiting API ------------------------------------------
 
@@ -277,12 +392,25 @@ class Transport(ABC):
     def reset(self, kind: ResetKind) -> None:
         raise TaskFailed(None, f"{self.target}: {kind.name.lower()} reset is not supported")
 
+    def configure(self, options: Mapping[str, Any]) -> None:
+        """Apply structured target options after opening (what a target string cannot say).
+
+        A transport that takes none refuses them with ``UnsupportedOptions``.
+        """
+        raise UnsupportedOptions(
+            f"{self.target}: this target takes no options ({', '.join(sorted(options))})"
+        )
+
     def abandon(self, io: Io) -> None:  # noqa: B027 - nothing to drop by default
         """Stop waiting for ``io``: its completion, if it ever comes, is dropped."""
 
     @abstractmethod
     def close(self) -> None:
         """Release the device; in-flight commands must have been reaped or abandoned."""
+
+
+class UnsupportedOptions(UsageError):
+    """The target kind takes no structured options (``Transport.configure``)."""
 
 
 Handler = Callable[[Io], Any]

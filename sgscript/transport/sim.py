@@ -2,7 +2,8 @@
 
 The simulated logical unit answers at submission; the completion is then
 held for its latency (or forever, for a command told to hang) and delivered
-through an eventfd the reactor polls, like the sg driver's readable fd.
+through a wake-up descriptor the reactor polls, like the sg driver's readable fd
+(a socket pair, so ``sim:`` runs wherever Python's selectors do).
 Completions held for latency are due at a known time: the reactor asks
 ``next_due()`` and sleeps until then instead of polling.  A queue-depth limit
 per opening (``queue_depth``: the reactor never hands over more) stands in for
@@ -10,7 +11,7 @@ the driver's, so code that works on ``sim:`` exercises the paths it will use
 on real devices.
 
 Resets and the device going away can come from another thread (or another
-nexus's completion path): they only queue an action and signal the eventfd;
+nexus's completion path): they only queue an action and signal the descriptor;
 the reactor's next ``reap`` applies it, so the queues are touched by the
 reactor's thread alone.
 
@@ -27,19 +28,21 @@ reactor's thread alone.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import heapq
 import os
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..scsi.errors import TransportError, UsageError
-from ..scsi.status import HostStatus, ScsiStatus
+from ..scsi.status import ScsiStatus
 from ..sim.core import C
 from ..sim.target import get_target, option_int, parse_target
 from .base import Io, ResetKind, Transport
+from .linux.codes import HostStatus, set_host_status
+from .waker import Waker
 
 __all__ = ["SimTransport"]
 
@@ -81,7 +84,7 @@ class SimTransport(Transport):
         self.capacity = capacity
         #: The deepest queue this nexus ever had in flight.
         self.peak = 0
-        self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._waker = Waker()
         self._signalled = False
         self._ready: list[Io] = []
         self._timed: list[tuple[float, int, Io]] = []  # (due, tag, io), a heap
@@ -96,7 +99,7 @@ class SimTransport(Transport):
     # -- Transport ---------------------------------------------------------------
 
     def fds(self) -> Sequence[int]:
-        return [self._fd]
+        return [self._waker.fileno()]
 
     @property
     def in_flight(self) -> int:
@@ -133,7 +136,7 @@ class SimTransport(Transport):
                 io.device_duration = 0.0
                 ready.append(io)
             elif faults.gone:  # it went away while this one was being served
-                io.host_status = HostStatus.DID_NO_CONNECT
+                set_host_status(io, HostStatus.DID_NO_CONNECT)
                 ready.append(io)
             elif delay is None:
                 self._hung[io.tag] = io
@@ -145,7 +148,7 @@ class SimTransport(Transport):
             self.peak = self._in_flight
         if ready and not self._signalled:
             self._signalled = True
-            os.eventfd_write(self._fd, 1)
+            self._waker.wake()
         return started
 
     def _answer(self, io: Io) -> None:
@@ -178,8 +181,7 @@ class SimTransport(Transport):
 
     def reap(self, fd: int) -> list[Io]:
         self._signalled = False
-        with contextlib.suppress(BlockingIOError):
-            os.eventfd_read(self._fd)
+        self._waker.drain()
         if self._actions:
             self._settle()
         done, self._ready = self._ready, []
@@ -210,6 +212,10 @@ class SimTransport(Transport):
 
     # -- what the logical unit and the faults ask of this nexus --------------------
 
+    def configure(self, options: Mapping[str, Any]) -> None:
+        """Structured fault options (mappings, ranges, seconds) for the simulated unit."""
+        self.lu.faults.configure(options)
+
     def held(self) -> int:
         """Commands of this nexus in the device's task set (answered, completion held)."""
         return len(self._timed) + len(self._hung)
@@ -222,7 +228,7 @@ class SimTransport(Transport):
         if self._closed:
             return
         self._actions.append((kind, self._tag))
-        os.eventfd_write(self._fd, 1)
+        self._waker.wake()
 
     def _settle(self) -> None:
         """Apply queued resets and losses to the held commands (the reactor's thread only)."""
@@ -244,7 +250,7 @@ class SimTransport(Transport):
                 continue
             status = HostStatus.DID_NO_CONNECT if kind == _LOST else HostStatus.DID_RESET
             for io in victims:
-                io.host_status = status
+                set_host_status(io, status)
                 io.device_duration = None
             self._ready.extend(victims)
 
@@ -264,7 +270,7 @@ class SimTransport(Transport):
         if not self._closed:
             self._closed = True
             self.lu.faults.detach(self)
-            os.close(self._fd)
+            self._waker.close()
 
     def __repr__(self) -> str:
         return f"<SimTransport {self.target} nexus={self.nexus!r} in_flight={self._in_flight}>"

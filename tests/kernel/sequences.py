@@ -39,8 +39,9 @@ from sgscript.scsi.pages import (
     encode_unmap_parameters,
 )
 from sgscript.scsi.sense import parse_sense
-from sgscript.scsi.status import HostStatus, ScsiStatus, SenseKey
+from sgscript.scsi.status import ScsiStatus, SenseKey
 from sgscript.transport.base import Io
+from sgscript.transport.linux.codes import HostStatus
 
 __all__ = [
     "BLOCKS",

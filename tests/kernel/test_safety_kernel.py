@@ -23,7 +23,7 @@ import pytest
 from sgscript import Channel
 from sgscript.cli import main
 from sgscript.command import Read10, TestUnitReady
-from sgscript.transport import holders
+from sgscript.transport.linux import holders
 
 pytestmark = pytest.mark.kernel
 

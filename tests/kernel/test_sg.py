@@ -14,7 +14,7 @@ import pytest
 from sgscript import Channel, Reactor, handler
 from sgscript.command import Inquiry, Read10, Read16, ReadCapacity10, TestUnitReady, Write10
 from sgscript.scsi.errors import CommandTimeout, IllegalRequest, UnitAttention
-from sgscript.transport.sg import SG_MAX_QUEUE, SgTransport
+from sgscript.transport.linux.sg import SG_MAX_QUEUE, SgTransport
 
 pytestmark = pytest.mark.kernel
 

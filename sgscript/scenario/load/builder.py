@@ -32,6 +32,7 @@ class _Builder(_Includes, _Values):
         self.docs: dict[tuple[str, str], Doc | None] = {}
         self.order: list[str] = []
         self.steps_seen = 0
+        self.includes_seen = 0  # every expansion, a file included again counted again
         self.devices: dict[str, Device] = {}
         self.defaults: dict[str, Any] = {}
         self.hidden: set[str] = set()  # saved by sibling parallel branches: not in scope

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...limits import MAX_INCLUDE_DEPTH, MAX_SPEC_BYTES, MAX_STEPS
+from ...limits import MAX_INCLUDE_DEPTH, MAX_INCLUDES, MAX_SPEC_BYTES, MAX_STEPS
 from ..files import FileRefused, confine, read_regular
 from ..model import Mark
 from ..schema import schema_issues
@@ -52,6 +52,7 @@ class _Includes:
     docs: dict[tuple[str, str], Doc | None]
     order: list[str]
     steps_seen: int
+    includes_seen: int
 
     # -- files ------------------------------------------------------------
 
@@ -77,6 +78,11 @@ class _Includes:
             path = at.path if not isinstance(at.value, list) else (*at.path, i)
             if not isinstance(name, str) or not name:
                 continue  # the schema said so
+            self.includes_seen += 1
+            if self.includes_seen > MAX_INCLUDES:  # a fan-out of files each including the next
+                if self.includes_seen == MAX_INCLUDES + 1:
+                    self.problems.at(at.doc, path, f"more than {MAX_INCLUDES} includes expanded")
+                continue
             if len(stack) > MAX_INCLUDE_DEPTH:
                 self.problems.at(
                     at.doc, path, f"includes nested more than {MAX_INCLUDE_DEPTH} deep"

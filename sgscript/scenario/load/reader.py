@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ...limits import MAX_NODES, MAX_YAML_DEPTH
+from ...limits import MAX_NODES, MAX_YAML_DEPTH, control_character
 from ..model import Mark
 from .doc import Doc, PathT, _Problems, _short
 
@@ -141,6 +141,7 @@ class _Reader:
                 self.problems.add(kmark, "a key must be a plain name, not a list or mapping")
                 continue
             key = knode.value
+            self._controls(knode)
             if key in explicit:
                 first = explicit[key]
                 self.problems.add(
@@ -165,7 +166,18 @@ class _Reader:
         doc.marks[path] = self._mark(node.start_mark)
         return out
 
+    def _controls(self, node: ScalarNode) -> None:
+        """A control character a YAML escape made (``"\\e[2J"``, ``"\\ud800"``): the
+        reader refuses them raw, and echoed they would rewrite the console."""
+        bad = control_character(node.value)
+        if bad is not None:
+            self.problems.add(
+                self._mark(node.start_mark),
+                f"control character {bad} (from an escape) is not allowed in a spec",
+            )
+
     def _scalar(self, node: ScalarNode, path: PathT) -> Any:
+        self._controls(node)
         start, end = node.start_mark, node.end_mark
         if start.line == end.line and node.style in (None, "'", '"'):
             skip = 1 if node.style else 0

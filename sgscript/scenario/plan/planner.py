@@ -31,6 +31,8 @@ from .values import (
     _names,
     _resolve,
     _step_uses_index,
+    _vars_text,
+    _VarsTooBig,
     _why,
 )
 
@@ -196,8 +198,11 @@ class Plan:
         """``vars:`` evaluated in order (a value may use the ones before it, or draw)."""
         rng = random.Random(f"{self.seed}:vars")
         out: dict[str, Any] = {}
+        total = 0
         for name, value in self.scenario.vars.items():
-            out[name] = _resolve(value, out, rng)
+            got = _resolve(value, out, rng)
+            total = _vars_text(total, got)
+            out[name] = got
         return out
 
     def rng(self, step: PlannedStep | Step | str) -> random.Random:
@@ -237,16 +242,22 @@ class Plan:
         rng = random.Random(f"{self.seed}:vars")
         vars_: dict[str, Any] = {}
         unknown: set[str] = set()
+        total = 0
         for name, value in scenario.vars.items():
             if _names(value) & unknown:
                 unknown.add(name)
                 continue
             try:
-                vars_[name] = _resolve(value, vars_, rng)
+                got = _resolve(value, vars_, rng)
+                total = _vars_text(total, got)
+                vars_[name] = got
             except _CHECKED as exc:
                 mark = scenario.var_marks.get(name, top)
                 problems.append(Problem(mark, f"vars.{name}: {_message(exc)}"))
                 unknown.add(name)
+                if isinstance(exc, _VarsTooBig):  # once, not once per var after it
+                    unknown.update(scenario.vars)
+                    break
         for ps in self.steps():
             step = ps.step
             if step.kind == "command":

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ...limits import MAX_VARS_TEXT
 from ...scsi.errors import UsageError
 from ..model import Step
 from .steps import Env
@@ -49,6 +50,20 @@ def _resolve(value: Any, vars: Mapping[str, Any], rng: random.Random) -> Any:
     from ..expr import resolve  # the loader's evaluator: one for validation and running
 
     return resolve(value, vars, rng)
+
+
+class _VarsTooBig(UsageError):
+    """The ``vars:`` together hold more text than ``MAX_VARS_TEXT``."""
+
+
+def _vars_text(total: int, value: Any) -> int:
+    """``total`` plus the text ``value`` holds; past ``MAX_VARS_TEXT`` a UsageError (each
+    value is bounded, but thousands of 64k values filled gigabytes)."""
+    if isinstance(value, str):
+        total += len(value)
+        if total > MAX_VARS_TEXT:
+            raise _VarsTooBig(f"the vars hold more than {MAX_VARS_TEXT} characters of text")
+    return total
 
 
 def _as_int(what: str, value: Any, minimum: int = 0, maximum: int | None = None) -> int:

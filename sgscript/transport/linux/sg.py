@@ -17,7 +17,7 @@ from changing a device; what is sent is gated before anything is opened
 (``sgscript.runner.safety``: destructive steps need ``--allow-destructive``, and a disk
 in use is refused), and for a plan that changes the device the runner holds
 the disk's block device ``O_RDONLY | O_EXCL`` for the run
-(``transport.holders.claim``) so nobody mounts it meanwhile.  ``O_EXCL`` on the
+(``transport.linux.holders.claim``) so nobody mounts it meanwhile.  ``O_EXCL`` on the
 sg node itself would shut out other initiators' tools and other sgscript
 devices bound to the same node (a second nexus), so it is not used.
 
@@ -37,9 +37,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..scsi.cdb import Direction
-from ..scsi.errors import TaskFailed, TransportError, UsageError
-from .base import Io, ResetKind, Transport
+from ...scsi.cdb import Direction
+from ...scsi.errors import TaskFailed, TransportError, UsageError
+from ..base import Io, ResetKind, Transport
+from .codes import set_host_status
 from .holders import SG_MAJOR, HostPaths, block_name_of_node, sg_of_block
 
 __all__ = ["SG_MAX_QUEUE", "SgTransport", "sg_version"]
@@ -146,8 +147,8 @@ class _Pending:
         """Copy what the driver returned into the Io."""
         io = self.io
         io.status = hdr.status
-        io.host_status = hdr.host_status
-        io.driver_status = hdr.driver_status
+        if hdr.host_status or hdr.driver_status:
+            set_host_status(io, hdr.host_status, hdr.driver_status)
         io.resid = hdr.resid
         io.info = hdr.info
         io.device_duration = hdr.duration / 1000.0

@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..limits import MAX_SYSFS_ATTR_BYTES, MAX_SYSFS_ENTRIES
-from ..scsi.errors import UsageError
-from ..scsi.pages.vpd import decode_vpd
+from ...limits import MAX_SYSFS_ATTR_BYTES, MAX_SYSFS_ENTRIES
+from ...scsi.errors import UsageError
+from ...scsi.pages.vpd import decode_vpd
 
 __all__ = ["PERIPHERAL_TYPES", "SgNode", "list_sg_nodes", "peripheral_type_name"]
 
@@ -55,6 +55,9 @@ PERIPHERAL_TYPES: dict[int, str] = {
 }
 
 _HCTL = re.compile(r"^\d+:\d+:\d+:\d+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: A DEVNAME as udev would name an sg node's file under /dev: no ``..``, no controls.
+_DEVNAME = re.compile(r"[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*")
 _SG_NAME = re.compile(r"^sg(\d+)$")
 
 
@@ -118,18 +121,24 @@ def _read_node(entry: Path) -> SgNode:
     hctl = _hctl(dev)
     type_code = _read_int(dev / "type")
     return SgNode(
-        name=entry.name,
-        path="/dev/" + (_devname(entry) or entry.name),
+        name=_printable(entry.name),
+        path="/dev/" + (_devname(entry) or _printable(entry.name)),
         hctl=hctl,
         device_type=type_code,
         type_name=peripheral_type_name(type_code),
-        vendor=_read_text(dev / "vendor"),
-        model=_read_text(dev / "model"),
-        rev=_read_text(dev / "rev"),
-        serial=_serial(dev / "vpd_pg80"),
-        wwn=_read_text(dev / "wwid") or _naa_from_pg83(dev / "vpd_pg83"),
-        block=_block(dev),
+        vendor=_printable(_read_text(dev / "vendor")),
+        model=_printable(_read_text(dev / "model")),
+        rev=_printable(_read_text(dev / "rev")),
+        serial=_printable(_serial(dev / "vpd_pg80")),
+        wwn=_printable(_read_text(dev / "wwid") or _naa_from_pg83(dev / "vpd_pg83")),
+        block=_printable(_block(dev)),
     )
+
+
+def _printable(text: str | None) -> str | None:
+    """``text`` with each control character shown as ``?``: INQUIRY strings come from the
+    drive, and an ESC or CR in a vendor field would rewrite the terminal listing them."""
+    return None if text is None else _CONTROL.sub("?", text)
 
 
 def _read_bytes(path: Path) -> bytes | None:
@@ -190,8 +199,9 @@ def _devname(entry: Path) -> str | None:
         return None
     for line in raw.decode("ascii", "replace").splitlines():
         key, _, value = line.partition("=")
-        if key == "DEVNAME" and value.strip():
-            return value.strip()
+        name = value.strip()
+        if key == "DEVNAME" and _DEVNAME.fullmatch(name) and ".." not in name.split("/"):
+            return name
     return None
 
 
