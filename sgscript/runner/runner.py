@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,7 +23,7 @@ from ..transport.base import Io
 from .devices import _Devices
 from .reporting import _Fanout
 from .results import FailureDetail, ScenarioResult, StepResult
-from .signals import SIGNALS, Interrupted, signal_name
+from .signals import handling_signals, signal_name
 from .step import _GONE_ERRNO, _describe_expect, _problem, _StepRun
 
 __all__ = ["FINALLY_TIMEOUT", "REAP_TIMEOUT", "run_plan", "run_scenario"]
@@ -156,7 +155,7 @@ class _Runner(_Devices):
         self._load_plugins()
         self.vars = plan.initial_vars()
         self.reactor = Reactor()
-        with self._signal_handlers():  # from here a signal is a flag until the steps look at it
+        with handling_signals(self):  # from here a signal is a flag until the steps look at it
             try:
                 self._guard()
                 self._open_devices()
@@ -583,39 +582,3 @@ class _Runner(_Devices):
         for claim in self.claims:
             claim.release()
         self.claims = []
-
-    # -- signals ------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _signal_handlers(self) -> Iterator[None]:
-        """First SIGINT/SIGTERM/SIGHUP: stop gracefully (finally: runs); second: abandon the rest.
-
-        Only in the main thread, and only for a signal whose handler is Python's
-        default (or one that says it is interrupt-like, as the CLI's): a handler
-        somebody else installed, or an ignored SIGHUP (``nohup``), is left alone.
-        """
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: Any) -> None:
-            if self.sigint or self.aborted or self.interrupted:
-                self.aborted = True
-                raise Interrupted(signum)
-            self.sigint = True
-            self.signum = self.signum or signum
-
-        previous: dict[int, Any] = {}
-        for signum in SIGNALS:
-            current = signal.getsignal(signum)
-            if (
-                current is signal.default_int_handler
-                or current == signal.SIG_DFL
-                or getattr(current, "sgscript_interrupt", False)
-            ):
-                previous[signum] = signal.signal(signum, handler)
-        try:
-            yield
-        finally:
-            for number, old in previous.items():
-                signal.signal(number, old)
