@@ -6,7 +6,15 @@ touching the rest.  Handlers return the process exit code of the contract
 (0 ok, 1 expectation failed, 2 bad input, 3 device or transport broke,
 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP); ``main`` turns caller mistakes into exit 2 with one
 ``sgscript: error: ...`` line instead of a traceback.  All SCSI knowledge
-lives in ``sgscript.scsi``; this module only parses and formats.
+lives in ``sgscript.scsi``; the package only parses and formats:
+
+| module | holds |
+|---|---|
+| ``__init__`` | ``SUBCOMMANDS``, the parser, ``main`` |
+| ``exits`` | the exit codes of the contract |
+| ``tools`` | ``commands``, ``cdb``, ``sense``, ``devices``: no scenario, no device opened |
+| ``scenarios`` | ``run``, ``plan``, ``validate``, ``schema``: over ``runner.session`` |
+| ``format`` | the tables people read |
 """
 
 from __future__ import annotations
