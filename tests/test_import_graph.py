@@ -70,7 +70,6 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {
     # the catalog and the response decoders register through hooks (issue 9, item 1)
     ("sgscript.scsi.cdb", "sgscript.scsi.commands"): "issue 9 item 1",
-    ("sgscript.scsi.cdb", "sgscript.scsi.pages"): "issue 9 item 1",
     # plugin expectation kinds reach the schema without the loader (issue 9, items 1 and 4)
     ("sgscript.scenario.schema", "sgscript.scenario.load"): "issue 9 item 4",
 }
