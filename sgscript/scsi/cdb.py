@@ -482,8 +482,6 @@ def _num(value: int) -> str:
 
 def catalog() -> dict[str, type[Command]]:
     """Every registered command class by name (a copy)."""
-    from . import commands  # noqa: F401  (importing registers the tables)
-
     return dict(_CATALOG)
 
 
@@ -522,7 +520,6 @@ def lookup(name: str) -> type[Command]:
 
 
 def _candidates(opcode: int) -> list[type[Command]]:
-    catalog()
     return _BY_OPCODE.get(opcode, [])
 
 
