@@ -9,15 +9,15 @@ expectations (``sgscript/verify/builtin.py``).
 
 | hook                           | called                          | returns                           |
 |--------------------------------|---------------------------------|-----------------------------------|
-| ``sgscript_addoption``         | once, before the command line   | nothing (adds options to parser)  |
-|                                | is parsed                       |                                   |
+| ``sgscript_addoption``         | once, on the parser, before it  | nothing (adds options to parser)  |
+|                                | parses (``call_historic``)      |                                   |
 | ``sgscript_add_commands``      | once, when plugins load         | command classes, each with its    |
 |                                |                                 | response decoder and parameter    |
 |                                |                                 | encoder (``decoder``/``encoder``) |
 | ``sgscript_expectation_kinds`` | once, when plugins load         | ``ExpectationKind`` objects       |
 | ``sgscript_target_kinds``      | once, when plugins load         | ``{scheme: factory}``             |
 | ``sgscript_sim_handlers``      | once, when plugins load         | ``{command name: handler}``       |
-| ``sgscript_reporters``         | once per run                    | reporter objects                  |
+| ``sgscript_reporters``         | once per run, with the options  | reporter objects                  |
 | ``sgscript_open_target``       | per device the runner opens     | a ``Transport``, or None (first   |
 |                                |                                 | non-None wins)                    |
 | ``sgscript_check_command``     | per completed command           | a failure message, or None        |
@@ -114,8 +114,11 @@ class CheckContext:
 def sgscript_addoption(parser: argparse.ArgumentParser) -> None:
     """Add command-line options to ``parser`` (``parser.add_argument``), before it parses.
 
-    Historic: a plugin registered later (``-p``) is still called.  Option names should
-    carry the plugin's prefix (``--acme-rack``).
+    Historic: whoever builds the parser calls
+    ``pm.hook.sgscript_addoption.call_historic(kwargs={"parser": parser})``, and a
+    plugin registered later (``-p``) is called too.  Option names carry the plugin's
+    prefix (``--acme-rack``).  The ``sgscript`` command's own options do not come
+    through this hook yet.
     """
 
 
@@ -160,7 +163,9 @@ def sgscript_sim_handlers() -> dict[str, Handler]:  # type: ignore[empty-body]
 def sgscript_reporters(config: Mapping[str, Any]) -> list[Any]:  # type: ignore[empty-body]
     """Reporter objects for one run (``run.Reporter``'s methods, any subset).
 
-    ``config`` holds the parsed command-line options by name (``vars(args)``).
+    ``config`` holds the parsed command-line options by name (``vars(args)``); a
+    reporter whose options are absent is not returned.  The console, JSON Lines and
+    JUnit reporters of the ``sgscript`` command do not come through this hook yet.
     """
 
 
