@@ -77,7 +77,7 @@ def test_the_old_import_paths_are_the_same_objects() -> None:
         assert getattr(old_home, name) is getattr(hookspecs, name)
 
 
-def test_the_built_ins_contribute_through_the_hooks() -> None:
+def test_the_built_ins_contribute_through_the_hooks(no_installed_plugins: None) -> None:
     pm = get_plugin_manager()
     for name in ("transports", "catalog", "sim"):
         assert pm.get_plugin(f"sgscript.builtin.{name}") is not None
