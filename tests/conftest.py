@@ -26,3 +26,10 @@ def fresh_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for ch in opened:
         ch.close()
     sim.forget_targets()
+
+
+@pytest.fixture
+def no_installed_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plugin managers see only the built-ins: a plugin installed in the environment (the
+    vendor example, say) adds commands and expectation kinds a test must not count."""
+    monkeypatch.setattr("sgscript.verify.plugins._load_entry_points", lambda pm: None)

@@ -152,7 +152,7 @@ def test_a_bad_device_binding_is_refused_before_the_first_spec_sends(
 
 LAB_PLUGIN = """
 from fake_transport import FakeTransport
-from sgscript.verify.hookspecs import hookimpl
+from sgscript.hookspecs import hookimpl
 
 SENT = []
 

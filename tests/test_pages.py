@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from sgscript.scsi import pages as P
+from sgscript.scsi.cdb import Command, lookup
 from sgscript.scsi.errors import FieldValueError, UsageError
 
 
@@ -946,16 +947,35 @@ def test_dispatch_with_catalog_commands() -> None:
     assert one.decode_response(RSOC_ONE)["support_name"] == "supported"
 
 
-def test_register_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(P, "_DECODERS", dict(P._DECODERS))  # leave the registry as it was
-    name = "VendorMagic"
-    assert P.decoder_for(name) is None
-    P.register_decoder(name, lambda cmd, data: {"length": len(data)})
-    assert P.decode_response(_cmd(name), b"abc") == {"length": 3}
-    with pytest.raises(ValueError):
-        P.register_decoder(name, lambda cmd, data: {})
-    P.register_decoder(name, lambda cmd, data: {}, replace=True)
-    assert P.decode_response(_cmd(name), b"abc") == {}
+def test_each_catalog_command_carries_its_decoder_and_encoder() -> None:
+    for name, decoder in P.DECODERS.items():
+        assert lookup(name).decoder is decoder and P.decoder_for(name) is decoder
+    for name, encoder in P.ENCODERS.items():
+        assert lookup(name).encoder is encoder
+    assert lookup("TestUnitReady")().decode_response(b"abc") == {}
+    assert lookup("Unmap").encode_parameters([(8, 2)]) == P.encode_unmap_parameters([(8, 2)])
+    with pytest.raises(FieldValueError, match="Read10 has no parameter list"):
+        lookup("Read10").encode_parameters({})
+
+
+def test_a_decoder_for_a_command_the_catalog_lacks_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sgscript.scsi import commands
+
+    monkeypatch.setitem(P.DECODERS, "GetLbaStatus32", P.DECODERS["GetLbaStatus"])
+    with pytest.raises(ValueError, match="decoders for commands the catalog lacks: GetLbaStatus32"):
+        commands._attach()
+
+
+def test_a_plugin_command_brings_its_own_decoder() -> None:
+    class VendorMagic(Command, register=False):
+        opcode = 0xC5
+        length = 6
+        decoder = staticmethod(lambda cmd, data: {"length": len(data)})
+
+    assert VendorMagic().decode_response(b"abc") == {"length": 3}
+    assert P.decode_response(_cmd("VendorMagic"), b"abc") == {}  # not a catalog command
 
 
 # ----------------------------------------------- cross-checks with sg3_utils

@@ -925,10 +925,8 @@ def test_validate_reports_each_file(here: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_schema_prints_the_file(
-    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    here: Path, capsys: pytest.CaptureFixture[str], no_installed_plugins: None
 ) -> None:
-    # installed plugins (the vendor example, say) add their kinds: none here
-    monkeypatch.setattr("sgscript.verify.plugins._load_entry_points", lambda pm: None)
     assert main(["schema"]) == 0
     assert capsys.readouterr().out == schema_text()
     assert main(["schema", "--output", "out.json"]) == 0

@@ -1,13 +1,14 @@
 """sgscript-acme: the model of a drive vendor's sgscript plugin (copy it, rename Acme).
 
-It adds, through the ``sgscript`` entry point (pyproject.toml):
+It adds, through the ``sgscript`` entry point (pyproject.toml) and the hooks of
+``sgscript.hookspecs`` (nothing registers itself on import):
 
 - a vendor command, ``AcmeReadTemperature`` (opcode C1h, a 10-byte CDB, data-in
   with an allocation length), so specs can say ``command: AcmeReadTemperature``;
 - an expectation kind, ``temperature: {max: 70, min: 5, sensor: 2}``, that decodes
   the vendor response and says which sensor was out of bounds;
 - the command on the simulated disk (``sim:``), so specs using it run without a
-  drive, in CI.
+  drive, in CI (``sgscript_sim_handlers``).
 
 The response (all big-endian)::
 
@@ -20,10 +21,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from sgscript.hookspecs import CheckContext, ExpectationKind, hookimpl
 from sgscript.scsi.cdb import Bytes, Command, Direction, F
-from sgscript.verify import CheckContext, ExpectationKind, hookimpl, mismatch
+from sgscript.sim import LogicalUnit, Request
+from sgscript.verify import mismatch
 
-__all__ = ["TEMPERATURE_SCHEMA", "AcmeReadTemperature", "check_temperature", "encode_temperatures"]
+__all__ = [
+    "TEMPERATURE_SCHEMA",
+    "AcmeReadTemperature",
+    "check_temperature",
+    "encode_temperatures",
+    "read_temperature",
+]
 
 ALL_SENSORS = 0xFF
 SENSORS = 4
@@ -130,23 +139,16 @@ def check_temperature(ctx: CheckContext, value: dict[str, Any]) -> str | None:
 # ------------------------------------------------------------------ the simulated disk
 
 
-def _simulate() -> None:
-    """Answer AcmeReadTemperature on ``sim:`` targets (once per process)."""
-    from sgscript.sim import LogicalUnit, Request, handles
-
-    if LogicalUnit.handler_for(AcmeReadTemperature) is not None:
-        return
-
-    @handles("AcmeReadTemperature")
-    def read_temperature(lu: LogicalUnit, req: Request) -> bytes:
-        ambient = int(lu.state.get(AMBIENT_KEY, AMBIENT))
-        temps = {i: ambient + 4 * i for i in range(SENSORS)}
-        sensor = req.f("sensor")
-        if sensor != ALL_SENSORS:
-            if sensor not in temps:
-                raise req.invalid("sensor")
-            temps = {sensor: temps[sensor]}
-        return encode_temperatures(temps)  # the sim cuts it at the allocation length
+def read_temperature(lu: LogicalUnit, req: Request) -> bytes:
+    """AcmeReadTemperature on ``sim:`` targets: sensor *i* reads ``ambient + 4 * i`` °C."""
+    ambient = int(lu.state.get(AMBIENT_KEY, AMBIENT))
+    temps = {i: ambient + 4 * i for i in range(SENSORS)}
+    sensor = req.f("sensor")
+    if sensor != ALL_SENSORS:
+        if sensor not in temps:
+            raise req.invalid("sensor")
+        temps = {sensor: temps[sensor]}
+    return encode_temperatures(temps)  # the sim cuts it at the allocation length
 
 
 # ------------------------------------------------------------------ the hooks
@@ -154,8 +156,12 @@ def _simulate() -> None:
 
 @hookimpl
 def sgscript_add_commands() -> list[type[Command]]:
-    _simulate()
     return [AcmeReadTemperature]
+
+
+@hookimpl
+def sgscript_sim_handlers() -> dict[str, Any]:
+    return {"AcmeReadTemperature": read_temperature}
 
 
 @hookimpl

@@ -117,11 +117,11 @@ def spaced_hex(raw: bytes | str | None) -> str:
     if raw is None:
         return ""
     if isinstance(raw, str):
-        digits = "".join(raw.split())
+        text = raw
         try:
-            raw = bytes.fromhex(digits)
+            raw = bytes.fromhex("".join(text.split()))
         except ValueError:
-            return raw
+            return text
     return " ".join(f"{b:02x}" for b in raw)
 
 

@@ -130,7 +130,7 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
     if result.status in ("error", "interrupted") and message:
         lines.append(f"  {paint(result.status, result.status)}: {message}")
     if steps:
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (
                 r.path if hasattr(r, "path") else "",
                 paint(r.status, _WORD.get(r.status, r.status.upper())),
@@ -144,6 +144,7 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
             for r in steps
         ]
         latency = "LATENCY min / p50 / p99 / max"
+        headers: tuple[str, ...]  # the NOTE column goes when no row has a note
         headers = ("#", "", "STEP", "DEVICE: COMMAND", "COUNT", "FAILED", latency, "NOTE")
         if not any(row[-1] for row in rows):  # no notes: no empty column
             headers, rows = headers[:-1], [row[:-1] for row in rows]
@@ -249,7 +250,9 @@ class ConsoleReporter:
                 self._draw(now)
 
     def step_finished(self, result: Any) -> None:
-        self.running.pop(getattr(result, "path", None), None)
+        path = getattr(result, "path", None)
+        if path is not None:
+            self.running.pop(path, None)
         if not _leaf(result):  # a parallel group: its steps were reported one by one
             if self.live:
                 self._draw(time.monotonic())

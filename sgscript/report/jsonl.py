@@ -157,7 +157,7 @@ class JsonlReporter:
 
     def step_finished(self, result: Any) -> None:
         path = getattr(result, "path", None)
-        log = self._steps.pop(path, None) or _StepLog()
+        log = (self._steps.pop(path, None) if path is not None else None) or _StepLog()
         record: dict[str, Any] = {"type": "step", "scenario": self._scenario, **result.to_dict()}
         if not self.log_commands:
             if log.n == 1:

@@ -129,7 +129,7 @@ _REFUSED: dict[type[ast.AST], str] = {
 }
 
 
-def _too_big(value: Any, text: str, node: ast.AST) -> Any:
+def _too_big(value: Any, text: str, node: ast.expr) -> Any:
     if isinstance(value, int) and value.bit_length() > MAX_BITS:
         raise ExprError(f"number too large (more than {MAX_BITS} bits)", text, node.col_offset)
     if isinstance(value, str) and len(value) > MAX_STRING:
@@ -204,17 +204,17 @@ class _Compiler:
         self.text = text
         self.names: set[str] = set()
 
-    def fail(self, message: str, node: ast.AST) -> ExprError:
+    def fail(self, message: str, node: ast.expr) -> ExprError:
         return ExprError(message, self.text, _char_offset(self.text, node))
 
-    def build(self, node: ast.AST) -> _Fn:
+    def build(self, node: ast.expr) -> _Fn:
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             what = _REFUSED.get(type(node), type(node).__name__)
             return self._refuse(node, what)
         return method(node)
 
-    def _refuse(self, node: ast.AST, what: str) -> _Fn:
+    def _refuse(self, node: ast.expr, what: str) -> _Fn:
         at = _char_offset(self.text, node)
         if isinstance(node, ast.Attribute | ast.Subscript):  # point at the '.' or '['
             at = _char_offset(self.text, node.value, end=True)
@@ -363,7 +363,7 @@ def _kind(value: Any) -> str:
     )
 
 
-def _char_offset(text: str, node: ast.AST, *, end: bool = False) -> int:
+def _char_offset(text: str, node: ast.expr, *, end: bool = False) -> int:
     """A node's position as a character offset into ``text`` (ast counts UTF-8 bytes per line)."""
     line = (node.end_lineno if end else node.lineno) or 1
     col = (node.end_col_offset if end else node.col_offset) or 0
@@ -489,7 +489,7 @@ class Template:
     def render(self, vars: Mapping[str, Any]) -> Any:
         """The value (``whole``) or the text with every ``${...}`` replaced."""
         if self.whole:
-            offset, expr = self.parts[0]  # type: ignore[misc]
+            offset, expr = self.exprs[0]  # whole: the only part is this expression
             return self._eval(offset, expr, vars)
         out = []
         size = 0

@@ -323,7 +323,10 @@ def hex_diff(expected: bytes, got: bytes, offset: int, *, width: int = 16) -> st
 
 def describe(spec: DataSource | Mapping[str, Any], *, seed: int | None = None) -> str:
     """The expectation in words: ``pattern lba (seed 7)``, ``hex 00 01 at offset 4``."""
-    s = _spec(spec)
+    return _describe(_spec(spec), seed=seed)
+
+
+def _describe(s: _Spec, *, seed: int | None) -> str:
     if s.pattern is not None:
         if s.pattern in ("lba", "random"):
             used = s.seed if s.seed is not None else seed
@@ -390,7 +393,7 @@ def compare_data(
     s = _spec(spec)
     data = bytes(data)
     length = s.length if s.length is not None else length
-    what = describe(s, seed=seed)
+    what = _describe(s, seed=seed)
     if s.pattern in ("lba", "random"):
         what += f" from LBA 0x{lba:x}"
     if length is not None:

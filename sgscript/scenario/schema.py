@@ -248,7 +248,10 @@ def explain(
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     defname = names.get(id(schema), "")
     kind = error.validator
-    inst = error.instance
+    # Both are JSON (the document's value, the schema rule's): the stubs allow Unset, which
+    # only a hand-made error carries, never one from iter_errors.
+    inst: Any = error.instance
+    rule: Any = error.validator_value
     title = schema.get("title") or _title_of(path)
     if kind == "additionalProperties" and isinstance(inst, Mapping):
         allowed = list(schema.get("properties", {}))
@@ -265,23 +268,23 @@ def explain(
             yield Issue((*path, key), f"unknown key {key!r} in {title}{hint}", key=True)
     elif kind == "required" and isinstance(inst, Mapping):
         unknown = [str(k) for k in inst if k not in schema.get("properties", {})]
-        for key in error.validator_value:
+        for key in rule:
             if key in inst or difflib.get_close_matches(key, unknown, n=1, cutoff=0.6):
                 continue  # a misspelt key is the real problem, reported as unknown
             yield Issue(path, f"{title} needs {REQUIRED.get(key, repr(key))}")
     elif kind == "propertyNames" or "propertyNames" in error.relative_schema_path:
         yield Issue((*path, inst), f"{inst!r} is not a valid name: {EXPECTED['name']}", key=True)
     elif kind == "type":
-        yield Issue(path, f"expected {_expected(defname, error.validator_value)}, got {_got(inst)}")
+        yield Issue(path, f"expected {_expected(defname, rule)}, got {_got(inst)}")
     elif kind == "enum":
-        options = [v for v in error.validator_value]
+        options = [v for v in rule]
         shown = ", ".join(
             "null" if v is None else str(v).lower() if v is True else str(v) for v in options
         )
         hint = _did_you_mean(inst, [str(v) for v in options]) if isinstance(inst, str) else ""
         yield Issue(path, f"expected one of {shown}, got {_got(inst)}{hint}")
     elif kind == "const":
-        what = "format version 1" if path == ("sgscript",) else repr(error.validator_value)
+        what = "format version 1" if path == ("sgscript",) else repr(rule)
         yield Issue(path, f"expected {what}, got {_got(inst)}")
     elif kind in ("anyOf", "oneOf"):
         yield from _explain_choice(error, names, step_keys, path, defname, schema)
@@ -290,7 +293,7 @@ def explain(
             yield Issue(path, f"expected {EXPECTED[defname]}, got {_got(inst)}")
         else:
             word = "at least" if "inimum" in kind else "at most"
-            yield Issue(path, f"expected {word} {error.validator_value}, got {_got(inst)}")
+            yield Issue(path, f"expected {word} {rule}, got {_got(inst)}")
     elif kind == "pattern":
         if defname in EXPECTED:
             yield Issue(path, f"expected {EXPECTED[defname]}, got {_got(inst)}")
@@ -301,17 +304,17 @@ def explain(
     elif kind == "minLength":
         yield Issue(path, "must not be empty")
     elif kind == "minItems":
-        n = error.validator_value
+        n = rule
         yield Issue(path, f"expected at least {n} item{'s' if n != 1 else ''}, got {len(inst)}")
     elif kind == "maxItems":
-        yield Issue(path, f"expected at most {error.validator_value} items, got {len(inst)}")
+        yield Issue(path, f"expected at most {rule} items, got {len(inst)}")
     elif kind == "dependentRequired" and isinstance(inst, Mapping):
-        for key, needs in error.validator_value.items():
+        for key, needs in rule.items():
             for need in needs if key in inst else ():
                 if need not in inst:
                     yield Issue((*path, key), f"{key} needs {need}", key=True)
     elif kind in ("minProperties", "maxProperties"):
-        yield Issue(path, _count_message(path, title, kind, error.validator_value, inst))
+        yield Issue(path, _count_message(path, title, kind, rule, inst))
     else:
         yield Issue(path, error.message)
 
@@ -325,7 +328,8 @@ def _explain_choice(
     schema: Mapping[str, Any],
 ) -> Iterator[Issue]:
     inst = error.instance
-    keys_rule = [s.get("required") for s in schema.get(error.validator, ())]
+    keyword = error.validator if isinstance(error.validator, str) else ""  # always set
+    keys_rule = [s.get("required") for s in schema.get(keyword, ())]
     if isinstance(inst, Mapping) and all(isinstance(r, list) and len(r) == 1 for r in keys_rule):
         # "exactly one of these keys": say which are missing or clash.
         keys = [r[0] for r in keys_rule]

@@ -25,7 +25,9 @@ __all__ = [
     "Blocks",
     "Bytes",
     "Command",
+    "Decoder",
     "Direction",
+    "Encoder",
     "Field",
     "Layout",
     "NoData",
@@ -269,6 +271,11 @@ class Computed(Transfer):
 
 # ------------------------------------------------------------------ commands
 
+#: A response decoder: the command (for its field values) and the data-in bytes -> fields.
+Decoder = Callable[["Command", bytes], dict[str, Any]]
+#: A parameter-list encoder: fields (a decoded dict goes straight back in) -> data-out bytes.
+Encoder = Callable[[Mapping[str, Any]], bytes]
+
 _CATALOG: dict[str, type[Command]] = {}
 _BY_OPCODE: dict[int, list[type[Command]]] = {}
 _IDENTIFIED: dict[bytes, type[Command] | None] = {}
@@ -310,6 +317,10 @@ class Command:
     layout: ClassVar[Layout]
     #: Settable fields whose default is not 0 (``values`` holds only what was set).
     nonzero_defaults: ClassVar[dict[str, int]] = {}
+    #: Decodes this command's data-in (``decode_response``); None: the response has no fields.
+    decoder: ClassVar[Decoder | None] = None
+    #: Encodes this command's parameter list (``encode_parameters``); None: it has none.
+    encoder: ClassVar[Encoder | None] = None
 
     __slots__ = ("_bound", "_cdb", "_given", "options", "values")
 
@@ -422,9 +433,15 @@ class Command:
 
     def decode_response(self, data: bytes) -> dict[str, Any]:
         """Decoded data-in as named fields (empty when the response has no decoder)."""
-        from .pages import decode_response
+        decoder = type(self).decoder
+        return {} if decoder is None else decoder(self, bytes(data))
 
-        return decode_response(self, data)
+    @classmethod
+    def encode_parameters(cls, values: Mapping[str, Any]) -> bytes:
+        """The parameter list (data-out) for ``values``, range-checked by the encoder."""
+        if cls.encoder is None:
+            raise FieldValueError(f"{cls.__name__} has no parameter list to encode")
+        return cls.encoder(values)
 
     # -- handlers (the seed library's API) -----------------------------------
 
@@ -465,8 +482,6 @@ def _num(value: int) -> str:
 
 def catalog() -> dict[str, type[Command]]:
     """Every registered command class by name (a copy)."""
-    from . import commands  # noqa: F401  (importing registers the tables)
-
     return dict(_CATALOG)
 
 
@@ -505,7 +520,6 @@ def lookup(name: str) -> type[Command]:
 
 
 def _candidates(opcode: int) -> list[type[Command]]:
-    catalog()
     return _BY_OPCODE.get(opcode, [])
 
 

@@ -7,9 +7,11 @@ reservation conflict, not ready, then the command itself.  No I/O happens
 here: ``transport/sim.py`` moves commands in and completions out.
 
 Command handlers live beside the model in ``sbc.py`` and ``spc.py`` and are
-registered with ``@handles("Read10", ...)``; reservations and faults have
-their own modules and are consulted through ``self.reservations`` and
-``self.faults``.
+marked with ``@handles("Read10", ...)``: that is the simulated disk's own table,
+which the built-in plugin contributes through ``sgscript_sim_handlers``; a plugin
+manager installs every plugin's contribution with ``install_handlers``.
+Reservations and faults have their own modules and are consulted through
+``self.reservations`` and ``self.faults``.
 """
 
 from __future__ import annotations
@@ -26,25 +28,54 @@ from .faults import Faults
 from .reservations import Reservations
 from .storage import FileStorage, MemoryStorage, Storage
 
-__all__ = ["LogicalUnit", "LuConfig", "check_config", "handles"]
+__all__ = [
+    "Handler",
+    "LogicalUnit",
+    "LuConfig",
+    "builtin_handlers",
+    "check_config",
+    "handles",
+    "install_handlers",
+]
 
 Handler = Callable[["LogicalUnit", Request], bytes | None]
+#: The handlers the simulated disk is built with (``@handles``), by command class name.
+_BUILTIN: dict[str, Handler] = {}
+#: What logical units answer: the built-ins and what plugin managers installed.
 _HANDLERS: dict[str, Handler] = {}
+_PACKAGE = __name__.rpartition(".")[0] + "."
 #: Called with the logical unit after each reset (handler modules restore their state: mode pages).
 RESET_HOOKS: list[Callable[[LogicalUnit], None]] = []
 
 
 def handles(*names: str) -> Callable[[Handler], Handler]:
-    """Register a handler for the catalog commands called ``names``."""
+    """Mark ``fn`` as the simulated disk's own handler for the catalog commands ``names``.
+
+    A plugin module using it (the path before ``sgscript_sim_handlers``) still works:
+    its handler is installed at once, and is not one of ``builtin_handlers``.
+    """
 
     def register(fn: Handler) -> Handler:
+        own = fn.__module__.startswith(_PACKAGE)
         for name in names:
             if name in _HANDLERS:
                 raise ValueError(f"two simulated handlers for {name}")
+            if own:
+                _BUILTIN[name] = fn
             _HANDLERS[name] = fn
         return fn
 
     return register
+
+
+def builtin_handlers() -> dict[str, Handler]:
+    """The simulated disk's own handlers by command name (a copy)."""
+    return dict(_BUILTIN)
+
+
+def install_handlers(table: dict[str, Handler]) -> None:
+    """Make logical units answer the commands of ``table`` (``sgscript_sim_handlers``)."""
+    _HANDLERS.update(table)
 
 
 #: Commands answered whatever unit attention is pending (SAM-5 5.14, SPC-5 5.14).

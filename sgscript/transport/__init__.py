@@ -1,7 +1,10 @@
 """Transports: how a command reaches one device. ``open_transport`` picks one by target string.
 
-Targets are ``/dev/sgN`` or ``sg:/dev/sgN`` for the Linux sg driver; other
-kinds (``sim:NAME``, plugin targets) register a factory under their scheme.
+Targets are ``/dev/sgN`` or ``sg:/dev/sgN`` for the Linux sg driver and
+``sim:NAME`` for the simulated disk (``builtin_schemes``, which the built-in plugin
+contributes through ``sgscript_target_kinds``); plugins add kinds through that same
+hook. ``open_transport`` is the facade the Python API (``Channel.open``) uses: it
+knows the built-in kinds and those a plugin manager installed (``register_scheme``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ __all__ = [
     "Io",
     "ResetKind",
     "Transport",
+    "builtin_schemes",
     "open_transport",
     "register_scheme",
     "schemes",
@@ -24,12 +28,6 @@ __all__ = [
 ]
 
 Factory = Callable[..., Transport]
-_SCHEMES: dict[str, Factory] = {}
-
-
-def register_scheme(scheme: str, factory: Factory) -> None:
-    """Make ``scheme:REST`` targets open through ``factory(REST, **options)``."""
-    _SCHEMES[scheme] = factory
 
 
 def schemes() -> list[str]:
@@ -52,8 +50,20 @@ def _open_sim(spec: str, **options: Any) -> Transport:
     return SimTransport(spec, **options)
 
 
-register_scheme("sg", _open_sg)
-register_scheme("sim", _open_sim)
+def builtin_schemes() -> dict[str, Factory]:
+    """The target kinds sgscript is built with: ``sg`` and ``sim``."""
+    return {"sg": _open_sg, "sim": _open_sim}
+
+
+_SCHEMES: dict[str, Factory] = builtin_schemes()
+
+
+def register_scheme(scheme: str, factory: Factory) -> None:
+    """Make ``scheme:REST`` targets open through ``factory(REST, **options)``.
+
+    The plugin manager calls it with what ``sgscript_target_kinds`` contributed.
+    """
+    _SCHEMES[scheme] = factory
 
 
 def _split(target: str) -> tuple[str, str]:

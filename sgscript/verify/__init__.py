@@ -9,8 +9,8 @@ A plugin module needs only this package::
         return [ExpectationKind("temperature", {"type": "object"}, check_temperature)]
 """
 
+from ..hookspecs import PROJECT, CheckContext, ExpectationKind, hookimpl, hookspec
 from .builtin import Mismatch, failed_message, mismatch, outcome, parse_duration
-from .hookspecs import PROJECT, CheckContext, ExpectationKind, hookimpl, hookspec
 from .plugins import (
     ENTRY_POINT_GROUP,
     SHORT_FORMS,

@@ -24,13 +24,13 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from ..grammar import parse_duration
+from ..hookspecs import CheckContext, ExpectationKind, hookimpl
 from ..scenario.model import DataSource
 from ..scenario.patterns import CHECK_ONLY, compare_data
 from ..scenario.schema import builtin_kind_schemas
 from ..scsi import errors
 from ..scsi.asc import additional_sense_text
 from ..scsi.status import ScsiStatus, SenseKey
-from .hookspecs import CheckContext, ExpectationKind, hookimpl
 
 __all__ = [
     "KINDS",

@@ -1,9 +1,12 @@
 """Finding plugins, adding their commands and expectation kinds, and judging a command.
 
-``get_plugin_manager(extra)`` registers, in order: the built-ins, every plugin of
-the ``sgscript`` entry-point group (installed packages), then each ``-p MODULE``
-(``-p no:NAME`` blocks an entry point).  Then it adds the commands the plugins
-return from ``sgscript_add_commands`` to the catalog, refusing collisions:
+``get_plugin_manager(extra)`` registers, in order: the built-ins (``sgscript.builtin``
+and the built-in expectations), every plugin of the ``sgscript`` entry-point group
+(installed packages), then each ``-p MODULE`` (``-p no:NAME`` blocks an entry point).
+Then it installs what the plugins contributed: their target kinds
+(``sgscript_target_kinds``, for ``open_transport``), their sim handlers
+(``sgscript_sim_handlers``), and the commands they return from
+``sgscript_add_commands``, added to the catalog with collisions refused:
 
 | a plugin command...                                 | is                                  |
 |-----------------------------------------------------|-------------------------------------|
@@ -24,17 +27,19 @@ import importlib
 import importlib.metadata
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import pluggy
 
+from .. import builtin as builtin_plugins
+from .. import hookspecs
+from ..hookspecs import PROJECT, CheckContext, ExpectationKind
 from ..scsi import cdb as _cdb
 from ..scsi.cdb import Command, unregister_command
 from ..scsi.errors import UsageError
-from . import builtin, hookspecs
+from . import builtin
 from .builtin import failed_message
-from .hookspecs import PROJECT, CheckContext, ExpectationKind
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -99,6 +104,8 @@ def get_plugin_manager(extra: Iterable[str] = ()) -> pluggy.PluginManager:
     """
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
+    for plugin_name, plugin in builtin_plugins.PLUGINS.items():
+        pm.register(plugin, name=plugin_name)
     pm.register(builtin, name="sgscript.builtin")
     names = list(extra)
     for name in names:
@@ -113,6 +120,8 @@ def get_plugin_manager(extra: Iterable[str] = ()) -> pluggy.PluginManager:
     except pluggy.PluginValidationError as exc:
         raise UsageError(f"plugin {pm.get_name(exc.plugin)}: {_one_line(exc)}") from None
     register_commands(pm)
+    builtin_plugins.transports.install_target_kinds(pm)
+    builtin_plugins.sim.install_sim_handlers(pm)
     return pm
 
 
@@ -176,7 +185,9 @@ def register_commands(pm: pluggy.PluginManager) -> list[type[Command]]:
     """Add every plugin's ``sgscript_add_commands`` classes to the catalog; return them."""
     added: list[type[Command]] = []
     for impl in pm.hook.sgscript_add_commands.get_hookimpls():  # in registration order
-        for cls in impl.function() or ():
+        if impl.plugin is builtin_plugins.catalog:
+            continue  # the catalog itself: nothing to check it against
+        for cls in cast("list[type[Command]]", impl.function() or ()):
             _add_command(cls, impl.plugin_name)
             added.append(cls)
     return added
@@ -204,7 +215,9 @@ def expectation_kinds(pm: pluggy.PluginManager | None = None) -> KindTable:
     impls = pm.hook.sgscript_expectation_kinds.get_hookimpls() if pm is not None else [None]
     for impl in impls:
         plugin = "sgscript.builtin" if impl is None else impl.plugin_name
-        kinds = builtin.KINDS if impl is None else impl.function() or ()
+        kinds = (
+            builtin.KINDS if impl is None else cast("list[ExpectationKind]", impl.function() or ())
+        )
         for kind in kinds:
             if not isinstance(kind, ExpectationKind):
                 raise UsageError(f"plugin {plugin}: {kind!r} is not an ExpectationKind")

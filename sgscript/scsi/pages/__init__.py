@@ -1,10 +1,11 @@
 """Parameter data: decoders for what devices return, encoders for what people send.
 
-``decode_response(cmd, data)`` is what ``Command.decode_response`` calls: it
-picks the decoder from the command's class name and, where one command has
-several reply formats (INQUIRY's EVPD, PR IN's service action, RSOC's
-reporting options), from the command's field values. Commands without a
-decoder give ``{}``.
+``DECODERS`` and ``ENCODERS`` name, per catalog command, the decoder of its
+data-in and the encoder of its parameter list; the catalog attaches them to the
+command classes (``Command.decoder``/``encoder``).  A decoder picks the format
+from the command's field values where one command has several (INQUIRY's EVPD,
+PR IN's service action, RSOC's reporting options).  ``decode_response(cmd,
+data)`` decodes by class name; commands without a decoder give ``{}``.
 
 Every decoder takes bytes and returns a dict of T10 field names in
 snake_case; descriptor lists are lists of dicts. A reply cut short by the
@@ -15,7 +16,7 @@ True``; decoders never raise on short data. Encoders take the same dicts
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
@@ -80,6 +81,8 @@ if TYPE_CHECKING:
     from ..cdb import Command
 
 __all__ = [
+    "DECODERS",
+    "ENCODERS",
     "Decoder",
     "decode_designation_descriptor",
     "decode_designation_descriptors",
@@ -138,7 +141,6 @@ __all__ = [
     "encode_unmap_parameters",
     "encode_vpd",
     "linux_lun",
-    "register_decoder",
     "version_descriptor_name",
 ]
 
@@ -188,7 +190,8 @@ def _pr_in(cmd: Command, data: bytes) -> dict[str, Any]:
     return decode_pr_in(data, sa) if 0 <= sa <= 3 else {}
 
 
-_DECODERS: dict[str, Decoder] = {
+#: The response decoder of each catalog command that has one, by class name.
+DECODERS: dict[str, Decoder] = {
     "Inquiry": lambda cmd, data: decode_inquiry(data, _field(cmd, "evpd")),
     "ReadCapacity10": lambda cmd, data: decode_read_capacity10(data),
     "ReadCapacity16": lambda cmd, data: decode_read_capacity16(data),
@@ -200,25 +203,25 @@ _DECODERS: dict[str, Decoder] = {
     "ReportSupportedOperationCodes": _rsoc,
     "ReportSupportedTaskManagementFunctions": lambda cmd, data: decode_rstmf(data),
     "GetLbaStatus": lambda cmd, data: decode_get_lba_status(data),
-    "GetLbaStatus32": lambda cmd, data: decode_get_lba_status(data),
+}
+
+#: The parameter-list encoder of each catalog command that has one, by class name.
+ENCODERS: dict[str, Callable[[Mapping[str, Any]], bytes]] = {
+    "ModeSelect6": encode_mode_select6,
+    "ModeSelect10": encode_mode_select10,
+    "PersistentReserveOut": encode_pr_out_parameters,
+    "Unmap": encode_unmap_parameters,
 }
 
 
-def register_decoder(command_name: str, decoder: Decoder, *, replace: bool = False) -> None:
-    """Add a response decoder for a command class name (vendor commands, plugins)."""
-    if command_name in _DECODERS and not replace:
-        raise ValueError(f"a decoder for {command_name} is already registered")
-    _DECODERS[command_name] = decoder
-
-
 def decoder_for(command_name: str) -> Decoder | None:
-    """The decoder registered for a command class name, if any."""
-    return _DECODERS.get(command_name)
+    """The decoder of the catalog command called ``command_name``, if it has one."""
+    return DECODERS.get(command_name)
 
 
 def decode_response(cmd: Command, data: bytes | bytearray | memoryview) -> dict[str, Any]:
     """Decoded data-in of ``cmd`` as named fields; ``{}`` for commands without a decoder."""
-    decoder = _DECODERS.get(type(cmd).__name__)
+    decoder = DECODERS.get(type(cmd).__name__)
     if decoder is None:
         return {}
     return decoder(cmd, bytes(data))

@@ -21,7 +21,7 @@ import re
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ...limits import MAX_SYSFS_ATTR_BYTES, MAX_SYSFS_ENTRIES
 from ...scsi.errors import UsageError
@@ -135,6 +135,10 @@ def _read_node(entry: Path) -> SgNode:
     )
 
 
+@overload
+def _printable(text: str) -> str: ...
+@overload
+def _printable(text: str | None) -> str | None: ...
 def _printable(text: str | None) -> str | None:
     """``text`` with each control character shown as ``?``: INQUIRY strings come from the
     drive, and an ESC or CR in a vendor field would rewrite the terminal listing them."""

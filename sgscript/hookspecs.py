@@ -1,0 +1,194 @@
+"""Every hook a plugin can implement, in one place: the whole plugin contract (docs/plugins.md).
+
+sgscript is one pluggy project named ``sgscript``.  A plugin is a module (or any
+object) with functions marked ``@sgscript.hookspecs.hookimpl`` whose names are the
+hooks below; it is found through the ``sgscript`` entry-point group or ``-p MODULE``.
+The built-ins use these same hooks: the sg and sim target kinds, the command
+catalog, the simulated disk's handlers (``sgscript/builtin/``) and the built-in
+expectations (``sgscript/verify/builtin.py``).
+
+| hook                           | called                          | returns                           |
+|--------------------------------|---------------------------------|-----------------------------------|
+| ``sgscript_addoption``         | once, on the parser, before it  | nothing (adds options to parser)  |
+|                                | parses (``call_historic``)      |                                   |
+| ``sgscript_add_commands``      | once, when plugins load         | command classes, each with its    |
+|                                |                                 | response decoder and parameter    |
+|                                |                                 | encoder (``decoder``/``encoder``) |
+| ``sgscript_expectation_kinds`` | once, when plugins load         | ``ExpectationKind`` objects       |
+| ``sgscript_target_kinds``      | once, when plugins load         | ``{scheme: factory}``             |
+| ``sgscript_sim_handlers``      | once, when plugins load         | ``{command name: handler}``       |
+| ``sgscript_reporters``         | once per run, with the options  | reporter objects                  |
+| ``sgscript_open_target``       | per device the runner opens     | a ``Transport``, or None (first   |
+|                                |                                 | non-None wins)                    |
+| ``sgscript_check_command``     | per completed command           | a failure message, or None        |
+| ``sgscript_step_finished``     | per finished step               | nothing (watch results)           |
+| ``sgscript_scenario_finished`` | per finished scenario           | nothing                           |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .runner.results import ScenarioResult, StepResult
+    from .scsi.cdb import Command
+    from .sim.lu import Handler
+    from .transport.base import Io, Transport
+
+__all__ = [
+    "PROJECT",
+    "CheckContext",
+    "ExpectationKind",
+    "TargetFactory",
+    "hookimpl",
+    "hookspec",
+    "sgscript_add_commands",
+    "sgscript_addoption",
+    "sgscript_check_command",
+    "sgscript_expectation_kinds",
+    "sgscript_open_target",
+    "sgscript_reporters",
+    "sgscript_scenario_finished",
+    "sgscript_sim_handlers",
+    "sgscript_step_finished",
+    "sgscript_target_kinds",
+]
+
+PROJECT = "sgscript"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: Opens ``scheme:REST`` targets: ``factory(REST, **options)`` gives a ``Transport``.
+TargetFactory = Callable[..., "Transport"]
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class ExpectationKind:
+    """One key of ``expect:``: its name, the JSON Schema of its value, and its check.
+
+    ``check(ctx, value)`` returns None when the command met the expectation, else
+    a message saying what was expected and what came back.  ``covers_failure(value)``
+    is True when the kind itself judges a failed command (``status``, ``sense``,
+    ``fail``, ``any``); when no expectation of a step covers failure, a command
+    that failed is a failure whatever the other kinds say.
+    """
+
+    name: str
+    schema: Mapping[str, Any]
+    check: Callable[[CheckContext, Any], str | None]
+    covers_failure: Callable[[Any], bool] = _never
+    description: str = ""
+
+
+@dataclass(slots=True)
+class CheckContext:
+    """What a check sees of one completed command.
+
+    ``io`` is the completion (``.status .sense .data .cdb .duration .failure``);
+    ``lba`` the first LBA the command addressed (None when it addresses none);
+    ``seed`` the run's seed (the default of data patterns); ``base_dir`` the
+    spec's directory (data files); ``index`` the command's number within its step.
+    """
+
+    io: Io
+    step: Any = None
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    device: str = ""
+    block_size: int = 512
+    lba: int | None = None
+    seed: int = 0
+    base_dir: str = "."
+    index: int = 0
+
+
+@hookspec(historic=True)
+def sgscript_addoption(parser: argparse.ArgumentParser) -> None:
+    """Add command-line options to ``parser`` (``parser.add_argument``), before it parses.
+
+    Historic: whoever builds the parser calls
+    ``pm.hook.sgscript_addoption.call_historic(kwargs={"parser": parser})``, and a
+    plugin registered later (``-p``) is called too.  Option names carry the plugin's
+    prefix (``--acme-rack``).  The ``sgscript`` command's own options do not come
+    through this hook yet.
+    """
+
+
+@hookspec
+def sgscript_add_commands() -> list[type[Command]]:  # type: ignore[empty-body]
+    """Command classes to add to the catalog (vendor opcodes C0h-FFh).
+
+    A command brings its own data formats: its class's ``decoder`` (``(command,
+    data-in bytes) -> dict``, or a ``decode_response`` method) and ``encoder``
+    (``dict -> parameter-list bytes``).  Define classes with ``register=False``
+    (``class AcmeX(Command, register=False)``) so that only this hook adds them,
+    after checking they collide with nothing; a class with ``replace = True`` may
+    replace catalog commands it collides with.
+    """
+
+
+@hookspec
+def sgscript_expectation_kinds() -> list[ExpectationKind]:  # type: ignore[empty-body]
+    """Expectation kinds to add: new keys of ``expect:``, each with its value's schema."""
+
+
+@hookspec
+def sgscript_target_kinds() -> dict[str, TargetFactory]:  # type: ignore[empty-body]
+    """Target kinds to add: ``{"acme": factory}`` opens ``acme:REST`` targets.
+
+    ``factory(REST, **options)`` returns a ``Transport``; ``options`` are as for
+    ``sgscript_open_target``.  A scheme two plugins define is refused.
+    """
+
+
+@hookspec
+def sgscript_sim_handlers() -> dict[str, Handler]:  # type: ignore[empty-body]
+    """What the simulated disk (``sim:``) answers: ``{command class name: handler}``.
+
+    ``handler(lu, request)`` returns the data-in bytes (or None), raises
+    ``sim.Fail(condition)`` for CHECK CONDITION, and keeps its state in ``lu.state``.
+    A command name two plugins handle is refused.
+    """
+
+
+@hookspec
+def sgscript_reporters(config: Mapping[str, Any]) -> list[Any]:  # type: ignore[empty-body]
+    """Reporter objects for one run (``runner.Reporter``'s methods, any subset).
+
+    ``config`` holds the parsed command-line options by name (``vars(args)``); a
+    reporter whose options are absent is not returned.  The console, JSON Lines and
+    JUnit reporters of the ``sgscript`` command do not come through this hook yet.
+    """
+
+
+@hookspec(firstresult=True)
+def sgscript_open_target(target: str, options: dict[str, Any]) -> Transport | None:
+    """A transport for ``target`` (``acme:rack3/slot7``), or None to let others try.
+
+    ``options`` holds the device's ``options:`` and ``queue_depth``, ``initiator``,
+    ``timeout`` when the spec gives them.
+    """
+
+
+@hookspec
+def sgscript_check_command(ctx: CheckContext) -> str | None:
+    """Verify every completed command: a failure message, or None."""
+
+
+@hookspec
+def sgscript_step_finished(result: StepResult) -> None:
+    """Watch results: a step finished (``runner.StepResult``)."""
+
+
+@hookspec
+def sgscript_scenario_finished(result: ScenarioResult) -> None:
+    """Watch results: a scenario finished (``runner.ScenarioResult``)."""
