@@ -1,6 +1,6 @@
 """The whole pipeline on ``sim:``: a YAML spec through the planner, reactor, verifiers, reports.
 
-DESIGN.md's goal is at least 100,000 TEST UNIT READY per second end to end on
+The goal is at least 100,000 TEST UNIT READY per second end to end on
 one core, and memory flat over a million commands.  This prints where we are;
 it asserts nothing (run it on demand, compare runs on the same machine only).
 

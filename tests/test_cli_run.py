@@ -1,6 +1,6 @@
 """``sgscript run`` and ``sgscript plan`` end to end on ``sim:``: exit codes, output, logs.
 
-Exit codes are what CI reads (DESIGN.md "Command line"): 0 every expectation
+Exit codes are what CI reads (the README's "Scenarios"): 0 every expectation
 held, 1 one failed, 2 the spec or the command line is wrong (nothing sent), 3 a
 device could not be opened or its transport broke, 130 interrupted with the
 results so far written.

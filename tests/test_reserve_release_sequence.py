@@ -1,4 +1,4 @@
-"""DESIGN.md's reserve_release scenario (its ``steps:``), written in Python against ``sim:``.
+"""The README's reserve_release scenario (its ``steps:``), written in Python against ``sim:``.
 
 Two initiators on one simulated logical unit: RESERVE(6) keeps b off the medium
 until RELEASE(6); then both hammer the unit at once and every command is GOOD.

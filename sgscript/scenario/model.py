@@ -3,8 +3,8 @@
 The loader (``load/``) builds these from a validated document; the planner
 (``plan/``) turns them into commands; the runner executes them.  Every
 object is a frozen dataclass of plain values, so a scenario pickles and can
-be shipped to another process or host with its device bindings (DESIGN.md,
-"Scale-out").
+be shipped to another process or host with its device bindings
+(docs/architecture.md).
 
 Values that may hold expressions stay as written (``Value``): an int, a
 string with ``${...}`` (evaluated by ``expr.py`` when the step runs, after
