@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -34,6 +35,22 @@ OUTPUT_LIMIT = 1 << 20
 MEMORY_LIMIT = 768 << 20
 #: Wall-clock seconds one CLI call may take.
 CALL_SECONDS = 20.0
+
+
+@contextlib.contextmanager
+def scratch_cwd(path: Path) -> Iterator[Path]:
+    """Run from ``path`` with no simulated disks around, before and after: every relative path
+    an input names lands there, and no test sees another's sim: units."""
+    from sgscript import sim
+
+    old = os.getcwd()
+    os.chdir(path)
+    sim.forget_targets()
+    try:
+        yield path
+    finally:
+        os.chdir(old)
+        sim.forget_targets()
 
 
 def budget(examples: int) -> settings:

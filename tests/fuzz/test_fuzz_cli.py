@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz_support import budget, run_cli
+from fuzz_support import budget, run_cli, scratch_cwd
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
@@ -30,14 +30,8 @@ pytestmark = pytest.mark.slow  # the fuzz suite: seconds per test
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The tests run from a scratch directory, so a relative path any input names lands there."""
     path = tmp_path_factory.mktemp("cli")
-    old = os.getcwd()
-    os.chdir(path)
-    sim.forget_targets()
-    try:
+    with scratch_cwd(path):
         yield path
-    finally:
-        os.chdir(old)
-        sim.forget_targets()
 
 
 # --------------------------------------------------------------- sense and cdb

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from fuzz_support import budget, run_cli
+from fuzz_support import budget, run_cli, scratch_cwd
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -40,14 +40,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A scratch copy of specs/common, and the cwd for the module: every write lands here."""
     path = tmp_path_factory.mktemp("specs")
     shutil.copytree(SPECS / "common", path / "common")
-    old = os.getcwd()
-    os.chdir(path)
-    sim.forget_targets()
-    try:
+    with scratch_cwd(path):
         yield path
-    finally:
-        os.chdir(old)
-        sim.forget_targets()
 
 
 # -------------------------------------------------------------- the mutations
