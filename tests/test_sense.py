@@ -415,6 +415,14 @@ def test_forwarded_sense_nests_a_sense() -> None:
     assert g.sense is None and g.sense_data == h("00 00")
 
 
+def test_forwarded_sense_to_dict_nests_the_inner_dict() -> None:
+    """The descriptor module writes a nested Sense through its own to_dict (no import of it)."""
+    outer = parse_sense(DESC_SAMPLE_4)
+    nested = outer.to_dict()["descriptors"][0]["sense"]
+    assert nested == outer.descriptors[0].sense.to_dict()
+    assert nested["sense_key_specific"] == outer.descriptors[0].sense.sense_key_specific.to_dict()
+
+
 def test_stream_descriptor_sets_flags() -> None:
     s = parse_sense(build_sense(SenseKey.NO_SENSE, 0, 1, descriptor=True, filemark=True, eom=True))
     assert s.filemark and s.eom and not s.ili
