@@ -139,7 +139,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 # -------------------------------------------------------------------- main
 
 
-def run_plugins(argv: Sequence[str]) -> Any:
+def _run_plugins(argv: Sequence[str]) -> Any:
     """``sgscript run``'s plugin manager, made before the command line is parsed.
 
     As pytest does, ``-p`` is pre-parsed so that the plugins (installed ones and
@@ -172,7 +172,7 @@ def _add_plugin_options(pm: Any, parser: argparse.ArgumentParser) -> None:
 def build_parser(run_pm: Any = None) -> argparse.ArgumentParser:
     """The whole argv grammar, one sub-parser per ``SUBCOMMANDS`` entry.
 
-    ``run_pm`` (``run_plugins``): its plugins' options are added to ``run``'s parser.
+    ``run_pm`` (``_run_plugins``): its plugins' options are added to ``run``'s parser.
     """
     parser = argparse.ArgumentParser(
         prog="sgscript",
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command line; returns the exit code (the console script exits with it)."""
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        run_pm = run_plugins(words)
+        run_pm = _run_plugins(words)
         parser = build_parser(run_pm)
     except ValueError as exc:  # a plugin that does not load, or clashing options: UsageError
         _error(str(exc) or type(exc).__name__)
