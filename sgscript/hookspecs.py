@@ -115,11 +115,13 @@ class CheckContext:
 def sgscript_addoption(parser: argparse.ArgumentParser) -> None:
     """Add command-line options to ``parser`` (``parser.add_argument``), before it parses.
 
-    Historic: whoever builds the parser calls
-    ``pm.hook.sgscript_addoption.call_historic(kwargs={"parser": parser})``, and a
-    plugin registered later (``-p``) is called too.  Option names carry the plugin's
-    prefix (``--acme-rack``).  The ``sgscript`` command's own options do not come
-    through this hook yet.
+    ``sgscript run`` calls it on its parser: the plugins are known before parsing
+    because ``-p`` is pre-parsed (as pytest does), so installed and ``-p`` plugins'
+    options appear in ``sgscript run --help`` and reach ``sgscript_reporters`` as
+    ``config`` keys (``--acme-rack`` is ``config["acme_rack"]``).  Historic
+    (``call_historic``): a plugin registered later is called too.  Option names
+    carry the plugin's prefix; one that clashes with another is a usage error.
+    The pytest plugin does not call it (pytest has its own ``pytest_addoption``).
     """
 
 
@@ -164,9 +166,15 @@ def sgscript_sim_handlers() -> dict[str, Handler]:  # type: ignore[empty-body]
 def sgscript_reporters(config: Mapping[str, Any]) -> list[Any]:  # type: ignore[empty-body]
     """Reporter objects for one run (``runner.Reporter``'s methods, any subset).
 
-    ``config`` holds the parsed command-line options by name (``vars(args)``); a
-    reporter whose options are absent is not returned.  The console, JSON Lines and
-    JUnit reporters of the ``sgscript`` command do not come through this hook yet.
+    ``config`` holds the parsed command-line options by name (``vars(args)``: a
+    plugin's own among them) and the run's keys: ``seed`` (the run's), ``specs``,
+    ``bindings`` (``{device name: target}``), ``argv`` (the command line the log
+    records).  The built-in reporters (``report/builtin.py``) come through this hook
+    too and read: ``console`` (true under ``sgscript run``), ``junit`` (a path:
+    JUnit XML), ``log`` (a path: the JSON Lines log) and ``log_commands``.  Under
+    pytest only the run's keys and ``log`` (per item, with ``--sgscript-log``) are
+    there.  Read keys with ``config.get``; return nothing when yours are absent.  A
+    reporter that cannot open its output raises ``UsageError("cannot write ...")``.
     """
 
 

@@ -263,7 +263,7 @@ class SpecItem(pytest.Item):
         seed = config.option.sgscript_seed
         self.user_properties.append(("sgscript_seed", seed))
         bindings = bindings_for(self.scenario, _bindings(config))
-        reporter = self._log(seed, bindings)
+        reporter = self._reporters(seed, bindings)
         forget_targets()  # this item's simulated disks start fresh, whatever ran before
         try:
             self.result = run_scenario(
@@ -285,17 +285,35 @@ class SpecItem(pytest.Item):
         if self.result.status != "passed":  # "failed", or "error": a device broke mid-run
             raise ScenarioFailed(self.result)
 
-    def _log(self, seed: int, bindings: dict[str, str]) -> Any:
-        directory = self.config.option.sgscript_log
-        if not directory:
-            return None
-        from .report.jsonl import JsonlReporter, run_header
+    def _reporters(self, seed: int, bindings: dict[str, str]) -> Any:
+        """This item's reporters from ``sgscript_reporters``: its JSON Lines log with
+        ``--sgscript-log``, and any a plugin adds; None when there are none."""
+        from .report.builtin import collect_reporters
+        from .scsi.errors import UsageError
 
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        stem = re.sub(r"[^\w.-]+", "_", self.nodeid).strip("_")
-        header = run_header(seed=seed, specs=[str(self.path)], bindings=bindings, argv=[])
-        return JsonlReporter(out / f"{stem}.jsonl", header=header)
+        config: dict[str, Any] = {
+            "seed": seed,
+            "specs": [str(self.path)],
+            "bindings": bindings,
+            "argv": [],
+        }
+        directory = self.config.option.sgscript_log
+        if directory:
+            out = Path(directory)
+            out.mkdir(parents=True, exist_ok=True)
+            stem = re.sub(r"[^\w.-]+", "_", self.nodeid).strip("_")
+            config["log"] = out / f"{stem}.jsonl"
+        try:
+            found = collect_reporters(_plugin_manager(self.config), config)
+        except UsageError as exc:  # the file's own error, as the item has always reported it
+            if isinstance(exc.__cause__, OSError):
+                raise exc.__cause__ from None
+            raise
+        if not found:
+            return None
+        from .report import Reporters
+
+        return found[0] if len(found) == 1 else Reporters(found)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         from .report.console import format_result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import itertools
+import json
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -174,3 +175,136 @@ def test_addoption_is_historic_and_reporters_are_collected(tmp_path: Path) -> No
     pm.hook.sgscript_addoption.call_historic(kwargs={"parser": parser})
     args = parser.parse_args(["--lab-rack", "3"])
     assert pm.hook.sgscript_reporters(config=vars(args)) == [[("lab reporter", "3")]]
+
+
+LAB_PLUGIN = """
+from sgscript.hookspecs import hookimpl
+
+SEEN = []
+
+class LabReporter:
+    def __init__(self, rack):
+        self.rack = rack
+
+    def step_finished(self, result):
+        SEEN.append((self.rack, result.name, result.status))
+
+    def scenario_finished(self, result):
+        print(f"lab rack {self.rack}: {result.name} {result.status}")
+
+@hookimpl
+def sgscript_addoption(parser):
+    parser.add_argument("--lab-rack", help="the lab's rack of this run")
+
+@hookimpl
+def sgscript_reporters(config):
+    if not config.get("lab_rack"):
+        return []
+    return [LabReporter(config["lab_rack"])]
+"""
+
+LAB_SPEC = """\
+sgscript: 1
+name: lab
+devices:
+  a: "sim:hook_lab"
+steps:
+  - name: the unit is ready
+    device: a
+    command: TestUnitReady
+"""
+
+
+def test_a_plugin_option_and_reporter_in_a_real_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sgscript.cli import main
+
+    name = write_plugin(tmp_path, LAB_PLUGIN)
+    spec = tmp_path / "lab.yaml"
+    spec.write_text(LAB_SPEC)
+    assert main(["run", "-p", name, "--help"]) == 0
+    assert "--lab-rack LAB_RACK the lab's rack of this run" in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+    log = tmp_path / "run.jsonl"
+    assert main(["run", "-p", name, str(spec), "--lab-rack", "r7", "--log", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert sys.modules[name].SEEN == [("r7", "the unit is ready", "passed")]
+    # the built-in console reporter came first, the plugin's after it; the log is written
+    assert out.index("the unit is ready") < out.index("lab rack r7: lab passed")
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records[0]["type"] == "run" and records[0]["argv"][-2:] == ["--log", str(log)]
+
+    sys.modules[name].SEEN.clear()
+    assert main(["run", "-p", name, str(spec)]) == 0  # no --lab-rack: no lab reporter
+    assert sys.modules[name].SEEN == []
+    assert "lab rack" not in capsys.readouterr().out
+
+
+def test_an_option_without_its_plugin_is_an_argparse_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sgscript.cli import main
+
+    spec = tmp_path / "lab.yaml"
+    spec.write_text(LAB_SPEC)
+    assert main(["run", str(spec), "--lab-rack", "r7"]) == 2
+    assert "unrecognized arguments: --lab-rack r7" in capsys.readouterr().err
+
+
+def test_a_plugin_option_that_clashes_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sgscript.cli import main
+
+    name = write_plugin(
+        tmp_path,
+        """
+        from sgscript.hookspecs import hookimpl
+
+        @hookimpl
+        def sgscript_addoption(parser):
+            parser.add_argument("--log")
+        """,
+    )
+    assert main(["run", "-p", name, "x.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sgscript: error: sgscript_addoption: argument --log")
+
+
+def test_the_built_in_reporters_come_through_the_hook(
+    tmp_path: Path, no_installed_plugins: None
+) -> None:
+    from sgscript.report.builtin import collect_reporters
+    from sgscript.report.console import ConsoleReporter
+    from sgscript.report.jsonl import JsonlReporter
+    from sgscript.report.junit import JunitReporter
+    from sgscript.runner.session import plugin_manager
+
+    assert collect_reporters(get_plugin_manager(), {"console": True}) == []  # verify's: none
+    pm = plugin_manager([])  # the session's: the built-in reporters registered
+    assert pm.get_plugin("sgscript.report.builtin") is not None
+    assert collect_reporters(pm, {}) == []
+    config = {
+        "console": True,
+        "junit": str(tmp_path / "j.xml"),
+        "log": str(tmp_path / "l.jsonl"),
+        "seed": 5,
+        "specs": ["a.yaml"],
+        "bindings": {"a": "sim:x"},
+        "argv": ["sgscript", "run", "a.yaml"],
+    }
+    found = collect_reporters(pm, config)
+    assert [type(r) for r in found] == [ConsoleReporter, JunitReporter, JsonlReporter]
+    for reporter in found[1:]:
+        reporter.close()
+    header = json.loads((tmp_path / "l.jsonl").read_text().splitlines()[0])
+    assert (header["seed"], header["bindings"], header["argv"]) == (
+        5,
+        {"a": "sim:x"},
+        ["sgscript", "run", "a.yaml"],
+    )
+    with pytest.raises(UsageError, match=r"^cannot write .*/no/l.jsonl: No such file"):
+        collect_reporters(pm, {"log": str(tmp_path / "no" / "l.jsonl")})

@@ -22,8 +22,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .. import __version__
 from .exits import EXIT_DEVICE, EXIT_OK, EXIT_USAGE
@@ -138,8 +139,41 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 # -------------------------------------------------------------------- main
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole argv grammar, one sub-parser per ``SUBCOMMANDS`` entry."""
+def _run_plugins(argv: Sequence[str]) -> Any:
+    """``sgscript run``'s plugin manager, made before the command line is parsed.
+
+    As pytest does, ``-p`` is pre-parsed so that the plugins (installed ones and
+    ``-p`` modules) can add options to ``run``'s parser through ``sgscript_addoption``.
+    None for the other subcommands, or when ``-p`` is malformed (the parser says so).
+    """
+    if not argv or argv[0] != "run":
+        return None
+    pre = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    pre.add_argument("-p", dest="plugins", action="append", default=[])
+    try:
+        known, _ = pre.parse_known_args(list(argv[1:]))
+    except (argparse.ArgumentError, SystemExit):
+        return None
+    from ..runner.session import plugin_manager
+
+    return plugin_manager(known.plugins)
+
+
+def _add_plugin_options(pm: Any, parser: argparse.ArgumentParser) -> None:
+    """Every plugin's ``sgscript_addoption`` on ``parser``; a clash is a usage error."""
+    from ..scsi.errors import UsageError
+
+    try:
+        pm.hook.sgscript_addoption.call_historic(kwargs={"parser": parser})
+    except argparse.ArgumentError as exc:
+        raise UsageError(f"sgscript_addoption: {exc}") from None
+
+
+def build_parser(run_pm: Any = None) -> argparse.ArgumentParser:
+    """The whole argv grammar, one sub-parser per ``SUBCOMMANDS`` entry.
+
+    ``run_pm`` (``_run_plugins``): its plugins' options are added to ``run``'s parser.
+    """
     parser = argparse.ArgumentParser(
         prog="sgscript",
         description="Declarative SCSI tests over the Linux sg driver.",
@@ -156,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         spec.configure(p)
+        if name == "run" and run_pm is not None:
+            _add_plugin_options(run_pm, p)
     return parser
 
 
@@ -168,13 +204,20 @@ def _error(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command line; returns the exit code (the console script exits with it)."""
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        run_pm = _run_plugins(words)
+        parser = build_parser(run_pm)
+    except ValueError as exc:  # a plugin that does not load, or clashing options: UsageError
+        _error(str(exc) or type(exc).__name__)
+        return EXIT_USAGE
+    try:
+        args = parser.parse_args(words)
     except SystemExit as exc:  # --help, --version, or argparse's own usage error (2)
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # for logs that say how to replay
+    args.argv = words  # for logs that say how to replay
+    args._pm = run_pm  # the plugins already loaded (``run``): not loaded twice
     try:
         return SUBCOMMANDS[args.command].run(args)
     except KeyboardInterrupt as exc:

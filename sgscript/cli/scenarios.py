@@ -123,6 +123,7 @@ def _plans(args: argparse.Namespace) -> Batch | int:
     batch = plan_specs(
         args.specs,
         plugins=args.plugins,
+        pm=getattr(args, "_pm", None),
         vars=args.vars,
         devices=args.device,
         seed=args.seed,
@@ -170,34 +171,30 @@ def _run_run(args: argparse.Namespace) -> int:
     return _execute(args, batch)
 
 
-def _reporters(args: argparse.Namespace, seed: int) -> Any:
+def _reporters(args: argparse.Namespace, batch: Batch) -> Any:
+    """The run's reporters, from every plugin's ``sgscript_reporters`` (the built-ins' first)."""
     from ..report import Reporters
-    from ..report.console import ConsoleReporter
-    from ..report.jsonl import JsonlReporter, run_header
-    from ..report.junit import JunitReporter
+    from ..report.builtin import collect_reporters
+
+    return Reporters(collect_reporters(batch.pm, _run_config(args, batch.seed)))
+
+
+def _run_config(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """What ``sgscript_reporters`` sees: the parsed options by name, and the run's own keys.
+
+    ``console`` (always), ``seed`` (the one this run uses), ``bindings`` (``{name:
+    target}`` from ``--device``) and ``argv`` (the command line the log records).
+    """
     from ..runner.session import parse_bindings
 
-    reporters: list[Any] = [ConsoleReporter()]
-    if args.junit:
-        junit = JunitReporter(args.junit)
-        try:
-            junit.write()  # now: a path that cannot be written is a usage error, not a lost report
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.junit}: {exc.strerror or exc}") from None
-        reporters.append(junit)
-    if args.log:
-        header = run_header(
-            seed=seed,
-            specs=args.specs,
-            bindings=parse_bindings(args.device),
-            argv=["sgscript", *getattr(args, "argv", sys.argv[1:])],
-            log_commands=args.log_commands,
-        )
-        try:
-            reporters.append(JsonlReporter(args.log, header=header, log_commands=args.log_commands))
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.log}: {exc.strerror or exc}") from None
-    return Reporters(reporters)
+    config = {k: v for k, v in vars(args).items() if not k.startswith("_")}
+    config.update(
+        console=True,
+        seed=seed,
+        bindings=parse_bindings(args.device),
+        argv=["sgscript", *getattr(args, "argv", sys.argv[1:])],
+    )
+    return config
 
 
 def _execute(args: argparse.Namespace, batch: Batch) -> int:
@@ -219,7 +216,7 @@ def _execute(args: argparse.Namespace, batch: Batch) -> int:
     except DestructiveRefused as exc:
         _print_refusal(exc)
         return EXIT_USAGE
-    report = _reporters(args, batch.seed)
+    report = _reporters(args, batch)
     skipped = len(args.specs) - len(batch.plans)
     note = f"; {skipped} spec(s) deselected by -k" if skipped else ""
     print(f"seed {batch.seed} (--seed {batch.seed} replays this run){note}", flush=True)

@@ -39,10 +39,16 @@ __all__ = [
 
 
 def plugin_manager(names: Sequence[str]) -> Any:
-    """The session's plugin manager: built-ins, installed entry points and ``-p`` modules."""
+    """The session's plugin manager: built-ins, installed entry points and ``-p`` modules.
+
+    The built-in reporters (``report.builtin``) are registered here, above verify.
+    """
+    from ..report import builtin as builtin_reporters
     from ..verify.plugins import get_plugin_manager
 
-    return get_plugin_manager(list(names))
+    pm = get_plugin_manager(list(names))
+    pm.register(builtin_reporters, name="sgscript.report.builtin")
+    return pm
 
 
 def new_seed() -> int:
@@ -173,13 +179,18 @@ def plan_specs(
     select: str | None,
     data_dirs: Sequence[str],
     max_transfer: int,
+    pm: Any = None,
 ) -> Batch | list[str]:
     """Load, bind and plan every spec: the batch, or every problem found (nothing was sent).
+
+    ``pm`` is the plugin manager already made from ``plugins`` (the command line
+    made it before parsing, for ``sgscript_addoption``); None makes it here.
 
     A usage mistake found on the way (a ``--var`` or ``--device`` no spec
     declares, a bad target, ``-k`` selecting nothing) raises ``UsageError``.
     """
-    pm = plugin_manager(plugins)
+    if pm is None:
+        pm = plugin_manager(plugins)
     scenarios, problems = load_all(specs, pm, data_dirs)
     if problems:
         return problems
