@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import pluggy
 
 from ..hookspecs import hookimpl
-from ..scsi.errors import UsageError
 from ..sim.lu import Handler, builtin_handlers, install_handlers
+from ._tables import merged
 
 __all__ = ["install_sim_handlers", "sgscript_sim_handlers", "sim_handlers"]
 
@@ -28,24 +26,14 @@ def _same(a: Handler, b: Handler) -> bool:
 
 def sim_handlers(pm: pluggy.PluginManager) -> dict[str, Handler]:
     """Every plugin's sim handlers by command name; a command two plugins handle is refused."""
-    table: dict[str, Handler] = {}
-    owner: dict[str, str] = {}
-    for impl in pm.hook.sgscript_sim_handlers.get_hookimpls():
-        contributed = cast("dict[str, Handler]", impl.function() or {})
-        for name, handler in contributed.items():
-            if not isinstance(name, str) or not callable(handler):
-                raise UsageError(
-                    f"plugin {impl.plugin_name}: sgscript_sim_handlers returned {name!r}:"
-                    f" {handler!r}, not a command name and a handler"
-                )
-            if name in owner and not _same(table[name], handler):
-                raise UsageError(
-                    f"simulated handler for {name} is defined by both {owner[name]}"
-                    f" and {impl.plugin_name}"
-                )
-            owner[name] = impl.plugin_name
-            table[name] = handler
-    return table
+    return merged(
+        pm,
+        "sgscript_sim_handlers",
+        valid=lambda name, handler: isinstance(name, str) and callable(handler),
+        expected="a command name and a handler",
+        label=lambda name: f"simulated handler for {name}",
+        same=_same,
+    )
 
 
 def install_sim_handlers(pm: pluggy.PluginManager) -> None:
