@@ -159,8 +159,19 @@ def test_sgscript_var_overrides_a_declared_var(pytester: pytest.Pytester) -> Non
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_session_runs_finally_and_exits_143(pytester: pytest.Pytester) -> None:
+def test_sigterm_stops_the_session_runs_finally_and_exits_143(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
+    import os
+    from pathlib import Path
+
+    # The child is a real pytest process (a signal must reach it): it finds this checkout and
+    # loads the plugin by module name, installed as an entry point or not.
+    root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
 
     pytester.makepyfile(
         term_after_quick="""
@@ -189,6 +200,10 @@ finally:
     result = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:sgscript",  # the entry point, when installed: the module below is the same plugin
+        "-p",
+        "sgscript.pytest_plugin",
         "--sgscript-plugin",
         "term_after_quick",
         "--sgscript-log",
