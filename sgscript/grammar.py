@@ -31,12 +31,14 @@ __all__ = [
     "SIZE_PATTERN",
     "DurationRangeError",
     "GrammarError",
+    "abbreviated",
     "parse_bool",
     "parse_duration",
     "parse_hex",
     "parse_hex_byte",
     "parse_int",
     "parse_size",
+    "size_text",
 ]
 
 
@@ -53,13 +55,14 @@ class DurationRangeError(GrammarError):
 _MAX_DIGITS = 40
 
 
-def _short(value: Any) -> str:
+def abbreviated(value: Any) -> str:
+    """A value as an error message quotes it: at most 40 characters."""
     text = str(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _show(value: Any) -> str:
-    return repr(_short(value)) if isinstance(value, str) else _short(value)
+    return repr(abbreviated(value)) if isinstance(value, str) else abbreviated(value)
 
 
 # ------------------------------------------------------------------ durations
@@ -110,7 +113,7 @@ def parse_duration(value: Any, *, unit_required: bool = False) -> float:
         seconds = float(value) if value <= MAX_DURATION else math.inf
     if not seconds <= MAX_DURATION:
         raise DurationRangeError(
-            f"a duration is at most {MAX_DURATION / 86400:g} days, got {_short(value)}"
+            f"a duration is at most {MAX_DURATION / 86400:g} days, got {abbreviated(value)}"
         )
     return seconds
 
@@ -168,6 +171,14 @@ def parse_size(value: Any) -> int:
     return int(m.group(1)) << _SIZE_SHIFT[m.group(2).lower()]
 
 
+def size_text(n: int) -> str:
+    """``32 MiB``, ``4 KiB``, ``520 bytes``: a byte count as a person reads it."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale and n % (scale // 16 or 1) == 0:
+            return f"{n / scale:g} {unit}"
+    return f"{n:,} bytes"
+
+
 # ------------------------------------------------------------------ hex
 
 #: Hex bytes as people paste them: ``12 00 00 00 24 00``, ``de:ad:be:ef``, ``0xde 0xad``,
@@ -189,7 +200,7 @@ def parse_hex(text: str) -> bytes:
     for piece in filter(None, _SEPARATORS.split(text)):
         body = piece[2:] if piece[:2].lower() == "0x" else piece
         if not _HEX_DIGITS.fullmatch(body):
-            raise GrammarError(f"{_short(piece)!r} is not hexadecimal")
+            raise GrammarError(f"{abbreviated(piece)!r} is not hexadecimal")
         digits.append(body.zfill(2) if len(body) == 1 else body)
     joined = "".join(digits)
     if len(joined) % 2:

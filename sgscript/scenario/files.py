@@ -15,6 +15,8 @@ import os
 import stat
 from collections.abc import Sequence
 
+from ..grammar import size_text
+
 __all__ = ["FileRefused", "confine", "read_regular"]
 
 
@@ -63,7 +65,7 @@ def read_regular(path: str, limit: int) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise FileRefused(f"not a regular file ({_kind(st.st_mode)})")
         if st.st_size > limit:
-            raise FileRefused(f"larger than {_size(limit)} ({st.st_size} bytes)")
+            raise FileRefused(f"larger than {size_text(limit)} ({st.st_size} bytes)")
         chunks: list[bytes] = []
         total = 0
         while True:
@@ -73,7 +75,7 @@ def read_regular(path: str, limit: int) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
             if total > limit:  # it grew while we read
-                raise FileRefused(f"larger than {_size(limit)}")
+                raise FileRefused(f"larger than {size_text(limit)}")
         return b"".join(chunks)
     finally:
         os.close(fd)
@@ -89,11 +91,3 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a file"
-
-
-def _size(n: int) -> str:
-    if n >= 1 << 20 and not n % (1 << 20):
-        return f"{n >> 20} MiB"
-    if n >= 1 << 10 and not n % (1 << 10):
-        return f"{n >> 10} KiB"
-    return f"{n} bytes"

@@ -11,9 +11,10 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from ...grammar import abbreviated as _short
 from ...limits import MAX_QUEUE_DEPTH, MAX_REPEAT
 from ..model import Device, Mark, Scenario, Step
-from .doc import Doc, _Problems, _short
+from .doc import Doc, _Problems
 from .includes import _At, _Includes
 from .values import BUILTIN_VARS, _Values
 

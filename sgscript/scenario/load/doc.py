@@ -36,9 +36,6 @@ class SpecError(UsageError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass

@@ -11,9 +11,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ...grammar import abbreviated as _short
 from ...limits import MAX_NODES, MAX_YAML_DEPTH, control_character
 from ..model import Mark
-from .doc import Doc, PathT, _Problems, _short
+from .doc import Doc, PathT, _Problems
 
 __all__: list[str] = []
 

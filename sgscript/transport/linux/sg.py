@@ -37,6 +37,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ...grammar import size_text
 from ...scsi.cdb import Direction
 from ...scsi.errors import TaskFailed, TransportError, UsageError
 from ..base import Io, ResetKind, Transport
@@ -63,15 +64,6 @@ _SENSE_MAX = 252  # SPC-5 upper bound on sense data; the driver caps at SCSI_SEN
 _TIMEOUT_MAX_MS = 0x7FFFFFFF
 #: write() errnos that mean "no room now" while this descriptor has commands in flight.
 _FULL = frozenset({errno.EDOM, errno.EAGAIN, errno.ENOMEM})
-
-
-def _size(n: int) -> str:
-    """``32 MiB``, ``4 KiB``, ``520 bytes``: a transfer length as a person reads it."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale and n % (scale // 16 or 1) == 0:
-            value = n / scale
-            return f"{value:g} {unit}"
-    return f"{n:,} bytes"
 
 
 class SgIoHdr(ctypes.Structure):
@@ -305,7 +297,7 @@ class SgTransport(Transport):
     def _refused(self, io: Io, exc: OSError) -> str:
         """One line on why the driver would not take ``io`` (what, the errno, what to do)."""
         code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
-        what = f"a {_size(io.dxfer_len)} transfer" if io.dxfer_len else "the command"
+        what = f"a {size_text(io.dxfer_len)} transfer" if io.dxfer_len else "the command"
         text = f"the sg driver refused {what} ({code}): {exc.strerror or exc}"
         if exc.errno == errno.ENOMEM and io.dxfer_len:
             text += (
