@@ -34,6 +34,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .sysfs import read_bounded
+
 __all__ = [
     "BlockClaim",
     "DiskInUse",
@@ -76,27 +78,9 @@ HOST = HostPaths()
 
 
 def _read(path: Path | str, limit: int = _ATTR_MAX) -> str | None:
-    """A small kernel file's text, bounded; None when absent or unreadable."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        while size < limit:
-            chunk = os.read(fd, min(65536, limit - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks).decode("utf-8", "replace")
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    """A small kernel file's text, bounded (cut at ``limit``); None when absent or unreadable."""
+    raw = read_bounded(path, limit)
+    return None if raw is None else raw[:limit].decode("utf-8", "replace")
 
 
 def _listdir(path: Path) -> list[str]:

@@ -27,7 +27,7 @@ from ...limits import MAX_SYSFS_ATTR_BYTES, MAX_SYSFS_ENTRIES
 from ...scsi.errors import UsageError
 from ...scsi.pages.vpd import decode_vpd
 
-__all__ = ["PERIPHERAL_TYPES", "SgNode", "list_sg_nodes", "peripheral_type_name"]
+__all__ = ["PERIPHERAL_TYPES", "SgNode", "list_sg_nodes", "peripheral_type_name", "read_bounded"]
 
 #: Peripheral device type names (SPC-5 table 141), spelled as lsscsi prints them.
 PERIPHERAL_TYPES: dict[int, str] = {
@@ -145,8 +145,10 @@ def _printable(text: str | None) -> str | None:
     return None if text is None else _CONTROL.sub("?", text)
 
 
-def _read_bytes(path: Path) -> bytes | None:
-    """An attribute's bytes; None when missing, unreadable, not a regular file or too long."""
+def read_bounded(path: Path | str, limit: int) -> bytes | None:
+    """A kernel file's bytes, at most ``limit + 1`` of them (so a caller can tell it was
+    longer); None when missing, unreadable, or not a regular file (a FIFO or ``/dev/zero``
+    in its place is never read).  Opened non-blocking, so nothing here can hang."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -157,17 +159,23 @@ def _read_bytes(path: Path) -> bytes | None:
             return None  # a FIFO, a device: sysfs attributes are regular files
         chunks: list[bytes] = []
         total = 0
-        while total <= MAX_SYSFS_ATTR_BYTES:
-            chunk = os.read(fd, MAX_SYSFS_ATTR_BYTES + 1 - total)
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - total))
             if not chunk:
-                return b"".join(chunks)
+                break
             chunks.append(chunk)
             total += len(chunk)
-        return None  # longer than any attribute the kernel exports
+        return b"".join(chunks)
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    """An attribute's bytes; None when missing, unreadable, not a regular file or too long."""
+    raw = read_bounded(path, MAX_SYSFS_ATTR_BYTES)
+    return None if raw is None or len(raw) > MAX_SYSFS_ATTR_BYTES else raw
 
 
 def _read_text(path: Path) -> str | None:
