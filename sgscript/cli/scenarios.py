@@ -374,15 +374,16 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(exc, flush=True)
             bad += 1
             continue
-        problems = target_problems(scenario, pm=pm)
+        # what --var makes of the values, checked as run checks them (nothing is opened)
+        (overridden,) = override_vars([scenario], overrides, strict=False)
+        plan = Plan(overridden, seed=0, max_transfer=args.max_transfer)
+        problems = target_problems(overridden, plan, pm)
         if problems:
             print("\n".join(problems), flush=True)
             bad += 1
             continue
         loaded.append(scenario)
-        # what --var makes of the values, checked as run checks them (nothing is opened)
-        (scenario,) = override_vars([scenario], overrides, strict=False)
-        plan = Plan(scenario, seed=0, max_transfer=args.max_transfer)
+        scenario = overridden
         issues = plan.check()
         if issues:
             print("\n".join(str(p) for p in issues), flush=True)
