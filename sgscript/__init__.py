@@ -10,7 +10,8 @@ The Python API of the seed library, modernised::
 from . import command, handler
 from .channel import Channel
 from .reactor import Reactor
-from .scsi.cdb import Command, Direction, catalog, decode_cdb, lookup
+from .scsi.catalog import Catalog, catalog, decode_cdb, lookup
+from .scsi.cdb import Command, Direction
 from .scsi.errors import (
     CheckCondition,
     CommandTimeout,
@@ -28,14 +29,14 @@ from .scsi.errors import (
     UnitAttention,
     UsageError,
 )
-from .transport import open_transport, register_scheme
+from .transport import open_transport
 from .transport.base import Io, ResetKind, Transport
 
 __version__ = "0.1.0"
 
 #: Scenario entry points, imported on first use (they pull in YAML and JSON Schema).
 _LAZY = {
-    "load_scenario": ("sgscript.scenario.load", "load_scenario"),
+    "load_scenario": ("sgscript.runner.session", "load_scenario"),
     "Plan": ("sgscript.scenario.plan", "Plan"),
     "run_scenario": ("sgscript.runner", "run_scenario"),
     "ScenarioResult": ("sgscript.runner", "ScenarioResult"),
@@ -52,6 +53,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Catalog",
     "Channel",
     "CheckCondition",
     "Command",
@@ -83,6 +85,5 @@ __all__ = [
     "load_scenario",
     "lookup",
     "open_transport",
-    "register_scheme",
     "run_scenario",
 ]

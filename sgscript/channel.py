@@ -8,11 +8,12 @@ transport's synchronous path (SG_IO on sg); everything else through the reactor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .reactor import Reactor
-from .scsi.cdb import Command, Direction, lookup
+from .scsi.catalog import Catalog, standard_catalog
+from .scsi.cdb import Command, Direction
 from .scsi.errors import TaskFailed
 from .transport import open_transport
 from .transport.base import Io, ResetKind, Transport
@@ -31,7 +32,7 @@ class _Shortcuts:
         self._channel = channel
 
     def __getattr__(self, name: str) -> Callable[..., Io]:
-        cls = lookup(name)
+        cls = self._channel.catalog.lookup(name)
 
         def run(*, wait: bool = True, ordered: bool = False, **fields: Any) -> Io:
             return self._channel.execute(cls(**fields), wait=wait, ordered=ordered)
@@ -41,9 +42,7 @@ class _Shortcuts:
         return run
 
     def __dir__(self) -> list[str]:
-        from .scsi.cdb import catalog
-
-        return sorted(catalog())
+        return sorted(self._channel.catalog)
 
 
 class Channel:
@@ -56,8 +55,11 @@ class Channel:
         reactor: Reactor | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         block_size: int | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.transport = transport
+        #: What ``channel.cmd.Name`` finds (a plugin manager's ``pm.catalog``; default standard).
+        self.catalog = catalog if catalog is not None else standard_catalog()
         self.target = transport.target
         self.timeout = timeout
         self._block_size = block_size
@@ -77,13 +79,22 @@ class Channel:
         *,
         queue_depth: int = 16,
         initiator: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        plugins: Any = None,
         **kwargs: Any,
     ) -> Channel:
-        """Open ``/dev/sg3``, ``sg:/dev/sg3`` or any registered target kind (``sim:…``).
+        """Open ``/dev/sg3``, ``sg:/dev/sg3``, ``sim:…`` or a target kind of ``plugins``.
 
-        ``initiator`` names the I_T nexus on targets that have several (``sim:``).
+        ``initiator`` names the I_T nexus on targets that have several (``sim:``);
+        ``options`` are a spec device's ``options:``; ``plugins`` a plugin manager
+        (``get_plugin_manager()``) whose target kinds and catalog the channel uses.
         """
-        transport = open_transport(target, queue_depth=queue_depth, initiator=initiator)
+        kinds = plugins.target_kinds if plugins is not None else None
+        if plugins is not None:
+            kwargs.setdefault("catalog", plugins.catalog)
+        transport = open_transport(
+            target, kinds=kinds, queue_depth=queue_depth, initiator=initiator, options=options
+        )
         return cls(transport, **kwargs)
 
     @classmethod

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import argparse
 
     from .runner.results import ScenarioResult, StepResult
+    from .scsi.catalog import Catalog
     from .scsi.cdb import Command
     from .sim.lu import Handler
     from .transport.base import Io, Transport
@@ -64,7 +65,7 @@ PROJECT = "sgscript"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-#: Opens ``scheme:REST`` targets: ``factory(REST, **options)`` gives a ``Transport``.
+#: Opens ``scheme:REST`` targets: ``factory(REST, queue_depth=, initiator=, options=)``.
 TargetFactory = Callable[..., "Transport"]
 
 
@@ -127,14 +128,14 @@ def sgscript_addoption(parser: argparse.ArgumentParser) -> None:
 
 @hookspec
 def sgscript_add_commands() -> list[type[Command]]:  # type: ignore[empty-body]
-    """Command classes to add to the catalog (vendor opcodes C0h-FFh).
+    """Command classes for the catalog (vendor opcodes C0h-FFh).
 
+    A plugin manager's catalog is exactly what its plugins return here (the
+    built-in plugin returns the T10 tables); defining a class registers nothing.
     A command brings its own data formats: its class's ``decoder`` (``(command,
     data-in bytes) -> dict``, or a ``decode_response`` method) and ``encoder``
-    (``dict -> parameter-list bytes``).  Define classes with ``register=False``
-    (``class AcmeX(Command, register=False)``) so that only this hook adds them,
-    after checking they collide with nothing; a class with ``replace = True`` may
-    replace catalog commands it collides with.
+    (``dict -> parameter-list bytes``).  A class that collides with a catalog
+    command (same name, or the same CDBs) is refused unless it says ``replace = True``.
     """
 
 
@@ -144,11 +145,17 @@ def sgscript_expectation_kinds() -> list[ExpectationKind]:  # type: ignore[empty
 
 
 @hookspec
-def sgscript_target_kinds() -> dict[str, TargetFactory]:  # type: ignore[empty-body]
+def sgscript_target_kinds(  # type: ignore[empty-body]
+    catalog: Catalog, sim_handlers: Mapping[str, Handler]
+) -> dict[str, TargetFactory]:
     """Target kinds to add: ``{"acme": factory}`` opens ``acme:REST`` targets.
 
-    ``factory(REST, **options)`` returns a ``Transport``; ``options`` are as for
-    ``sgscript_open_target``.  A scheme two plugins define is refused.
+    ``factory(REST, queue_depth=N, initiator=NAME, options={...})`` returns a
+    ``Transport``; ``options`` are the device's ``options:`` from the spec: a
+    factory uses those it understands and lists the rest in the transport's
+    ``unused_options``.  ``catalog`` and ``sim_handlers`` (take them only if needed)
+    are what every plugin contributed, for targets that answer commands themselves.
+    A scheme two plugins define is refused.
     """
 
 

@@ -15,15 +15,8 @@ from typing import Any
 import pytest
 
 from sgscript.scsi import commands as cmds
-from sgscript.scsi.cdb import (
-    Command,
-    Direction,
-    Field,
-    Transfer,
-    catalog,
-    decode_cdb,
-    lookup,
-)
+from sgscript.scsi.catalog import catalog, decode_cdb, lookup
+from sgscript.scsi.cdb import Command, Direction, Field, Transfer
 from sgscript.scsi.errors import FieldValueError, UnknownFieldError
 
 CATALOG = catalog()
@@ -76,7 +69,8 @@ def test_catalog_is_big_enough_and_has_the_required_commands() -> None:
 
 
 def test_package_exports_every_command() -> None:
-    assert sorted(cmds.__all__) == NAMES
+    assert sorted(cmds.__all__) == sorted([*NAMES, "STANDARD"])
+    assert [cls.__name__ for cls in cmds.STANDARD] == NAMES
     for name in NAMES:
         assert getattr(cmds, name) is CATALOG[name]
     assert lookup("read10") is cmds.Read10

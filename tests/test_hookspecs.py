@@ -15,7 +15,6 @@ import pytest
 
 import sgscript.hookspecs as hookspecs
 import sgscript.sim as sim
-import sgscript.transport as transport
 import sgscript.verify as verify
 import sgscript.verify.hookspecs as old_home
 from sgscript import Channel
@@ -45,10 +44,8 @@ HOOKS = {
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Plugin modules from tmp_path; target kinds, sim handlers and imports as they were."""
+    """Plugin modules from tmp_path; sim targets and imports as they were."""
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(transport, "_SCHEMES", dict(transport._SCHEMES))
-    monkeypatch.setattr(sim_lu, "_HANDLERS", dict(sim_lu._HANDLERS))
     modules = set(sys.modules)
     sim.forget_targets()
     yield
@@ -83,12 +80,14 @@ def test_the_built_ins_contribute_through_the_hooks(no_installed_plugins: None) 
     for name in ("transports", "catalog", "sim"):
         assert pm.get_plugin(f"sgscript.builtin.{name}") is not None
     assert pm.get_plugin("sgscript.builtin") is verify.builtin
-    assert set(target_kinds(pm)) == {"sg", "sim"}
+    assert set(pm.target_kinds) == {"sg", "sim"}
+    assert set(target_kinds(pm, pm.catalog, pm.sim_handlers)) == {"sg", "sim"}
     handlers = sim_handlers(pm)
     assert handlers["Read10"] is sim_lu.builtin_handlers()["Read10"]
-    assert set(handlers) == set(sim_lu.builtin_handlers())
+    assert set(handlers) == set(sim_lu.builtin_handlers()) == set(pm.sim_handlers)
     added = pm.hook.sgscript_add_commands()
     assert [tuple(c) for c in added if TestUnitReady in c] == [builtin_catalog.STANDARD]
+    assert list(pm.catalog) == [c.__name__ for c in builtin_catalog.STANDARD]
 
 
 TARGET_KIND = """
@@ -101,15 +100,16 @@ TARGET_KIND = """
 """
 
 
-def test_a_plugin_target_kind_opens_through_channel_open(tmp_path: Path) -> None:
+def test_a_plugin_target_kind_opens_through_its_plugin_manager(tmp_path: Path) -> None:
     name = write_plugin(tmp_path, TARGET_KIND)
-    with pytest.raises(UsageError, match="unknown target kind 'lab:'"):
-        Channel.open("lab:rack3")
-    get_plugin_manager([name])
-    assert "lab" in transport.schemes()
-    ch = Channel.open("lab:rack3", block_size=512)
+    pm = get_plugin_manager([name])
+    assert "lab" in pm.target_kinds
+    ch = Channel.open("lab:rack3", block_size=512, plugins=pm)
     assert ch.target == "lab:rack3"
     ch.close()
+    for others in (None, get_plugin_manager()):  # no other manager knows it
+        with pytest.raises(UsageError, match="unknown target kind 'lab:'"):
+            Channel.open("lab:rack3", plugins=others)
 
 
 def test_a_target_kind_defined_twice_is_refused(tmp_path: Path) -> None:
@@ -144,12 +144,16 @@ def test_a_plugin_sim_handler_is_what_the_simulated_disk_answers(tmp_path: Path)
     with pytest.raises(UsageError, match=r"handler for Read10 is defined by both .*" + taken):
         get_plugin_manager([taken])
     name = write_plugin(tmp_path, SIM_HANDLER.format(reply="stamp!", command="ReportTimestamp"))
-    ch = Channel.open("sim:hooks", initiator="host")
+    bare = Channel.open("sim:bare", initiator="host")  # the built-in handlers only
+    with pytest.raises(UnitAttention):
+        bare.execute(TestUnitReady())
+    assert bare.execute(ReportTimestamp(allocation_length=12), check=False).failure is not None
+    bare.close()
+    pm = get_plugin_manager([name])
+    assert pm.sim_handlers["ReportTimestamp"] is sys.modules[name].answer
+    ch = Channel.open("sim:hooks", initiator="host", plugins=pm)
     with pytest.raises(UnitAttention):
         ch.execute(TestUnitReady())
-    assert ch.execute(ReportTimestamp(allocation_length=12), check=False).failure is not None
-    get_plugin_manager([name])
-    assert sim_lu._HANDLERS["ReportTimestamp"] is sys.modules[name].answer
     io = ch.execute(ReportTimestamp(allocation_length=12))
     assert io.data == b"stamp!"
     ch.close()

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from sgscript.scsi import pages as P
-from sgscript.scsi.cdb import Command, lookup
+from sgscript.scsi.catalog import lookup
+from sgscript.scsi.cdb import Command
 from sgscript.scsi.errors import FieldValueError, UsageError
 
 
@@ -927,7 +928,7 @@ def test_dispatch_request_sense() -> None:
 
 
 def test_dispatch_with_catalog_commands() -> None:
-    from sgscript.scsi.cdb import lookup
+    from sgscript.scsi.catalog import lookup
 
     try:
         inquiry, prin, rsoc = (
@@ -964,12 +965,12 @@ def test_a_decoder_for_a_command_the_catalog_lacks_is_an_error(
     from sgscript.scsi import commands
 
     monkeypatch.setitem(P.DECODERS, "GetLbaStatus32", P.DECODERS["GetLbaStatus"])
-    with pytest.raises(ValueError, match="decoders for commands the catalog lacks: GetLbaStatus32"):
+    with pytest.raises(ValueError, match="decoders for commands the tables lack: GetLbaStatus32"):
         commands._attach()
 
 
 def test_a_plugin_command_brings_its_own_decoder() -> None:
-    class VendorMagic(Command, register=False):
+    class VendorMagic(Command):
         opcode = 0xC5
         length = 6
         decoder = staticmethod(lambda cmd, data: {"length": len(data)})

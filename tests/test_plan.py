@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -241,7 +242,13 @@ def test_raw_cdbs_take_their_direction_from_the_step() -> None:
 # ----------------------------------------------------------------- devices
 
 
-def test_sim_options_go_into_the_target_query() -> None:
+def test_device_options_reach_the_target_kind_whole_and_the_target_string_wins(
+    tmp_path: Path,
+) -> None:
+    """The planner passes options through untouched (no sim query strings); the sim
+    target kind merges them under its own string's, and a spec's file stays in its folder."""
+    from sgscript.sim.target import target_options
+
     device = Device(
         "a",
         "sim:lu0?blocks=8",
@@ -252,10 +259,22 @@ def test_sim_options_go_into_the_target_query() -> None:
             "latency": {"default": 0.001, "Read10": "2ms"},
         },
     )
-    target, rest = device_target(device)
-    assert target == "sim:lu0?blocks=8&medium_error=10-19&medium_error=30&thin=true"
-    assert rest == {"latency": {"default": 0.001, "Read10": "2ms"}}
+    target, options = device_target(device)
+    assert (target, options) == ("sim:lu0?blocks=8", dict(device.options))
     assert device_target(device, "/dev/sg3") == ("/dev/sg3", dict(device.options))
+    name, merged = target_options(target[4:], options)
+    assert name == "lu0" and merged["blocks"] == "8" and merged["thin"] is True
+    assert merged["medium_error"] == ["10-19", "30"]
+    filed = Device("b", "sim:f?file=x.img", options={"file": "y.img"})
+    target, options = device_target(filed, None, str(tmp_path))
+    assert target == f"sim:f?file={tmp_path.resolve()}/x.img"
+    assert options == {"file": f"{tmp_path.resolve()}/y.img"}
+    with pytest.raises(UsageError, match="leaves the spec's directory"):
+        device_target(Device("c", "sim:g", options={"file": "../z.img"}), None, str(tmp_path))
+    # a --device binding is the user's own path, but the spec's options stay confined
+    assert device_target(filed, "sim:h?file=/tmp/own.img", str(tmp_path))[0] == (
+        "sim:h?file=/tmp/own.img"
+    )
 
 
 def test_bindings_and_queue_depths() -> None:

@@ -15,11 +15,9 @@ import pytest
 import sgscript.sim as sim
 from sgscript import Channel
 from sgscript.scenario.model import Expectation
-from sgscript.scsi import cdb
-from sgscript.scsi.cdb import identify, lookup
+from sgscript.scsi.catalog import identify, lookup, standard_catalog
 from sgscript.scsi.commands import Read10, TestUnitReady
 from sgscript.scsi.errors import IllegalRequest, UnitAttention, UsageError
-from sgscript.sim import lu as sim_lu
 from sgscript.verify import (
     CheckContext,
     expectation_kinds,
@@ -27,6 +25,7 @@ from sgscript.verify import (
     get_plugin_manager,
     verify,
 )
+from sgscript.verify.plugins import build_catalog
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "vendor-plugin"
 _names = itertools.count()
@@ -39,7 +38,7 @@ from sgscript.verify import ExpectationKind, hookimpl
 VENDOR = (
     HEADER
     + """
-class {cls}(Command, register=False):
+class {cls}(Command):
     opcode = {opcode}
     length = 10
     direction = Direction.IN
@@ -60,22 +59,13 @@ def sgscript_expectation_kinds():
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Plugin modules from tmp_path; the catalog, sim handlers and imports as they were."""
+    """Plugin modules from tmp_path; sim targets and imports as they were (nothing else
+    needs restoring: a plugin manager's catalog and handlers are its own)."""
     monkeypatch.syspath_prepend(str(tmp_path))
-    catalog = dict(cdb._CATALOG)
-    by_opcode = {k: list(v) for k, v in cdb._BY_OPCODE.items()}
-    handlers = dict(sim_lu._HANDLERS)
     modules = set(sys.modules)
     sim.forget_targets()
     yield
     sim.forget_targets()
-    cdb._CATALOG.clear()
-    cdb._CATALOG.update(catalog)
-    cdb._BY_OPCODE.clear()
-    cdb._BY_OPCODE.update(by_opcode)
-    cdb._IDENTIFIED.clear()
-    sim_lu._HANDLERS.clear()
-    sim_lu._HANDLERS.update(handlers)
     for name in set(sys.modules) - modules:
         if name.startswith(("plug_", "sgscript_acme")):
             del sys.modules[name]
@@ -106,10 +96,25 @@ def dist_info(tmp_path: Path, entry_points: str, project: str = "fake-vendor") -
 def test_dash_p_loads_a_module_with_its_command_and_kind(tmp_path: Path) -> None:
     name = write_plugin(tmp_path, VENDOR)
     pm = get_plugin_manager([name])
-    cls = lookup(f"VendorPlug{name.split('_')[1]}")
+    cls = pm.catalog.lookup(f"VendorPlug{name.split('_')[1]}")
     assert cls.opcode == 0xC3 and pm.get_plugin(name) is sys.modules[name]
     assert name in expectation_kinds(pm)
-    assert identify(bytes([0xC3]) + bytes(9)) is cls
+    assert pm.catalog.identify(bytes([0xC3]) + bytes(9)) is cls
+
+
+def test_a_managers_catalog_is_what_its_plugins_contributed(tmp_path: Path) -> None:
+    """No process-wide registry: importing a plugin, or loading it into one manager,
+    changes nothing another manager, the standard catalog or a sim: unit sees."""
+    name = write_plugin(tmp_path, VENDOR, cls="AcmeOwn", opcode="0xC6")
+    importlib.import_module(name)  # defining the class registers nothing
+    assert "AcmeOwn" not in standard_catalog() and identify(bytes([0xC6]) + bytes(9)) is None
+    with_it, without = get_plugin_manager([name]), get_plugin_manager()
+    assert "AcmeOwn" in with_it.catalog and "AcmeOwn" not in without.catalog
+    assert set(without.catalog) <= set(with_it.catalog)
+    for pm, known in ((with_it, True), (without, False)):
+        ch = Channel.open(f"sim:own{int(known)}", plugins=pm)
+        assert ("AcmeOwn" in dir(ch.cmd)) is known
+        ch.close()
 
 
 def test_an_entry_point_is_found_and_no_name_blocks_it(tmp_path: Path) -> None:
@@ -170,7 +175,7 @@ def test_a_command_colliding_with_the_catalog_is_refused(tmp_path: Path) -> None
         f"plugin {name}: command FastRead (opcode 28h) collides with Read10 (28h);"
         " vendor commands use opcodes C0h-FFh, or set replace = True on the class"
     )
-    assert "FastRead" not in cdb.catalog() and lookup("Read10") is Read10
+    assert "FastRead" not in get_plugin_manager().catalog and lookup("Read10") is Read10
 
 
 def test_a_command_named_like_a_catalog_one_is_refused(tmp_path: Path) -> None:
@@ -193,36 +198,36 @@ def test_service_actions_tell_commands_on_one_opcode_apart(tmp_path: Path) -> No
     )
     a = write_plugin(tmp_path, source.replace("{sa}", "1"), cls="AcmeSa1", opcode="0xD1")
     b = write_plugin(tmp_path, source.replace("{sa}", "2"), cls="AcmeSa2", opcode="0xD1")
-    get_plugin_manager([a, b])
-    assert identify(bytes([0xD1, 0x02]) + bytes(8)) is lookup("AcmeSa2")
+    catalog = get_plugin_manager([a, b]).catalog
+    assert catalog.identify(bytes([0xD1, 0x02]) + bytes(8)) is catalog.lookup("AcmeSa2")
 
 
 def test_replace_takes_the_place_of_a_catalog_command(tmp_path: Path) -> None:
     name = write_plugin(tmp_path, VENDOR, cls="QuirkyRead10", opcode="0x28", extra="replace = True")
-    get_plugin_manager([name])
-    assert "Read10" not in cdb.catalog()
-    assert identify(bytes([0x28]) + bytes(9)) is lookup("QuirkyRead10")
+    catalog = get_plugin_manager([name]).catalog
+    assert "Read10" not in catalog
+    assert catalog.identify(bytes([0x28]) + bytes(9)) is catalog.lookup("QuirkyRead10")
+    assert lookup("Read10") is Read10  # the standard catalog is untouched
 
 
-def test_a_self_registering_command_is_accepted_and_returns_as_is(tmp_path: Path) -> None:
-    source = VENDOR.replace("(Command, register=False)", "(Command)")
-    name = write_plugin(tmp_path, source, cls="AcmeSelf", opcode="0xD2")
-    importlib.import_module(name)
-    assert "AcmeSelf" in cdb.catalog()  # registered when defined
-    get_plugin_manager([name])
-    get_plugin_manager([name])  # loading again is harmless
-    assert cdb._BY_OPCODE[0xD2] == [lookup("AcmeSelf")]
+def test_register_false_from_older_plugins_is_accepted(tmp_path: Path) -> None:
+    source = VENDOR.replace("(Command)", "(Command, register=False)")
+    name = write_plugin(tmp_path, source, cls="AcmeOld", opcode="0xD2")
+    catalog = get_plugin_manager([name]).catalog
+    assert catalog.with_opcode(0xD2) == [catalog.lookup("AcmeOld")]
 
 
 def test_a_plugin_module_imported_again_replaces_its_own_command(tmp_path: Path) -> None:
     # pytester and importlib.reload re-import modules: the class is new, the definition is not.
     name = write_plugin(tmp_path, VENDOR, cls="AcmeAgain", opcode="0xD3")
-    get_plugin_manager([name])
-    first = lookup("AcmeAgain")
+    pm = get_plugin_manager([name])
+    first = pm.catalog.lookup("AcmeAgain")
     del sys.modules[name]
-    get_plugin_manager([name])
-    assert lookup("AcmeAgain") is not first
-    assert cdb._BY_OPCODE[0xD3] == [lookup("AcmeAgain")]
+    again = sys.modules.setdefault(name, importlib.import_module(name))
+    pm.register(again, name=f"{name}-again")  # the same definition, a new class
+    catalog = build_catalog(pm)
+    assert catalog.lookup("AcmeAgain") is not first
+    assert catalog.with_opcode(0xD3) == [catalog.lookup("AcmeAgain")]
 
 
 def test_not_a_command_class(tmp_path: Path) -> None:
@@ -271,13 +276,16 @@ def test_the_expect_schema_takes_plugin_kinds(tmp_path: Path) -> None:
 
 def test_the_example_plugin_through_dash_p_on_sim(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(EXAMPLE))
-    ch = Channel.open("sim:acme", initiator="host")
-    with pytest.raises(UnitAttention):
-        ch.execute(TestUnitReady())
-    if "AcmeReadTemperature" not in cdb.catalog():  # not installed: nobody knows C1h yet
-        assert identify(bytes([0xC1]) + bytes(9)) is None  # (and that answer is cached)
+    bare = Channel.open("sim:bare", initiator="host")  # the standard catalog: C1h unknown
     pm = get_plugin_manager(["sgscript_acme"])
     acme = sys.modules["sgscript_acme"]
+    bare.execute(TestUnitReady(), check=False)  # the power-on UNIT ATTENTION
+    with pytest.raises(IllegalRequest, match="Invalid command operation code"):
+        bare.execute(acme.AcmeReadTemperature())
+    bare.close()
+    ch = Channel.open("sim:acme", initiator="host", plugins=pm)
+    with pytest.raises(UnitAttention):
+        ch.execute(TestUnitReady())
     io = ch.execute(acme.AcmeReadTemperature(), check=False)
     assert io.failure is None
     assert io.command.decode_response(io.data)["max_celsius"] == 42

@@ -13,7 +13,8 @@ import pytest
 
 from sgscript import Channel
 from sgscript.scsi import commands as K
-from sgscript.scsi.cdb import Command, catalog, decode_cdb
+from sgscript.scsi.catalog import catalog, decode_cdb
+from sgscript.scsi.cdb import Command
 from sgscript.scsi.sense import parse_sense
 from sgscript.scsi.status import ScsiStatus, SenseKey
 from sgscript.sim import LogicalUnit, targets
@@ -559,7 +560,7 @@ def test_rsoc_lists_exactly_what_the_unit_implements() -> None:
     listed = data(ch, K.ReportSupportedOperationCodes())["command_descriptors"]
     got = {(d["operation_code"], d["service_action"]) for d in listed}
     cat = catalog()
-    want = set().union(*(_pairs(cat[name], lu) for name in LogicalUnit.implemented()))
+    want = set().union(*(_pairs(cat[name], lu) for name in LogicalUnit().implemented()))
     assert got == want
     assert len(got) == len(listed)  # no duplicates
     by_pair = {(d["operation_code"], d["service_action"]): d for d in listed}
@@ -651,7 +652,7 @@ def test_report_supported_task_management_functions() -> None:
 
 
 def test_every_catalog_command_is_implemented_or_deliberately_not() -> None:
-    implemented = set(LogicalUnit.implemented())
+    implemented = set(LogicalUnit().implemented())
     assert implemented.isdisjoint(NOT_IMPLEMENTED)
     assert set(catalog()) == implemented | set(NOT_IMPLEMENTED)
     lu = LogicalUnit()

@@ -104,9 +104,13 @@ PROBES = {
 
 @pytest.fixture(autouse=True)
 def _probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Units answer every catalog command (probes do nothing) so the reservation check,
+    which comes first, is what each test sees."""
+    table = lu_module.builtin_handlers()
     for name in PROBES | set(_commands()):
-        if name in PROBES or name not in lu_module._HANDLERS:
-            monkeypatch.setitem(lu_module._HANDLERS, name, lambda lu, req: None)
+        if name in PROBES or name not in table:
+            table[name] = lambda lu, req: None
+    monkeypatch.setattr(lu_module, "builtin_handlers", lambda: dict(table))
 
 
 @pytest.fixture

@@ -42,11 +42,11 @@ AMBIENT = 30
 ALARM_AT = 60
 
 
-class AcmeReadTemperature(Command, register=False):
+class AcmeReadTemperature(Command):
     """ACME READ TEMPERATURE: the drive's temperature sensors (one, or all with 0xFF).
 
-    ``register=False``: the class enters the catalog through ``sgscript_add_commands``,
-    which checks that its opcode collides with nothing.
+    Defining it registers nothing: it enters a plugin manager's catalog through
+    ``sgscript_add_commands``, which checks that its opcode collides with nothing.
     """
 
     opcode = 0xC1

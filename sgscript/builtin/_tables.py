@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 import pluggy
@@ -20,13 +20,19 @@ def merged(
     expected: str,
     label: Callable[[str], str],
     same: Callable[[V, V], bool] = lambda a, b: a is b,
+    arguments: Mapping[str, Any] | None = None,
 ) -> dict[str, V]:
     """Every plugin's ``hook`` tables in one; an entry two plugins define differently is
-    refused (``UsageError`` naming both), and so is one that is not ``expected``."""
+    refused (``UsageError`` naming both), and so is one that is not ``expected``.
+
+    ``arguments`` are the hook's arguments: each implementation gets those it names.
+    """
     table: dict[str, V] = {}
     owner: dict[str, str] = {}
+    arguments = arguments or {}
     for impl in getattr(pm.hook, hook).get_hookimpls():
-        contributed = cast("dict[str, V]", impl.function() or {})
+        given = [arguments[name] for name in impl.argnames]
+        contributed = cast("dict[str, V]", impl.function(*given) or {})
         for key, value in contributed.items():
             if not valid(key, value):
                 raise UsageError(

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
-from ..scsi import commands
 from ..scsi.cdb import Command
+from ..scsi.commands import STANDARD
 
 __all__ = ["STANDARD", "sgscript_add_commands"]
-
-#: The standard commands, each class carrying its response decoder and parameter encoder.
-STANDARD: tuple[type[Command], ...] = tuple(getattr(commands, name) for name in commands.__all__)
 
 
 @hookimpl

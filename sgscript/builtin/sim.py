@@ -1,20 +1,18 @@
-"""The simulated disk's own command handlers, and installing every plugin's handlers."""
+"""The simulated disk's own command handlers, and merging every plugin's handlers."""
 
 from __future__ import annotations
 
 import pluggy
 
 from ..hookspecs import hookimpl
-from ..sim.lu import Handler, builtin_handlers, install_handlers
+from ..sim.lu import Handler, builtin_handlers
 from ._tables import merged
 
-__all__ = ["install_sim_handlers", "sgscript_sim_handlers", "sim_handlers"]
+__all__ = ["sgscript_sim_handlers", "sim_handlers"]
 
 
 @hookimpl
 def sgscript_sim_handlers() -> dict[str, Handler]:
-    from .. import sim  # noqa: F401  (the package imports every handler module)
-
     return builtin_handlers()
 
 
@@ -34,8 +32,3 @@ def sim_handlers(pm: pluggy.PluginManager) -> dict[str, Handler]:
         label=lambda name: f"simulated handler for {name}",
         same=_same,
     )
-
-
-def install_sim_handlers(pm: pluggy.PluginManager) -> None:
-    """Make ``sim:`` logical units answer every command ``pm``'s plugins handle."""
-    install_handlers(sim_handlers(pm))

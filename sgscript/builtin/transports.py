@@ -1,27 +1,40 @@
-"""The built-in target kinds (``sg``, ``sim``), and installing every plugin's target kinds."""
+"""The built-in target kinds (``sg``, ``sim``), and merging every plugin's target kinds."""
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import pluggy
 
 from ..hookspecs import TargetFactory, hookimpl
-from ..transport import builtin_schemes, register_scheme
+from ..scsi.catalog import Catalog
+from ..sim.lu import Handler
+from ..transport import builtin_schemes
 from ._tables import merged
 
-__all__ = ["install_target_kinds", "sgscript_target_kinds", "target_kinds"]
+__all__ = ["sgscript_target_kinds", "target_kinds"]
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
 
 
 @hookimpl
-def sgscript_target_kinds() -> dict[str, TargetFactory]:
-    return builtin_schemes()
+def sgscript_target_kinds(
+    catalog: Catalog, sim_handlers: Mapping[str, Handler]
+) -> dict[str, TargetFactory]:
+    kinds = builtin_schemes()
+    # a sim: unit knows the plugin manager's commands and answers with its handlers
+    kinds["sim"] = functools.partial(kinds["sim"], catalog=catalog, handlers=sim_handlers)
+    return kinds
 
 
-def target_kinds(pm: pluggy.PluginManager) -> dict[str, TargetFactory]:
+def target_kinds(
+    pm: pluggy.PluginManager, catalog: Catalog, sim_handlers: Mapping[str, Handler]
+) -> dict[str, TargetFactory]:
     """Every plugin's target kinds by scheme; a scheme two plugins define is refused."""
+    arguments: dict[str, Any] = {"catalog": catalog, "sim_handlers": sim_handlers}
     return merged(
         pm,
         "sgscript_target_kinds",
@@ -30,10 +43,5 @@ def target_kinds(pm: pluggy.PluginManager) -> dict[str, TargetFactory]:
         ),
         expected="a lower-case scheme and a factory",
         label=lambda scheme: f"target kind {scheme + ':'!r}",
+        arguments=arguments,
     )
-
-
-def install_target_kinds(pm: pluggy.PluginManager) -> None:
-    """Make ``open_transport`` (``Channel.open``) open every target kind ``pm`` knows."""
-    for scheme, factory in target_kinds(pm).items():
-        register_scheme(scheme, factory)

@@ -407,7 +407,7 @@ def _run_schema(args: argparse.Namespace) -> int:
     from ..runner.session import plugin_manager
     from ..scenario.schema import plugin_schema_text
 
-    text = plugin_schema_text(plugin_manager(args.plugins))
+    text = plugin_schema_text(plugin_manager(args.plugins).expect_schemas)
     if not args.output:
         sys.stdout.write(text)
         return EXIT_OK

@@ -86,22 +86,40 @@ def _parse_status(text: str) -> int:
         raise UsageError(f"status: {exc}") from None
 
 
+def _add_plugin_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-p",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="PLUGIN",
+        help="also load plugin module PLUGIN (its commands); -p no:NAME skips an installed one",
+    )
+
+
+def _catalog(args: argparse.Namespace) -> Any:
+    """The catalog of this command line's plugins (installed and ``-p``): their commands too."""
+    from ..runner.session import plugin_manager
+
+    return plugin_manager(args.plugins).catalog
+
+
 def _configure_commands(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", metavar="NAME", help="one command: its fields")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_plugin_option(p)
 
 
 def _run_commands(args: argparse.Namespace) -> int:
-    from ..scsi.cdb import catalog, lookup
-
+    catalog = _catalog(args)
     if args.name:
-        cls = lookup(args.name)
+        cls = catalog.lookup(args.name)
         if args.json:
             _print_json(_command_detail(cls))
             return EXIT_OK
         _print_command(cls)
         return EXIT_OK
-    classes = sorted(catalog().values(), key=lambda c: c.__name__)
+    classes = sorted(catalog.values(), key=lambda c: c.__name__)
     if args.json:
         _print_json([_command_summary(c) for c in classes])
         return EXIT_OK
@@ -124,19 +142,19 @@ def _configure_cdb(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--decode", action="store_true", help="decode a CDB given in hex")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_plugin_option(p)
 
 
 def _run_cdb(args: argparse.Namespace) -> int:
-    from ..scsi.cdb import decode_cdb, lookup
-
+    catalog = _catalog(args)
     if args.decode:
         raw = parse_hex(args.args, "CDB")
-        cmd = decode_cdb(raw)
+        cmd = catalog.decode_cdb(raw)
         extra = len(raw) - type(cmd).length
         if extra > 0:
             print(f"sgscript: note: {extra} byte(s) after the CDB ignored", file=sys.stderr)
     else:
-        cls = lookup(args.args[0])
+        cls = catalog.lookup(args.args[0])
         cmd = cls(**_field_assignments(cls, args.args[1:]))
     decoded = _decoded(cmd)
     if args.json:

@@ -15,7 +15,7 @@ from ..scenario.model import Scenario
 from ..scenario.plan import Plan
 from ..scsi.commands import TestUnitReady
 from ..scsi.errors import TransportError, UnitAttention, UsageError
-from ..transport.base import UnsupportedOptions
+from ..transport import open_transport
 from .step import _broken
 
 __all__ = ["UA_ATTEMPTS", "DeviceOpenError"]
@@ -101,9 +101,9 @@ class _Devices:
                 raise UsageError(
                     f"{self.scenario.file}: a step uses device {name!r}, which is not declared"
                 )
-            target, leftover = self.plan.device_target(name)
+            target, options = self.plan.device_target(name)
             self.targets[name] = target
-            channel = self._open(name, target, leftover)
+            channel = self._open(name, target, options)
             self.channels[name] = channel
         self._refuse_real_plugins()
         for name, channel in self.channels.items():
@@ -125,13 +125,12 @@ class _Devices:
         if real:
             raise refusal(self.plan, real, self.targets)
 
-    def _open(self, name: str, target: str, leftover: dict[str, Any]) -> Channel:
+    def _open(self, name: str, target: str, options: dict[str, Any]) -> Channel:
         device = self.scenario.devices[name]
         depth = self.plan.device_queue_depth(name)
-        timeout = device.timeout
-        kwargs: dict[str, Any] = {"reactor": self.reactor}
-        if timeout is not None:
-            kwargs["timeout"] = timeout
+        kwargs: dict[str, Any] = {"reactor": self.reactor, "catalog": self.plan.catalog}
+        if device.timeout is not None:
+            kwargs["timeout"] = device.timeout
         where = f"{device.mark}: " if device.mark is not None else ""
         try:
             transport = None
@@ -140,9 +139,15 @@ class _Devices:
                     target=self.plan.bindings.get(name, device.target),
                     options=device.open_options(),
                 )
-            if transport is not None:
-                return Channel(transport, **kwargs)
-            channel = Channel.open(target, queue_depth=depth, initiator=device.initiator, **kwargs)
+            if transport is None:
+                transport = open_transport(
+                    target,
+                    kinds=getattr(self.pm, "target_kinds", None),
+                    queue_depth=depth,
+                    initiator=device.initiator,
+                    options=options,
+                )
+            channel = Channel(transport, **kwargs)
         except UsageError as exc:  # a bad target string or sim option: the spec's (exit 2)
             raise UsageError(f"{where}device {name} ({target}): {exc}") from None
         except DeviceOpenError:
@@ -150,25 +155,13 @@ class _Devices:
         except (TransportError, OSError) as exc:
             reason = exc.detail if isinstance(exc, TransportError) else str(exc)
             raise DeviceOpenError(name, target, reason) from None
-        if leftover:
-            self._apply_options(name, target, channel, leftover)
-        return channel
-
-    def _apply_options(
-        self, name: str, target: str, channel: Channel, options: dict[str, Any]
-    ) -> None:
-        """Structured options (mappings, ranges) go to the transport; one that takes none is noted."""
-        try:
-            channel.transport.configure(options)
-        except UnsupportedOptions:
+        unused = channel.transport.unused_options
+        if unused:
             self.notes.append(
-                f"device {name} ({target}): options {', '.join(sorted(options))} ignored"
-                " (they describe a sim: target)"
+                f"device {name} ({target}): options {', '.join(unused)} ignored"
+                " (this target kind does not use them: they describe a sim: target)"
             )
-            return
-        except UsageError as exc:
-            channel.close()
-            raise UsageError(f"device {name} ({target}): {exc}") from None
+        return channel
 
     def _ready(self, name: str, channel: Channel) -> None:
         """Clear the power-on UNIT ATTENTION (as a host's scan does) and learn the block size."""

@@ -32,7 +32,8 @@ from typing import Any
 
 from ..scenario.model import Mark, Step
 from ..scenario.plan import Plan, PlannedStep
-from ..scsi.cdb import Command, Direction, identify, lookup
+from ..scsi.catalog import Catalog, standard_catalog
+from ..scsi.cdb import Command, Direction
 from ..scsi.errors import UsageError
 
 __all__ = [
@@ -87,8 +88,14 @@ def _marked(cls: type[Command]) -> str | None:
     return None
 
 
-def destructive_reason(step: Step, variables: Mapping[str, Any] | None = None) -> str | None:
-    """Why ``step`` can change its device, or None when it cannot (see the module docstring)."""
+def destructive_reason(
+    step: Step, variables: Mapping[str, Any] | None = None, catalog: Catalog | None = None
+) -> str | None:
+    """Why ``step`` can change its device, or None when it cannot (see the module docstring).
+
+    Names and raw CDBs resolve in ``catalog`` (the scenario's; default the standard one).
+    """
+    catalog = catalog if catalog is not None else standard_catalog()
     if step.kind == "reset":
         return "resets the device (aborts every initiator's commands, drops reservations)"
     if step.kind != "command":
@@ -96,11 +103,11 @@ def destructive_reason(step: Step, variables: Mapping[str, Any] | None = None) -
     if step.cdb is None:
         if step.command is None:
             return None
-        return _marked(lookup(step.command))
+        return _marked(catalog.lookup(step.command))
     raw = _raw_cdb(step.cdb, variables or {})
     if raw is None:
         return "is a raw CDB known only at run time"
-    cls = identify(raw)
+    cls = catalog.identify(raw)
     if cls is None:
         return f"is a raw CDB with opcode {raw[0]:02X}h, unknown to the catalog"
     why = _marked(cls)
@@ -131,7 +138,7 @@ def destructive_steps(plan: Plan) -> list[DestructiveStep]:
         variables = {}
     out = []
     for ps in plan.steps():
-        reason = destructive_reason(ps.step, variables)
+        reason = destructive_reason(ps.step, variables, plan.catalog)
         if reason is not None:
             out.append(_entry(ps, reason))
     return out

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..scenario import SpecError, load_scenario
+from ..scenario import SpecError
+from ..scenario import load as scenario_loader
 from ..scenario.load import override_vars, parse_vars
 from ..scenario.model import Scenario
 from ..scenario.plan import Plan
@@ -28,6 +29,7 @@ __all__ = [
     "check_destructive",
     "load_all",
     "load_one",
+    "load_scenario",
     "new_seed",
     "parse_bindings",
     "plan_problems",
@@ -49,6 +51,28 @@ def plugin_manager(names: Sequence[str]) -> Any:
     pm = get_plugin_manager(list(names))
     pm.register(builtin_reporters, name="sgscript.report.builtin")
     return pm
+
+
+def load_scenario(
+    path: str,
+    *,
+    plugins: Any = None,
+    expect_kinds: Mapping[str, Any] | None = None,
+    data_dirs: Sequence[str] = (),
+) -> Scenario:
+    """``sgscript.load_scenario``: a spec loaded as ``sgscript run`` loads it.
+
+    ``plugins`` is a plugin manager (``get_plugin_manager``) or ``-p`` module names;
+    by default the installed plugins, whose commands and expectation kinds the spec
+    may use.  (``scenario.load_scenario`` itself knows only what it is given.)
+    """
+    from ..verify.plugins import get_plugin_manager
+
+    if plugins is None or isinstance(plugins, list | tuple):
+        plugins = get_plugin_manager(list(plugins or ()))
+    return scenario_loader.load_scenario(
+        path, plugins=plugins, expect_kinds=expect_kinds, data_dirs=data_dirs
+    )
 
 
 def new_seed() -> int:
@@ -90,7 +114,7 @@ def load_all(
     scenarios, problems = [], []
     for path in paths:
         try:
-            scenarios.append(load_scenario(path, plugins=pm, data_dirs=data_dirs))
+            scenarios.append(scenario_loader.load_scenario(path, plugins=pm, data_dirs=data_dirs))
         except SpecError as exc:
             problems += str(exc).splitlines()
         except OSError as exc:
@@ -115,7 +139,7 @@ def load_one(
 
     Raises ``SpecError`` for any problem, what ``--var`` makes of the values included.
     """
-    scenario = load_scenario(path, plugins=pm, data_dirs=data_dirs)
+    scenario = scenario_loader.load_scenario(path, plugins=pm, data_dirs=data_dirs)
     (scenario,) = override_vars([scenario], overrides, strict=False)  # each takes its own
     problems = Plan(scenario, seed=seed).check()
     if problems:  # what --var makes of the values: found before anything is sent
@@ -130,24 +154,25 @@ def target_problems(scenario: Any, plan: Any = None, pm: Any = None) -> list[str
     ``file=`` outside the spec's directory or not an sgscript sim disk of the same
     geometry.  Nothing is created."""
     from ..sim.target import check_target
-    from ..transport import schemes, target_path, target_scheme
+    from ..transport import builtin_schemes, target_path, target_scheme
 
     plan = plan if plan is not None else Plan(scenario, seed=0)
     plugins_open = pm is not None and bool(pm.hook.sgscript_open_target.get_hookimpls())
+    schemes = sorted(getattr(pm, "target_kinds", None) or builtin_schemes())
     problems = []
     for name, device in scenario.devices.items():
         where = f"{device.mark}: " if device.mark is not None else ""
         try:
-            target, rest = plan.device_target(name)
+            target, options = plan.device_target(name)
             scheme = target_scheme(target)
             if scheme == "sim":
-                check_target(target[4:], rest)
-            elif scheme not in schemes() and not plugins_open:
-                known = ", ".join(f"{s}:" for s in schemes())
+                check_target(target[4:], options, plan.catalog)
+            elif scheme not in schemes and not plugins_open:
+                known = ", ".join(f"{s}:" for s in schemes)
                 raise UsageError(
                     f"unknown target kind {scheme + ':'!r} in {target!r} (known: {known})"
                 )
-            elif scheme in schemes() and not target_path(target):
+            elif scheme in schemes and not target_path(target):
                 raise UsageError(f"target {target!r} names no device")
         except ValueError as exc:
             text = str(exc)

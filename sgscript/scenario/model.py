@@ -52,6 +52,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..scsi.catalog import Catalog, standard_catalog
+
 __all__ = [
     "DataSource",
     "Device",
@@ -203,6 +205,9 @@ class Scenario:
     includes: tuple[str, ...] = ()
     #: Where each ``vars:`` entry was written (plan-time checks point at it).
     var_marks: dict[str, Mark] = field(default_factory=dict)
+    #: The commands its names resolved in (a plugin manager's ``pm.catalog``); the
+    #: planner builds, and targets identify, through this one.
+    catalog: Catalog = field(default_factory=standard_catalog, repr=False, compare=False)
 
     def all_steps(self) -> list[Step]:
         """Every step, parallel branches and ``finally:`` included, in file order."""

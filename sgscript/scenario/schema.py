@@ -412,15 +412,14 @@ def path_text(path: tuple[str | int, ...]) -> str:
     return out
 
 
-def plugin_schema_text(plugins: Any = None) -> str:
-    """What ``sgscript schema`` prints: the file, plus expect kinds only plugins define.
+def plugin_schema_text(kinds: Mapping[str, Any] | None = None) -> str:
+    """What ``sgscript schema`` prints: the file, plus the expect ``kinds`` (name → schema,
+    a plugin manager's ``expect_schemas``) it does not define.
 
     Without such kinds it is the packaged file byte for byte.
     """
-    from .load import plugin_kinds
-
     base = _parsed()["$defs"]["expect_kinds"]["properties"]
-    extra = {k: v for k, v in plugin_kinds(plugins).items() if k not in base}
+    extra = {k: v for k, v in (kinds or {}).items() if k not in base}
     if not extra:
         return schema_text()
     return json.dumps(scenario_schema(extra), indent=2) + "\n"

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .errors import FieldValueError, UnknownCommandError, UnknownFieldError
+from .errors import FieldValueError, UnknownFieldError
 
 __all__ = [
     "ALIASES",
@@ -32,12 +32,6 @@ __all__ = [
     "Layout",
     "NoData",
     "Transfer",
-    "catalog",
-    "decode_cdb",
-    "identify",
-    "lookup",
-    "register_command",
-    "unregister_command",
 ]
 
 #: Short names accepted everywhere for the T10 field names.
@@ -276,10 +270,6 @@ Decoder = Callable[["Command", bytes], dict[str, Any]]
 #: A parameter-list encoder: fields (a decoded dict goes straight back in) -> data-out bytes.
 Encoder = Callable[[Mapping[str, Any]], bytes]
 
-_CATALOG: dict[str, type[Command]] = {}
-_BY_OPCODE: dict[int, list[type[Command]]] = {}
-_IDENTIFIED: dict[bytes, type[Command] | None] = {}
-
 _RESERVED_KWARGS = frozenset(
     {"data", "timeout", "verify_handler", "handlers", "block_size", "data_in"}
 )
@@ -299,8 +289,9 @@ class Command:
     """A SCSI command: one instance is one CDB plus what to send and how to judge it.
 
     Subclasses are tables: ``opcode``, ``length``, ``fields``, ``direction``,
-    ``transfer``.  The class compiles its layout once, when it is defined, and
-    registers itself in the catalog under its class name.
+    ``transfer``.  The class compiles its layout once, when it is defined; it enters
+    a ``Catalog`` only when one is built with it (the standard tables, or what a
+    plugin manager's ``sgscript_add_commands`` returned).
     """
 
     opcode: ClassVar[int]
@@ -324,17 +315,15 @@ class Command:
 
     __slots__ = ("_bound", "_cdb", "_given", "options", "values")
 
-    def __init_subclass__(cls, register: bool = True, **kw: Any) -> None:
+    def __init_subclass__(cls, register: bool = False, **kw: Any) -> None:
+        # ``register`` is accepted, and ignored, for plugins written when classes
+        # entered a process-wide catalog on definition (``register=False`` opted out).
         super().__init_subclass__(**kw)
         if "opcode" not in cls.__dict__:
             return  # an abstract intermediate
         table = (F("operation_code", 0, 7, 8, cls.opcode, fixed=True), *cls.fields)
         cls.layout = Layout(cls.__name__, cls.length, table)
         cls.nonzero_defaults = {f.name: f.default for f in cls.fields if f.default and not f.fixed}
-        if register:
-            if cls.__name__ in _CATALOG:
-                raise ValueError(f"command {cls.__name__} is defined twice")
-            register_command(cls)
 
     def __init__(self, **kwargs: Any) -> None:
         opts = _Options()
@@ -475,91 +464,3 @@ class Command:
 
 def _num(value: int) -> str:
     return str(value) if value < 10 else hex(value)
-
-
-# ------------------------------------------------------------------ catalog
-
-
-def catalog() -> dict[str, type[Command]]:
-    """Every registered command class by name (a copy)."""
-    return dict(_CATALOG)
-
-
-def register_command(cls: type[Command]) -> None:
-    """Put ``cls`` in the catalog under its name (replacing a class of that name)."""
-    old = _CATALOG.get(cls.__name__)
-    if old is not None and old is not cls:
-        unregister_command(old)
-    _CATALOG[cls.__name__] = cls
-    same = _BY_OPCODE.setdefault(cls.opcode, [])
-    if cls not in same:
-        same.append(cls)
-    _IDENTIFIED.clear()
-
-
-def unregister_command(cls: type[Command]) -> None:
-    """Take ``cls`` out of the catalog (plugins replacing a command, tests)."""
-    if _CATALOG.get(cls.__name__) is cls:
-        del _CATALOG[cls.__name__]
-    same = _BY_OPCODE.get(cls.opcode, [])
-    if cls in same:
-        same.remove(cls)
-    _IDENTIFIED.clear()
-
-
-def lookup(name: str) -> type[Command]:
-    """The command class called ``name``; suggests near names when unknown."""
-    cat = catalog()
-    cls = cat.get(name)
-    if cls is None:
-        folded = {k.lower(): v for k, v in cat.items()}
-        cls = folded.get(name.lower().replace("_", "").replace(" ", ""))
-    if cls is None:
-        raise UnknownCommandError(name, difflib.get_close_matches(name, list(cat), n=3))
-    return cls
-
-
-def _candidates(opcode: int) -> list[type[Command]]:
-    return _BY_OPCODE.get(opcode, [])
-
-
-def identify(cdb: bytes) -> type[Command] | None:
-    """The catalog class a CDB belongs to, without building a command (cached, for targets)."""
-    key = cdb[:2] if len(cdb) < 10 or cdb[0] != 0x7F else cdb[:2] + cdb[8:10]
-    if key in _IDENTIFIED:
-        return _IDENTIFIED[key]
-    best: type[Command] | None = None
-    for cls in _candidates(cdb[0]):
-        fixed = [s for s in cls.layout.slots if s.field.fixed]
-        got = cls.layout.decode(cdb)
-        if all(got.get(s.field.name) == s.field.default for s in fixed) and (
-            best is None or len(fixed) > _fixed_count(best)
-        ):
-            best = cls
-    _IDENTIFIED[key] = best
-    return best
-
-
-def decode_cdb(raw: bytes | bytearray | str) -> Command:
-    """The command a CDB encodes, with every field value; raw hex is accepted."""
-    if isinstance(raw, str):
-        raw = bytes.fromhex(raw.replace(":", " "))
-    raw = bytes(raw)
-    if not raw:
-        raise FieldValueError("empty CDB")
-    best = identify(raw)
-    if best is None:
-        raise UnknownCommandError(f"opcode {raw[0]:02X}h", [])
-    if len(raw) < best.length:
-        raise FieldValueError(f"{best.__name__} needs {best.length} CDB bytes, got {len(raw)}")
-    got = best.layout.decode(raw)
-    kwargs = {
-        k: v
-        for k, v in got.items()
-        if not best.layout.by_name[k].field.fixed and v != best.layout.by_name[k].field.default
-    }
-    return best(**kwargs)
-
-
-def _fixed_count(cls: type[Command]) -> int:
-    return sum(1 for s in cls.layout.slots if s.field.fixed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..scsi.catalog import Catalog
 from ..scsi.cdb import Command
 from ..scsi.sense import build_sense
 from ..scsi.status import ScsiStatus, SenseKey
@@ -171,6 +172,8 @@ class Unit(Protocol):
 
     name: str
     lun: int
+    #: The commands this unit knows (what identifies a CDB, what names in options mean).
+    catalog: Catalog
 
     @property
     def blocks(self) -> int: ...

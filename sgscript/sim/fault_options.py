@@ -57,7 +57,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .. import grammar
-from ..scsi.cdb import lookup
+from ..scsi.catalog import Catalog, standard_catalog
 from ..scsi.errors import UsageError
 from ..scsi.status import ScsiStatus, SenseKey
 from .core import C, Condition, Fail, StatusFail
@@ -119,9 +119,9 @@ def _hex_byte(value: Any) -> int:
         raise _Bad(str(exc)) from None
 
 
-def _command(name: Any) -> str:
+def _command(name: Any, catalog: Catalog) -> str:
     try:
-        return lookup(str(name).strip()).__name__
+        return catalog.lookup(str(name).strip()).__name__
     except UsageError as exc:  # UnknownCommandError words it with suggestions
         raise _Bad(str(exc)) from None
 
@@ -228,6 +228,10 @@ class Rule:
     seen: int = 0
 
 
+#: Parses one option's value; command names in it resolve in the catalog.
+Parser = Callable[[Any, Catalog], Any]
+
+
 def _medium(value: Any) -> list[list[int]]:
     """Ranges as [start, end, read, write] (mutable: a repairing write splits them)."""
     ranges = []
@@ -254,7 +258,7 @@ def _medium(value: Any) -> list[list[int]]:
     return ranges
 
 
-def _every_nth(value: Any) -> list[Rule]:
+def _every_nth(value: Any, catalog: Catalog) -> list[Rule]:
     rules = []
     for item in _items(value):
         if isinstance(item, Mapping):
@@ -267,12 +271,12 @@ def _every_nth(value: Any) -> list[Rule]:
         if not outcome:
             raise _Bad(f"{item!r}: write N:OUTCOME[:Command]")
         rules.append(
-            Rule(Outcome.parse(outcome), _count(n), _command(command) if command else None)
+            Rule(Outcome.parse(outcome), _count(n), _command(command, catalog) if command else None)
         )
     return rules
 
 
-def _sense_on(value: Any) -> list[Rule]:
+def _sense_on(value: Any, catalog: Catalog) -> list[Rule]:
     if isinstance(value, Mapping) and "command" not in value:
         value = [{"command": k, "sense": v} for k, v in value.items()]
     rules = []
@@ -289,41 +293,43 @@ def _sense_on(value: Any) -> list[Rule]:
         if not command or not outcome:
             raise _Bad(f"{item!r}: write Command:OUTCOME[:COUNT]")
         left = _count(count) if count is not None else -1
-        rules.append(Rule(Outcome.parse(outcome), 1, _command(command), left))
+        rules.append(Rule(Outcome.parse(outcome), 1, _command(command, catalog), left))
     return rules
 
 
-def _every(outcome: Outcome) -> Callable[[Any], list[Rule]]:
-    return lambda value: [Rule(outcome, _count(value))]
+def _every(outcome: Outcome) -> Parser:
+    return lambda value, _: [Rule(outcome, _count(value))]
 
 
-def _hang(value: Any) -> frozenset[str]:
-    return frozenset(_command(name) for name in _items(value))
+def _hang(value: Any, catalog: Catalog) -> frozenset[str]:
+    return frozenset(_command(name, catalog) for name in _items(value))
 
 
-def _latency_option(value: Any) -> dict[str | None, Latency]:
+def _latency_option(value: Any, catalog: Catalog) -> dict[str | None, Latency]:
     """``latency``: one distribution, or a mapping ``{default|*: ..., Read10: ...}``."""
     if isinstance(value, Mapping):
         return {
-            None if k in ("default", "*") else _command(k): _latency(v) for k, v in value.items()
+            None if k in ("default", "*") else _command(k, catalog): _latency(v)
+            for k, v in value.items()
         }
     return {None: _latency(value)}
 
 
-#: Option name → parser of its value (text or structured); ``latency.NAME`` is also known.
-OPTIONS: dict[str, Callable[[Any], Any]] = {
-    "medium_error": _medium,
-    "medium_repair": _bool,
+#: Option name → parser of its value (text or structured) and the catalog command names
+#: resolve in; ``latency.NAME`` is also known.
+OPTIONS: dict[str, Parser] = {
+    "medium_error": lambda v, _: _medium(v),
+    "medium_repair": lambda v, _: _bool(v),
     "every_nth": _every_nth,
     "sense_on": _sense_on,
     "busy_every": _every(Outcome(status=ScsiStatus.BUSY)),
     "task_set_full_every": _every(Outcome(status=ScsiStatus.TASK_SET_FULL)),
-    "task_set_full_above": lambda v: _count(v, 0),
+    "task_set_full_above": lambda v, _: _count(v, 0),
     "hang": _hang,
-    "hang_every": _count,
+    "hang_every": lambda v, _: _count(v),
     "latency": _latency_option,
-    "seed": lambda v: _count(v, 0),
-    "gone_after": _count,
+    "seed": lambda v, _: _count(v, 0),
+    "gone_after": lambda v, _: _count(v),
 }
 #: Options whose text may list several values; a repeated query key joins them.
 LIST_OPTIONS = frozenset({"medium_error", "every_nth", "sense_on", "hang"})
@@ -337,8 +343,14 @@ def unknown_option(key: str, known: Iterable[str]) -> UsageError:
     return UsageError(f"unknown sim option {key!r}{hint}; known: {', '.join(known)}")
 
 
-def parse_options(options: Mapping[str, Any] | str) -> dict[str, Any]:
-    """Check and parse fault options without applying them (a ``UsageError`` on the first bad one)."""
+def parse_options(
+    options: Mapping[str, Any] | str, catalog: Catalog | None = None
+) -> dict[str, Any]:
+    """Check and parse fault options without applying them (a ``UsageError`` on the first bad one).
+
+    Command names (``hang=Read10``) resolve in ``catalog`` (default: the standard one).
+    """
+    catalog = catalog if catalog is not None else standard_catalog()
     if isinstance(options, str):
         try:
             pairs = parse_qsl(options.lstrip("?"), keep_blank_values=True, strict_parsing=True)
@@ -351,7 +363,7 @@ def parse_options(options: Mapping[str, Any] | str) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for key, value in options.items():
         if key == "faults":  # a spec's device entry may nest them
-            parsed.update(parse_options(value or {}))
+            parsed.update(parse_options(value or {}, catalog))
             continue
         base, dot, command = key.partition(".")
         if base not in OPTIONS or (dot and base != "latency"):
@@ -361,9 +373,9 @@ def parse_options(options: Mapping[str, Any] | str) -> dict[str, Any]:
             continue
         try:
             if dot:
-                parsed[f"latency.{_command(command)}"] = _latency(value)
+                parsed[f"latency.{_command(command, catalog)}"] = _latency(value)
             else:
-                parsed[key] = OPTIONS[key](value)
+                parsed[key] = OPTIONS[key](value, catalog)
         except _Bad as exc:
             raise UsageError(f"sim option {key}={_show(value)}: {exc}") from None
     return parsed

@@ -24,7 +24,6 @@ import random
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ..scsi.cdb import identify
 from ..scsi.errors import UsageError
 from ..scsi.status import ScsiStatus
 from .core import C, Fail, Request, StatusFail, Unit
@@ -107,7 +106,7 @@ class Faults:
 
         Nothing is applied unless every option parses.
         """
-        parsed = parse_options(options)
+        parsed = parse_options(options, self.lu.catalog)
         if not parsed:
             return
         ranges = parsed.get("medium_error")
@@ -281,7 +280,7 @@ class Faults:
                 self.disappear()
         name = None
         if self._by_name:
-            cls = identify(cdb) if cdb else None
+            cls = self.lu.catalog.identify(cdb) if cdb else None
             name = cls.__name__ if cls is not None else None
             if name in self._hang:
                 return None

@@ -6,22 +6,25 @@ the checks: unknown operation code, injected faults, pending unit attention,
 reservation conflict, not ready, then the command itself.  No I/O happens
 here: ``transport/sim.py`` moves commands in and completions out.
 
-Command handlers live beside the model in ``sbc.py`` and ``spc.py`` and are
-marked with ``@handles("Read10", ...)``: that is the simulated disk's own table,
-which the built-in plugin contributes through ``sgscript_sim_handlers``; a plugin
-manager installs every plugin's contribution with ``install_handlers``.
+Command handlers live beside the model in ``sbc.py``, ``spc.py``, ``modes.py`` and
+``logs.py``, marked with ``@handles("Read10", ...)``: ``builtin_handlers()`` collects
+them, the built-in plugin contributes them through ``sgscript_sim_handlers``, and a
+unit answers what its opener gave it (a plugin manager's handlers and catalog).
 Reservations and faults have their own modules and are consulted through
 ``self.reservations`` and ``self.faults``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..scsi.cdb import Command, identify
+from ..scsi.catalog import Catalog, standard_catalog
+from ..scsi.cdb import Command
 from ..scsi.status import ScsiStatus
 from .core import C, Condition, Fail, Request, Response, StatusFail
 from .faults import Faults
@@ -35,47 +38,41 @@ __all__ = [
     "builtin_handlers",
     "check_config",
     "handles",
-    "install_handlers",
 ]
 
 Handler = Callable[["LogicalUnit", Request], bytes | None]
-#: The handlers the simulated disk is built with (``@handles``), by command class name.
-_BUILTIN: dict[str, Handler] = {}
-#: What logical units answer: the built-ins and what plugin managers installed.
-_HANDLERS: dict[str, Handler] = {}
-_PACKAGE = __name__.rpartition(".")[0] + "."
-#: Called with the logical unit after each reset (handler modules restore their state: mode pages).
-RESET_HOOKS: list[Callable[[LogicalUnit], None]] = []
+#: The modules whose ``@handles`` functions are the simulated disk's own table.
+_HANDLER_MODULES = ("sbc", "spc", "modes", "logs")
 
 
 def handles(*names: str) -> Callable[[Handler], Handler]:
-    """Mark ``fn`` as the simulated disk's own handler for the catalog commands ``names``.
+    """Mark ``fn`` as the handler for the catalog commands ``names`` (nothing is registered:
+    ``builtin_handlers`` reads the marks of this package's handler modules)."""
 
-    A plugin module using it (the path before ``sgscript_sim_handlers``) still works:
-    its handler is installed at once, and is not one of ``builtin_handlers``.
-    """
-
-    def register(fn: Handler) -> Handler:
-        own = fn.__module__.startswith(_PACKAGE)
-        for name in names:
-            if name in _HANDLERS:
-                raise ValueError(f"two simulated handlers for {name}")
-            if own:
-                _BUILTIN[name] = fn
-            _HANDLERS[name] = fn
+    def mark(fn: Handler) -> Handler:
+        fn.sim_commands = names  # type: ignore[attr-defined]
         return fn
 
-    return register
+    return mark
+
+
+@functools.cache
+def _builtin_table() -> dict[str, Handler]:
+    table: dict[str, Handler] = {}
+    package = __name__.rpartition(".")[0]
+    for module_name in _HANDLER_MODULES:
+        module = importlib.import_module(f"{package}.{module_name}")
+        for fn in vars(module).values():
+            for name in getattr(fn, "sim_commands", ()):
+                if name in table and table[name] is not fn:
+                    raise ValueError(f"two simulated handlers for {name}")
+                table[name] = fn
+    return table
 
 
 def builtin_handlers() -> dict[str, Handler]:
     """The simulated disk's own handlers by command name (a copy)."""
-    return dict(_BUILTIN)
-
-
-def install_handlers(table: dict[str, Handler]) -> None:
-    """Make logical units answer the commands of ``table`` (``sgscript_sim_handlers``)."""
-    _HANDLERS.update(table)
+    return dict(_builtin_table())
 
 
 #: Commands answered whatever unit attention is pending (SAM-5 5.14, SPC-5 5.14).
@@ -150,8 +147,19 @@ def check_config(cfg: LuConfig) -> None:
 class LogicalUnit:
     """One simulated logical unit; every nexus that reaches it shares its state."""
 
-    def __init__(self, config: LuConfig | None = None, *, name: str = "lu0", lun: int = 0) -> None:
+    def __init__(
+        self,
+        config: LuConfig | None = None,
+        *,
+        name: str = "lu0",
+        lun: int = 0,
+        catalog: Catalog | None = None,
+        handlers: Mapping[str, Handler] | None = None,
+    ) -> None:
         self.config = cfg = config or LuConfig()
+        #: The commands this unit can identify, and those it answers (by class name).
+        self.catalog = catalog if catalog is not None else standard_catalog()
+        self.handlers = dict(handlers) if handlers is not None else builtin_handlers()
         self.name = name
         self.lun = lun
         check_config(cfg)
@@ -220,8 +228,10 @@ class LogicalUnit:
         self.prevent_removal = False
         for nexus in self.seen:
             self.pending_ua[nexus] = [condition]
-        for hook in RESET_HOOKS:
-            hook(self)
+        for part in list(self.state.values()):
+            on_reset = getattr(part, "on_reset", None)
+            if on_reset is not None:  # handler state that a reset restores (mode pages)
+                on_reset(self)
 
     # -- execution ----------------------------------------------------------------------
 
@@ -245,8 +255,8 @@ class LogicalUnit:
         if nexus not in self.seen:
             self.seen.add(nexus)
             self.pending_ua.setdefault(nexus, []).insert(0, C.POWER_ON_RESET)
-        cls = identify(cdb) if cdb else None
-        handler = _HANDLERS.get(cls.__name__) if cls is not None else None
+        cls = self.catalog.identify(cdb) if cdb else None
+        handler = self.handlers.get(cls.__name__) if cls is not None else None
         if cls is None or handler is None or len(cdb) < cls.length:
             raise Fail(C.INVALID_OPCODE, field=(0, 7))
         at = 1 if cdb[0] == 0x7F else cls.length - 1  # the CONTROL byte
@@ -269,14 +279,12 @@ class LogicalUnit:
 
     # -- introspection --------------------------------------------------------------------
 
-    @staticmethod
-    def implemented() -> list[str]:
+    def implemented(self) -> list[str]:
         """The catalog commands this logical unit answers (REPORT SUPPORTED OPERATION CODES)."""
-        return sorted(_HANDLERS)
+        return sorted(name for name in self.handlers if name in self.catalog)
 
-    @staticmethod
-    def handler_for(command: type[Command]) -> Handler | None:
-        return _HANDLERS.get(command.__name__)
+    def handler_for(self, command: type[Command]) -> Handler | None:
+        return self.handlers.get(command.__name__)
 
     def close(self) -> None:
         self.storage.close()

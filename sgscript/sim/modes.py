@@ -29,7 +29,7 @@ from ..scsi.pages.mode import MODE_PAGES
 from .core import C, Fail, Request
 from .lu import LogicalUnit, handles
 
-__all__ = ["CHANGEABLE", "DEFAULTS", "ModeState", "mode_state", "restore_saved"]
+__all__ = ["CHANGEABLE", "DEFAULTS", "ModeState", "mode_state"]
 
 Key = tuple[int, int]
 
@@ -86,6 +86,11 @@ class ModeState:
     def values(self, pc: int) -> dict[Key, bytes]:
         return (self.current, self.changeable, self.default, self.saved)[pc]
 
+    def on_reset(self, lu: LogicalUnit) -> None:
+        """A logical unit reset: the current values become the saved ones (SPC-5 7.5.1)."""
+        self.current = dict(self.saved)
+        _apply(lu, self)
+
 
 def mode_state(lu: LogicalUnit) -> ModeState:
     state = lu.state.get("mode")
@@ -106,25 +111,6 @@ def _apply(lu: LogicalUnit, state: ModeState) -> None:
     ie = MODE_PAGES[(0x1C, 0)][1].decode(state.current[(0x1C, 0)])
     lu.state["ie_test"] = bool(ie["test"] and ie["mrie"] == 6 and not ie["dexcpt"])
     lu.state["wce"] = bool(_field(state.current[(0x08, 0)], (0x08, 0), "wce"))
-
-
-def restore_saved(lu: LogicalUnit) -> None:
-    """A logical unit reset: the current values become the saved ones (SPC-5 7.5.1)."""
-    state = lu.state.get("mode")
-    if state is not None:
-        state.current = dict(state.saved)
-        _apply(lu, state)
-
-
-def _register_reset_hook() -> None:
-    from . import lu as lu_module
-
-    hooks = getattr(lu_module, "RESET_HOOKS", None)
-    if hooks is not None and restore_saved not in hooks:
-        hooks.append(restore_saved)
-
-
-_register_reset_hook()
 
 
 # --------------------------------------------------------------- MODE SENSE

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..scsi.cdb import Command, catalog
+from ..scsi.cdb import Command
 from ..scsi.pages import (
     encode_report_luns,
     encode_rsoc_all,
@@ -180,7 +180,7 @@ def supported_commands(lu: LogicalUnit) -> list[type[Command]]:
     """The catalog classes ``lu`` answers: ``LogicalUnit.implemented()`` less what its config turns off."""
     from .sbc import CONDITIONAL
 
-    classes = catalog()
+    classes = lu.catalog
     out = []
     for name in lu.implemented():
         cls = classes.get(name)
@@ -243,11 +243,8 @@ def _descriptors(lu: LogicalUnit, rctd: bool) -> Iterable[dict[str, object]]:
     return rows
 
 
-def _has_service_actions(opcode: int) -> bool:
-    return any(
-        cls.opcode == opcode and "service_action" in cls.layout.by_name
-        for cls in catalog().values()
-    )
+def _has_service_actions(lu: LogicalUnit, opcode: int) -> bool:
+    return any("service_action" in cls.layout.by_name for cls in lu.catalog.with_opcode(opcode))
 
 
 @handles("ReportSupportedOperationCodes")
@@ -260,7 +257,7 @@ def report_supported_operation_codes(lu: LogicalUnit, req: Request) -> bytes:
         raise req.invalid("reporting_options")
     opcode = req.f("requested_operation_code")
     sa = req.f("requested_service_action")
-    with_sa = _has_service_actions(opcode)
+    with_sa = _has_service_actions(lu, opcode)
     if (option == 1 and with_sa) or (option == 2 and not with_sa):
         raise req.invalid("requested_operation_code")
     match = None

@@ -23,9 +23,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .. import grammar
+from ..scsi.catalog import Catalog
 from ..scsi.errors import UsageError
 from .faults import LIST_OPTIONS, OPTIONS, parse_options, unknown_option
-from .lu import LogicalUnit, LuConfig, check_config
+from .lu import Handler, LogicalUnit, LuConfig, check_config
 
 __all__ = [
     "Target",
@@ -36,6 +37,7 @@ __all__ = [
     "known_options",
     "option_int",
     "parse_target",
+    "target_options",
     "targets",
 ]
 
@@ -91,6 +93,27 @@ def parse_target(target: str) -> tuple[str, dict[str, str]]:
     return name, options
 
 
+def target_options(
+    target: str, options: Mapping[str, Any] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The name of ``sim:TARGET`` and every option it opens with: its query string's, then a
+    device's ``options:`` (text, numbers, lists, mappings) for keys the string does not give."""
+    name, merged = parse_target(target)
+    given: dict[str, Any] = dict(merged)
+    for key, value in (options or {}).items():
+        given.setdefault(_ALIASES.get(key, key), value)
+    return name, given
+
+
+def _fault_keys(rest: Mapping[str, Any]) -> dict[str, Any]:
+    """The fault options among ``rest``; a key that is no option at all is refused."""
+    faults = {k: v for k, v in rest.items() if k not in TRANSPORT_OPTIONS}
+    for key in faults:
+        if key != "faults" and key.partition(".")[0] not in OPTIONS:
+            raise unknown_option(key, known_options())
+    return faults
+
+
 def lu_config(options: dict[str, Any]) -> tuple[LuConfig, dict[str, Any]]:
     """Split options into an LU configuration and the rest (faults, transport)."""
     values: dict[str, Any] = {}
@@ -113,7 +136,15 @@ def lu_config(options: dict[str, Any]) -> tuple[LuConfig, dict[str, Any]]:
 class Target:
     """A simulated SCSI target: one or more logical units behind one name."""
 
-    def __init__(self, name: str, config: LuConfig, luns: int = 1) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: LuConfig,
+        luns: int = 1,
+        *,
+        catalog: Catalog | None = None,
+        handlers: Mapping[str, Handler] | None = None,
+    ) -> None:
         if not 1 <= luns <= 256:
             raise UsageError(f"sim:{name}: luns={luns} must be 1..256")
         self.name = name
@@ -121,7 +152,9 @@ class Target:
         self.luns: dict[int, LogicalUnit] = {}
         try:
             for lun in range(luns):
-                lu = LogicalUnit(_lun_config(config, lun), name=name, lun=lun)
+                lu = LogicalUnit(
+                    _lun_config(config, lun), name=name, lun=lun, catalog=catalog, handlers=handlers
+                )
                 lu.target = self
                 self.luns[lun] = lu
         except BaseException:
@@ -154,11 +187,11 @@ def _lun_config(config: LuConfig, lun: int) -> LuConfig:
     return config
 
 
-def check_target_files(target: str) -> None:
+def check_target_files(target: str, device_options: Mapping[str, Any] | None = None) -> None:
     """``sgscript validate``: the backing files a ``sim:`` target would use, checked, none made."""
     from .storage import check_backing_file
 
-    _, options = parse_target(target)
+    _, options = target_options(target, device_options)
     luns = option_int("luns", str(options.pop("luns", "1")))
     config, _ = lu_config({k: v for k, v in options.items() if k in _LU_FIELDS})
     if not config.backing_file:
@@ -169,20 +202,24 @@ def check_target_files(target: str) -> None:
         check_backing_file(cfg.backing_file, cfg.blocks, cfg.block_size)
 
 
-def check_target(target: str, structured: Mapping[str, Any] | None = None) -> None:
-    """Refuse (``UsageError``) what opening ``sim:TARGET`` would refuse, opening nothing.
+def check_target(
+    target: str,
+    device_options: Mapping[str, Any] | None = None,
+    catalog: Catalog | None = None,
+) -> None:
+    """Refuse (``UsageError``) what opening ``sim:TARGET`` with a device's ``options:``
+    would refuse, opening nothing.
 
     ``sgscript validate`` and the checks ``run`` makes before its first command use
     it, so a bad option in the second target of a command line is found before the
-    first target sends anything.  ``structured`` are the device's options that did not
-    fit the target string (applied to the faults after opening).
+    first target sends anything.
     """
-    name, options = parse_target(target)
+    name, options = target_options(target, device_options)
     options.pop("initiator", None)
     depth = options.pop("queue_depth", None)
-    if depth is not None and not 1 <= option_int("queue_depth", depth) <= 65536:
+    if depth is not None and not 1 <= option_int("queue_depth", str(depth)) <= 65536:
         raise UsageError(f"sim:{name}: queue_depth={depth} must be 1..65536")
-    lun = option_int("lun", options.pop("lun", "0"))
+    lun = option_int("lun", str(options.pop("lun", "0")))
     luns = option_int("luns", str(options.pop("luns", "1")))
     if not 1 <= luns <= 256:
         raise UsageError(f"sim:{name}: luns={luns} must be 1..256")
@@ -193,41 +230,49 @@ def check_target(target: str, structured: Mapping[str, Any] | None = None) -> No
         check_config(config)
     except ValueError as exc:
         raise UsageError(f"sim:{name}: {exc}") from None
-    for key in rest:
-        if key.partition(".")[0] not in OPTIONS:
-            raise unknown_option(key, known_options())
-    parse_options(rest)
-    if structured:
-        parse_options(dict(structured))
-    check_target_files(target)
+    parse_options(_fault_keys(rest), catalog)
+    check_target_files(target, device_options)
 
 
 _TARGETS: dict[str, Target] = {}
 _LOCK = threading.Lock()
 
 
-def get_target(name: str, options: dict[str, Any] | None = None) -> tuple[Target, dict[str, Any]]:
-    """The target ``name``, created on first use; returns it with the options it did not take."""
+def get_target(
+    name: str,
+    options: dict[str, Any] | None = None,
+    *,
+    catalog: Catalog | None = None,
+    handlers: Mapping[str, Handler] | None = None,
+) -> tuple[Target, dict[str, Any]]:
+    """The target ``name``, created on first use (its units know ``catalog`` and answer
+    with ``handlers``); returns it with the options it did not take.
+
+    Opening a target already alive with a ``catalog`` or ``handlers`` makes its units
+    use them from then on: a unit made beforehand (to set its state, say) answers as
+    the plugin manager of the run that opens it says.
+    """
     options = dict(options or {})
     luns = option_int("luns", str(options.pop("luns", "1")))
     config, rest = lu_config(options)
-    faults = {k: v for k, v in rest.items() if k not in TRANSPORT_OPTIONS}
-    for key in faults:
-        if key.partition(".")[0] not in OPTIONS:
-            raise unknown_option(key, known_options())
-    parse_options(faults)  # a bad fault value is refused before the target exists
+    parse_options(_fault_keys(rest), catalog)  # a bad fault value is refused before the target exists
     given = {k for k in options if k in _LU_FIELDS}
     with _LOCK:
         target = _TARGETS.get(name)
         if target is None:
             try:
-                target = Target(name, config, luns)
+                target = Target(name, config, luns, catalog=catalog, handlers=handlers)
             except UsageError:
                 raise
             except ValueError as exc:
                 raise UsageError(f"sim:{name}: {exc}") from None
             _TARGETS[name] = target
         else:
+            for lu in target.luns.values():
+                if catalog is not None:
+                    lu.catalog = catalog
+                if handlers is not None:
+                    lu.handlers = dict(handlers)
             for key in sorted(given):
                 if getattr(config, key) != getattr(target.config, key):
                     raise UsageError(

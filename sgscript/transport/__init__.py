@@ -3,13 +3,18 @@
 Targets are ``/dev/sgN`` or ``sg:/dev/sgN`` for the Linux sg driver and
 ``sim:NAME`` for the simulated disk (``builtin_schemes``, which the built-in plugin
 contributes through ``sgscript_target_kinds``); plugins add kinds through that same
-hook. ``open_transport`` is the facade the Python API (``Channel.open``) uses: it
-knows the built-in kinds and those a plugin manager installed (``register_scheme``).
+hook, and a plugin manager's table of kinds is what ``open_transport`` is given
+(``kinds``; by default the built-in ones).
+
+A factory is called ``factory(REST, queue_depth=N, initiator=NAME, options={...})``:
+``options`` are the device's ``options:`` from the spec.  It uses what it
+understands and lists the rest in the transport's ``unused_options`` (the runner
+notes them), so a spec written against ``sim:`` runs unchanged on ``/dev/sg3``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..scsi.errors import TransportError, UsageError
@@ -21,8 +26,6 @@ __all__ = [
     "Transport",
     "builtin_schemes",
     "open_transport",
-    "register_scheme",
-    "schemes",
     "target_path",
     "target_scheme",
 ]
@@ -30,40 +33,33 @@ __all__ = [
 Factory = Callable[..., Transport]
 
 
-def schemes() -> list[str]:
-    return sorted(_SCHEMES)
-
-
-def _open_sg(path: str, *, initiator: str | None = None, **options: Any) -> Transport:
+def _open_sg(
+    path: str,
+    *,
+    queue_depth: int = 16,
+    initiator: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Transport:
     # A Linux host is one initiator to its disks: the name only matters to sim: targets.
     from .linux.sg import SgTransport
 
     try:
-        return SgTransport(path, **options)
+        transport = SgTransport(path, queue_depth=queue_depth)
     except OSError as exc:
         raise TransportError(None, f"cannot open {path}: {exc.strerror or exc}") from exc
+    transport.unused_options = tuple(sorted(options or ()))
+    return transport
 
 
-def _open_sim(spec: str, **options: Any) -> Transport:
+def _open_sim(spec: str, **kwargs: Any) -> Transport:
     from .sim import SimTransport
 
-    return SimTransport(spec, **options)
+    return SimTransport(spec, **kwargs)
 
 
 def builtin_schemes() -> dict[str, Factory]:
     """The target kinds sgscript is built with: ``sg`` and ``sim``."""
     return {"sg": _open_sg, "sim": _open_sim}
-
-
-_SCHEMES: dict[str, Factory] = builtin_schemes()
-
-
-def register_scheme(scheme: str, factory: Factory) -> None:
-    """Make ``scheme:REST`` targets open through ``factory(REST, **options)``.
-
-    The plugin manager calls it with what ``sgscript_target_kinds`` contributed.
-    """
-    _SCHEMES[scheme] = factory
 
 
 def _split(target: str) -> tuple[str, str]:
@@ -83,13 +79,17 @@ def target_path(target: str) -> str:
     return _split(target)[1]
 
 
-def open_transport(target: str, **options: Any) -> Transport:
-    """Open ``target``; a bare path means the sg driver."""
+def open_transport(
+    target: str, *, kinds: Mapping[str, Factory] | None = None, **kwargs: Any
+) -> Transport:
+    """Open ``target`` through its kind's factory (``kinds``: a plugin manager's table;
+    default the built-in ones); a bare path means the sg driver."""
+    kinds = kinds if kinds is not None else builtin_schemes()
     scheme, rest = _split(target)
-    factory = _SCHEMES.get(scheme)
+    factory = kinds.get(scheme)
     if factory is None:
-        known = ", ".join(f"{s}:" for s in schemes())
+        known = ", ".join(f"{s}:" for s in sorted(kinds))
         raise UsageError(f"unknown target kind {scheme + ':'!r} in {target!r} (known: {known})")
     if not rest:
         raise UsageError(f"target {target!r} names no device")
-    return factory(rest, **options)
+    return factory(rest, **kwargs)

@@ -363,6 +363,9 @@ class Transport(ABC):
     #: Seconds past a command's timeout before the reactor gives up on it: the
     #: kernel enforces sg timeouts itself, so the reactor only backs it up.
     timeout_grace: float = 0.0
+    #: Device options the opening factory was given and this transport does not use
+    #: (a spec's ``sim:`` options on a real disk): the runner notes them, nothing fails.
+    unused_options: tuple[str, ...] = ()
 
     @abstractmethod
     def fds(self) -> Sequence[int]:
@@ -393,7 +396,7 @@ class Transport(ABC):
         raise TaskFailed(None, f"{self.target}: {kind.name.lower()} reset is not supported")
 
     def configure(self, options: Mapping[str, Any]) -> None:
-        """Apply structured target options after opening (what a target string cannot say).
+        """Change options of an open transport (a simulated unit's faults, mid-run).
 
         A transport that takes none refuses them with ``UnsupportedOptions``.
         """

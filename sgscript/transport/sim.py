@@ -36,10 +36,12 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..scsi.catalog import Catalog
 from ..scsi.errors import TransportError, UsageError
 from ..scsi.status import ScsiStatus
 from ..sim.core import C
-from ..sim.target import get_target, option_int, parse_target
+from ..sim.lu import Handler
+from ..sim.target import get_target, option_int, target_options
 from .base import Io, ResetKind, Transport
 from .linux.codes import HostStatus, set_host_status
 from .waker import Waker
@@ -63,15 +65,24 @@ class SimTransport(Transport):
 
     simulated = True
 
-    def __init__(self, target: str, *, queue_depth: int = 16, initiator: str | None = None) -> None:
-        name, options = parse_target(target)
-        initiator = options.pop("initiator", initiator)
-        depth = options.pop("queue_depth", None)
-        lun = option_int("lun", options.pop("lun", "0"))
-        capacity = option_int("queue_depth", depth) if depth is not None else queue_depth
+    def __init__(
+        self,
+        target: str,
+        *,
+        queue_depth: int = 16,
+        initiator: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        catalog: Catalog | None = None,
+        handlers: Mapping[str, Handler] | None = None,
+    ) -> None:
+        name, merged = target_options(target, options)
+        initiator = merged.pop("initiator", initiator)
+        depth = merged.pop("queue_depth", None)
+        lun = option_int("lun", str(merged.pop("lun", "0")))
+        capacity = option_int("queue_depth", str(depth)) if depth is not None else queue_depth
         if not 1 <= capacity <= 65536:
             raise UsageError(f"sim:{name}: queue_depth={capacity} must be 1..65536")
-        self.sim_target, rest = get_target(name, options)
+        self.sim_target, rest = get_target(name, merged, catalog=catalog, handlers=handlers)
         self.lu = self.sim_target.lu(lun)
         faults = self.lu.faults
         faults.configure(rest)

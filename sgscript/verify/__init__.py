@@ -15,11 +15,10 @@ from .plugins import (
     ENTRY_POINT_GROUP,
     SHORT_FORMS,
     KindTable,
+    PluginManager,
     expectation_kinds,
     expectation_schema,
     get_plugin_manager,
-    register_commands,
-    unregister_command,
     verify,
 )
 
@@ -31,6 +30,7 @@ __all__ = [
     "ExpectationKind",
     "KindTable",
     "Mismatch",
+    "PluginManager",
     "expectation_kinds",
     "expectation_schema",
     "failed_message",
@@ -40,7 +40,5 @@ __all__ = [
     "mismatch",
     "outcome",
     "parse_duration",
-    "register_commands",
-    "unregister_command",
     "verify",
 ]

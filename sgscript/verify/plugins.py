@@ -1,28 +1,27 @@
-"""Finding plugins, adding their commands and expectation kinds, and judging a command.
+"""Finding plugins, building what they contributed, and judging a command.
 
 ``get_plugin_manager(extra)`` registers, in order: the built-ins (``sgscript.builtin``
 and the built-in expectations), every plugin of the ``sgscript`` entry-point group
 (installed packages), then each ``-p MODULE`` (``-p no:NAME`` blocks an entry point).
-Then it installs what the plugins contributed: their target kinds
-(``sgscript_target_kinds``, for ``open_transport``), their sim handlers
-(``sgscript_sim_handlers``), and the commands they return from
-``sgscript_add_commands``, added to the catalog with collisions refused:
+Then it builds, on the manager it returns, what those plugins contributed and
+nothing else: ``pm.catalog`` (``sgscript_add_commands``), ``pm.sim_handlers``
+(``sgscript_sim_handlers``) and ``pm.target_kinds`` (``sgscript_target_kinds``).
+There is no process-wide registry: two managers in one process see only their own
+plugins' commands, handlers and target kinds.  Plugin commands join the catalog
+with collisions refused:
 
 | a plugin command...                                 | is                                  |
 |-----------------------------------------------------|-------------------------------------|
 | with a new name and an opcode nobody uses           | added (vendor opcodes C0h-FFh)      |
-| already in the catalog as the very same class, or   | accepted (a class defined without   |
-| the same definition from a module imported again    | ``register=False``; a reload)       |
+| the same definition from a module imported again    | accepted (a reload, pytester)       |
 | named like, or identifying the same CDBs as, a      | refused (``UsageError``), unless    |
 | catalog command (same opcode, same fixed fields)    | the class says ``replace = True``:  |
 |                                                     | then it takes their place           |
-
-The catalog is process-wide: once a plugin manager added a command, every later
-lookup sees it (``unregister_command`` takes it out, for tests).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import re
@@ -34,10 +33,11 @@ import pluggy
 
 from .. import builtin as builtin_plugins
 from .. import hookspecs
-from ..hookspecs import PROJECT, CheckContext, ExpectationKind
-from ..scsi import cdb as _cdb
-from ..scsi.cdb import Command, unregister_command
+from ..hookspecs import PROJECT, CheckContext, ExpectationKind, TargetFactory
+from ..scsi.catalog import Catalog
+from ..scsi.cdb import Command
 from ..scsi.errors import UsageError
+from ..sim.lu import Handler
 from . import builtin
 from .builtin import failed_message
 
@@ -45,11 +45,10 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "SHORT_FORMS",
     "KindTable",
+    "PluginManager",
     "expectation_kinds",
     "expectation_schema",
     "get_plugin_manager",
-    "register_commands",
-    "unregister_command",
     "verify",
 ]
 
@@ -57,6 +56,22 @@ ENTRY_POINT_GROUP = "sgscript"
 #: ``expect: good`` / ``expect: fail`` / ``expect: any``: a kind named alone, without a value.
 SHORT_FORMS = ("good", "fail", "any")
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class PluginManager(pluggy.PluginManager):
+    """A pluggy manager with what its plugins contributed, built once they are all loaded."""
+
+    #: Every command class its plugins added, by name.
+    catalog: Catalog
+    #: What ``sim:`` units opened under it answer, by command name.
+    sim_handlers: dict[str, Handler]
+    #: Target kinds by scheme (``open_transport(..., kinds=pm.target_kinds)``).
+    target_kinds: dict[str, TargetFactory]
+
+    @functools.cached_property
+    def expect_schemas(self) -> dict[str, Any]:
+        """Every expectation kind: name → JSON Schema of its value (what the loader checks)."""
+        return {name: kind.schema for name, kind in expectation_kinds(self).items()}
 
 
 # ------------------------------------------------------------------ loading
@@ -96,13 +111,13 @@ def _load_module(pm: pluggy.PluginManager, name: str) -> None:
         raise UsageError(f"-p {name}: {_one_line(exc)}") from None
 
 
-def get_plugin_manager(extra: Iterable[str] = ()) -> pluggy.PluginManager:
-    """Built-ins, the ``sgscript`` entry points and ``-p`` modules, commands added.
+def get_plugin_manager(extra: Iterable[str] = ()) -> PluginManager:
+    """Built-ins, the ``sgscript`` entry points and ``-p`` modules; their contributions built.
 
     ``extra`` are ``-p`` values: a module name to load, or ``no:NAME`` to block the
     entry-point plugin ``NAME``.  Any problem is a one-line ``UsageError``.
     """
-    pm = pluggy.PluginManager(PROJECT)
+    pm = PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     for plugin_name, plugin in builtin_plugins.PLUGINS.items():
         pm.register(plugin, name=plugin_name)
@@ -119,9 +134,9 @@ def get_plugin_manager(extra: Iterable[str] = ()) -> pluggy.PluginManager:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise UsageError(f"plugin {pm.get_name(exc.plugin)}: {_one_line(exc)}") from None
-    register_commands(pm)
-    builtin_plugins.transports.install_target_kinds(pm)
-    builtin_plugins.sim.install_sim_handlers(pm)
+    pm.catalog = build_catalog(pm)
+    pm.sim_handlers = builtin_plugins.sim.sim_handlers(pm)
+    pm.target_kinds = builtin_plugins.transports.target_kinds(pm, pm.catalog, pm.sim_handlers)
     return pm
 
 
@@ -148,49 +163,45 @@ def _same_definition(a: type[Command], b: type[Command]) -> bool:
     return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
 
 
-def _add_command(cls: Any, plugin: str) -> None:
+def _add_command(table: dict[str, type[Command]], cls: Any, plugin: str) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Command) and "opcode" in cls.__dict__):
         raise UsageError(
             f"plugin {plugin}: sgscript_add_commands returned {cls!r}, not a Command class "
             "with an opcode"
         )
     name = cls.__name__
-    _cdb.catalog()  # the standard tables first, so collisions with them are seen
     if not 0 <= cls.opcode <= 0xFF:
         raise UsageError(f"plugin {plugin}: {name} has opcode {cls.opcode}, not 00h..FFh")
     clash = [
         other
-        for other in _cdb.catalog().values()
-        if other is not cls and (other.__name__ == name or _overlaps(other, cls))
+        for other in table.values()
+        if other is not cls
+        and not _same_definition(other, cls)  # its module imported again (reload, pytester)
+        and (other.__name__ == name or _overlaps(other, cls))
     ]
-    for other in [c for c in clash if _same_definition(c, cls)]:
-        clash.remove(other)  # the plugin's module was imported again (reload, pytester)
-        _cdb.unregister_command(other)
     if clash and not getattr(cls, "replace", False):
-        if _cdb.catalog().get(name) is cls:
-            _cdb.unregister_command(
-                cls
-            )  # it registered itself when defined: leave the catalog as it was
         others = ", ".join(f"{c.__name__} ({c.opcode:02X}h)" for c in clash)
         raise UsageError(
             f"plugin {plugin}: command {name} (opcode {cls.opcode:02X}h) collides with {others};"
             " vendor commands use opcodes C0h-FFh, or set replace = True on the class"
         )
     for other in clash:
-        _cdb.unregister_command(other)
-    _cdb.register_command(cls)
+        del table[other.__name__]
+    table[name] = cls
 
 
-def register_commands(pm: pluggy.PluginManager) -> list[type[Command]]:
-    """Add every plugin's ``sgscript_add_commands`` classes to the catalog; return them."""
-    added: list[type[Command]] = []
+def build_catalog(pm: pluggy.PluginManager) -> Catalog:
+    """The catalog of ``pm``: every plugin's ``sgscript_add_commands`` classes, in
+    registration order (the built-in tables first), collisions refused."""
+    table: dict[str, type[Command]] = {}
     for impl in pm.hook.sgscript_add_commands.get_hookimpls():  # in registration order
-        if impl.plugin is builtin_plugins.catalog:
-            continue  # the catalog itself: nothing to check it against
-        for cls in cast("list[type[Command]]", impl.function() or ()):
-            _add_command(cls, impl.plugin_name)
-            added.append(cls)
-    return added
+        classes = cast("list[type[Command]]", impl.function() or ())
+        if impl.plugin is builtin_plugins.catalog:  # the T10 tables: service actions share opcodes
+            table.update((cls.__name__, cls) for cls in classes)
+            continue
+        for cls in classes:
+            _add_command(table, cls, impl.plugin_name)
+    return Catalog(table.values())
 
 
 # ------------------------------------------------------------------ expectation kinds

@@ -20,7 +20,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from sgscript import sim
-from sgscript.scsi.cdb import catalog
+from sgscript.scsi.catalog import catalog
 from sgscript.sim.target import known_options
 
 pytestmark = pytest.mark.slow  # the fuzz suite: seconds per test

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from sgscript import Channel, sim
 from sgscript.scsi import pages as P
-from sgscript.scsi.cdb import Command, catalog, decode_cdb, lookup
+from sgscript.scsi.catalog import catalog, decode_cdb, lookup
+from sgscript.scsi.cdb import Command
 from sgscript.scsi.errors import UsageError
 from sgscript.scsi.sense import Sense, build_sense, parse_sense
 from sgscript.scsi.status import SenseKey

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sgscript import Channel
-from sgscript.scsi.cdb import Command, Direction, lookup
+from sgscript.scsi.catalog import lookup
+from sgscript.scsi.cdb import Command, Direction
 from sgscript.scsi.pages import (
     decode_mode_sense6,
     decode_read_capacity10,

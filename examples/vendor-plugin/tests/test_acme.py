@@ -14,9 +14,8 @@ import pytest
 import sgscript_acme
 
 import sgscript.sim as sim
-from sgscript.runner import run_scenario
-from sgscript.scenario.load import SpecError, load_scenario, load_scenario_text
-from sgscript.scsi.cdb import lookup
+from sgscript import load_scenario, run_scenario
+from sgscript.scenario.load import SpecError, load_scenario_text
 from sgscript.verify import expectation_kinds, get_plugin_manager
 
 SPEC = Path(__file__).parent.parent / "specs" / "acme_temperature.yaml"
@@ -34,7 +33,7 @@ def test_registered_through_the_entry_point() -> None:
     assert ep.value == "sgscript_acme"
     pm = get_plugin_manager()
     assert pm.get_plugin("acme") is sgscript_acme
-    assert lookup("AcmeReadTemperature") is sgscript_acme.AcmeReadTemperature
+    assert pm.catalog.lookup("AcmeReadTemperature") is sgscript_acme.AcmeReadTemperature
     assert "temperature" in expectation_kinds(pm)
 
 
@@ -63,5 +62,5 @@ def test_a_hot_drive_fails_with_the_sensor_named() -> None:
 def test_a_bad_temperature_value_is_a_spec_error_with_its_line() -> None:
     text = SPEC.read_text().replace("{min: 5, max: 55}", "{max: hot}")
     with pytest.raises(SpecError) as info:
-        load_scenario_text(text, "acme.yaml")
+        load_scenario_text(text, "acme.yaml", plugins=get_plugin_manager())
     assert "acme.yaml:14:" in str(info.value)

@@ -50,7 +50,7 @@ from __future__ import annotations
 from ...grammar import parse_duration
 from ...limits import MAX_STEPS
 from .doc import Problem, SpecError
-from .entry import MAX_FILE_BYTES, load_scenario, load_scenario_text, plugin_kinds
+from .entry import MAX_FILE_BYTES, Extensions, load_scenario, load_scenario_text
 from .overrides import check_var_names, override_vars, parse_vars
 from .values import BUILTIN_VARS
 
@@ -58,6 +58,7 @@ __all__ = [
     "BUILTIN_VARS",
     "MAX_FILE_BYTES",
     "MAX_STEPS",
+    "Extensions",
     "Problem",
     "SpecError",
     "check_var_names",
@@ -66,5 +67,4 @@ __all__ = [
     "override_vars",
     "parse_duration",
     "parse_vars",
-    "plugin_kinds",
 ]

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from ...grammar import abbreviated as _short
 from ...limits import MAX_QUEUE_DEPTH, MAX_REPEAT
+from ...scsi.catalog import Catalog, standard_catalog
 from ..model import Device, Mark, Scenario, Step
 from .doc import Doc, _Problems
 from .includes import _At, _Includes
@@ -25,10 +26,15 @@ class _Builder(_Includes, _Values):
     """Reads the included files and turns validated data into the model, checking meaning."""
 
     def __init__(
-        self, problems: _Problems, kinds: Mapping[str, Any], roots: Sequence[str] = ()
+        self,
+        problems: _Problems,
+        kinds: Mapping[str, Any],
+        roots: Sequence[str] = (),
+        catalog: Catalog | None = None,
     ) -> None:
         self.problems = problems
         self.kinds = kinds
+        self.catalog = catalog if catalog is not None else standard_catalog()
         self.roots = list(roots)  # where included and data files may be (confinement)
         self.docs: dict[tuple[str, str], Doc | None] = {}
         self.order: list[str] = []
@@ -76,6 +82,7 @@ class _Builder(_Includes, _Values):
             base_dir=doc.base_dir,
             includes=tuple(d.file for d in self.docs.values() if d is not None),
             var_marks={var: at.doc.mark(at.path) for var, at in merged.vars.items()},
+            catalog=self.catalog,
         )
 
     def device(self, name: str, at: _At) -> Device | None:

@@ -2,41 +2,32 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ...limits import MAX_SPEC_BYTES
+from ...scsi.catalog import Catalog
 from ..model import Mark, Scenario
-from ..schema import kinds_from_fragment
 from .builder import _Builder
 from .doc import Problem, SpecError, _Problems
 from .includes import _read_text
 
-__all__ = ["MAX_FILE_BYTES", "load_scenario", "load_scenario_text", "plugin_kinds"]
+__all__ = ["MAX_FILE_BYTES", "Extensions", "load_scenario", "load_scenario_text"]
 
 MAX_FILE_BYTES = MAX_SPEC_BYTES  # the older name
 
 
-def plugin_kinds(plugins: Any) -> dict[str, Any]:
-    """Expectation kinds the verify layer knows (built-ins and plugins), when it is installed."""
-    try:
-        from ...verify import plugins as verify_plugins
-    except ImportError:
-        return {}
-    if plugins is None:
-        return _default_kinds()
-    return kinds_from_fragment(verify_plugins.expectation_schema(plugins))
+class Extensions(Protocol):
+    """What the loader needs of a plugin manager (``verify.get_plugin_manager()``)."""
 
+    #: Every command the plugins contributed: what ``command:`` names resolve in.
+    catalog: Catalog
 
-@functools.cache
-def _default_kinds() -> dict[str, Any]:
-    from ...verify import plugins as verify_plugins
-
-    return kinds_from_fragment(
-        verify_plugins.expectation_schema(verify_plugins.get_plugin_manager())
-    )
+    @property
+    def expect_schemas(self) -> Mapping[str, Any]:
+        """Every expectation kind, built-in and plugin: name → JSON Schema of its value."""
+        ...
 
 
 def load_scenario_text(
@@ -44,7 +35,7 @@ def load_scenario_text(
     file: str = "<string>",
     *,
     path: str | None = None,
-    plugins: Any = None,
+    plugins: Extensions | None = None,
     expect_kinds: Mapping[str, Any] | None = None,
     data_dirs: Sequence[str | os.PathLike[str]] = (),
 ) -> Scenario:
@@ -52,12 +43,13 @@ def load_scenario_text(
 
     ``file`` is the name messages show; ``path`` (default: ``file`` when it
     exists) locates includes and data files, which must lie under its
-    directory or one of ``data_dirs`` (``--data-dir``); ``plugins`` is a pluggy manager
-    whose expectation kinds (and registered commands) are allowed (default:
-    the built-ins and installed plugins); ``expect_kinds`` adds kinds by hand
+    directory or one of ``data_dirs`` (``--data-dir``); ``plugins`` is a plugin
+    manager whose commands and expectation kinds the spec may use (default: the
+    standard catalog and the built-in kinds); ``expect_kinds`` adds kinds by hand
     (name → JSON Schema of the value).
     """
-    kinds = {**plugin_kinds(plugins), **(expect_kinds or {})}
+    kinds = {**(plugins.expect_schemas if plugins is not None else {}), **(expect_kinds or {})}
+    catalog = plugins.catalog if plugins is not None else None
     problems = _Problems()
     abspath = (
         os.path.realpath(path)
@@ -65,7 +57,7 @@ def load_scenario_text(
         else (os.path.realpath(file) if os.path.isfile(file) else None)
     )
     base = os.path.dirname(abspath) if abspath else os.getcwd()
-    builder = _Builder(problems, kinds, [base, *(os.fspath(d) for d in data_dirs)])
+    builder = _Builder(problems, kinds, [base, *(os.fspath(d) for d in data_dirs)], catalog)
     doc = builder.parse(text, file, abspath, "scenario")
     scenario = None
     if doc is not None:
@@ -79,7 +71,7 @@ def load_scenario_text(
 def load_scenario(
     path: str | os.PathLike[str],
     *,
-    plugins: Any = None,
+    plugins: Extensions | None = None,
     expect_kinds: Mapping[str, Any] | None = None,
     data_dirs: Sequence[str | os.PathLike[str]] = (),
 ) -> Scenario:

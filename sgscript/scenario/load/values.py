@@ -15,6 +15,7 @@ from typing import Any
 
 from ...grammar import DurationRangeError, GrammarError, parse_duration, parse_hex
 from ...limits import MAX_DATA_FILE_BYTES
+from ...scsi.catalog import Catalog
 from ...scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError
 from ..expr import ExprError, Template, template
 from ..files import FileRefused, confine
@@ -38,16 +39,15 @@ class _Values:
     problems: _Problems
     roots: list[str]
     hidden: set[str]
+    catalog: Catalog
 
     # -- commands and fields ------------------------------------------------
 
     def lookup(self, name: Any, at: _At, *, key: bool) -> Any:
-        from ...scsi.cdb import lookup
-
         if not isinstance(name, str):
             return None
         try:
-            return lookup(name)
+            return self.catalog.lookup(name)
         except UnknownCommandError as exc:
             hint = f" (did you mean {' or '.join(exc.suggestions)}?)" if exc.suggestions else ""
             self.problems.at(

@@ -10,7 +10,8 @@ from typing import Any
 from ...limits import (
     MAX_TRANSFER,
 )
-from ...scsi.cdb import Command, Direction, lookup
+from ...scsi.catalog import Catalog
+from ...scsi.cdb import Command, Direction
 from ...scsi.errors import UsageError
 from ..model import DataSource, Step
 from .raw import RawCommand
@@ -32,8 +33,10 @@ class _Maker:
         base_dir: str,
         max_transfer: int = MAX_TRANSFER,
         *,
+        catalog: Catalog,
         checking: bool = False,
     ) -> None:
+        self.catalog = catalog
         self.max_transfer = max_transfer
         self.checking = checking  # Plan.check: sizes and fields only, no data built
         self.env = env
@@ -71,7 +74,7 @@ class _Maker:
         else:
             if step.command is None:
                 raise UsageError(f"step {step.name!r} names no command")
-            self.cls = lookup(step.command)
+            self.cls = catalog.lookup(step.command)
             for key, value in step.fields.items():
                 if has_random(value):
                     self.varying.append((key, value, _bounds(value, vars_, rng)))
@@ -157,14 +160,14 @@ class _Maker:
     def _raw(self) -> Command:
         assert self.raw is not None
         if self.data is None:
-            return RawCommand.build(self.raw, **self.options)
+            return RawCommand.build(self.raw, self.catalog, **self.options)
         length = self.data_values.get("length")
         if length is None:  # the literal's own size; a pattern has none
             length = self._natural_length()
             if length is None:
                 raise UsageError("a raw cdb with a data pattern needs data length: N")
         data = self._make_data(0, _as_int("data length", length))
-        return RawCommand.build(self.raw, data=data, **self.options)
+        return RawCommand.build(self.raw, self.catalog, data=data, **self.options)
 
     def _make_data(self, lba: int, length: int) -> bytes:
         from ..patterns import make_data  # the verify engineer's patterns: one definition

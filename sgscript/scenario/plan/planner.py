@@ -7,7 +7,6 @@ import os
 import random
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from ...limits import (
     MAX_QUEUE_DEPTH,
@@ -20,7 +19,7 @@ from ..model import Mark, Scenario, Step
 from .commands import _Maker
 from .select import compile_selection
 from .steps import DEFAULT_BLOCK_SIZE, Env, PlannedStep, PreviewRow
-from .targets import confine_sim_file, device_target
+from .targets import device_target
 from .values import (
     _CHECKED,
     _DATA_KEYS,
@@ -55,6 +54,8 @@ class Plan:
         max_transfer: int = MAX_TRANSFER,
     ) -> None:
         self.scenario = scenario
+        #: The commands its steps name, and raw CDBs identify as (the scenario's).
+        self.catalog = scenario.catalog
         #: The most one command may move (``--max-transfer``); checked before data is built.
         self.max_transfer = max_transfer
         #: ``--device NAME=TARGET`` for names this scenario declares (others are ignored:
@@ -153,21 +154,12 @@ class Plan:
     # -- devices ---------------------------------------------------------------
 
     def device_target(self, name: str) -> tuple[str, dict[str, Any]]:
-        """The target string to open for device ``name`` and the options left over.
+        """The target to open for device ``name`` and the options its target kind gets.
 
-        A ``sim:`` backing file (``file=``) the spec names is confined to the
-        spec's directory (``confine_sim_file``); one given with ``--device`` is
-        the user's own path.
+        A backing file (``file=``) the spec names is confined to the spec's
+        directory; one given with ``--device`` is the user's own path.
         """
-        device = self.scenario.devices[name]
-        bound = self.bindings.get(name)
-        target, rest = device_target(device, bound)
-        if target.startswith("sim:"):
-            own = set()
-            if bound is not None:
-                own = {k for k, _ in parse_qsl(bound.partition("?")[2], keep_blank_values=True)}
-            target = confine_sim_file(target, self.base_dir, device, skip=own)
-        return target, rest
+        return device_target(self.scenario.devices[name], self.bindings.get(name), self.base_dir)
 
     def device_queue_depth(self, name: str) -> int:
         """The device's declared queue depth, or enough for every step's (at least 16)."""
@@ -302,7 +294,14 @@ class Plan:
             for index in indices:
                 env = Env({**vars_, "index": index}, block_size)
                 maker = _Maker(
-                    step, env, rng, self.seed, self.base_dir, self.max_transfer, checking=True
+                    step,
+                    env,
+                    rng,
+                    self.seed,
+                    self.base_dir,
+                    self.max_transfer,
+                    catalog=self.catalog,
+                    checking=True,
                 )
                 for _ in maker.extremes():
                     pass
@@ -363,6 +362,7 @@ class Plan:
                     self.seed,
                     self.base_dir,
                     self.max_transfer,
+                    catalog=self.catalog,
                 )()
             return
         make = self._maker(step, env, rng)
@@ -376,7 +376,9 @@ class Plan:
             yield make()
 
     def _maker(self, step: Step, env: Env, rng: random.Random) -> _Maker | None:
-        return _Maker(step, env, rng, self.seed, self.base_dir, self.max_transfer)
+        return _Maker(
+            step, env, rng, self.seed, self.base_dir, self.max_transfer, catalog=self.catalog
+        )
 
     # -- sgscript plan ---------------------------------------------------------
 

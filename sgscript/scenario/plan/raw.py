@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...scsi.cdb import Command, Direction, identify
+from ...scsi.catalog import Catalog
+from ...scsi.cdb import Command, Direction
 
 __all__ = ["RawCommand"]
 
 
-class RawCommand(Command, register=False):
+class RawCommand(Command):
     """A ``cdb:`` step: bytes as written, sent as they are (the escape hatch).
 
     The direction comes from the step (``data_in:`` → in, ``data:`` → out); the
@@ -19,21 +20,28 @@ class RawCommand(Command, register=False):
 
     opcode = 0
     length = 1
-    __slots__ = ("_raw",)
+    __slots__ = ("_catalog", "_raw")
 
-    def __init__(self, raw: bytes, **options: Any) -> None:
+    def __init__(self, raw: bytes, catalog: Catalog, **options: Any) -> None:
         super().__init__(**options)
         self._raw = bytes(raw)
+        self._catalog = catalog
 
     @classmethod
     def build(
-        cls, raw: bytes, *, data_in: int | None = None, data: bytes | None = None, **options: Any
+        cls,
+        raw: bytes,
+        catalog: Catalog,
+        *,
+        data_in: int | None = None,
+        data: bytes | None = None,
+        **options: Any,
     ) -> RawCommand:
         if data is not None:
-            return _RawOut(raw, data=data, **options)
+            return _RawOut(raw, catalog, data=data, **options)
         if data_in:
-            return _RawIn(raw, data_in=data_in, **options)
-        return _RawNone(raw, **options)
+            return _RawIn(raw, catalog, data_in=data_in, **options)
+        return _RawNone(raw, catalog, **options)
 
     @property
     def cdb(self) -> bytes:
@@ -43,13 +51,11 @@ class RawCommand(Command, register=False):
         return self._raw
 
     def decode_response(self, data: bytes) -> dict[str, Any]:
-        cls = identify(self._raw)
+        cls = self._catalog.identify(self._raw)
         if cls is None or len(self._raw) < cls.length:
             return {}
-        from ...scsi.cdb import decode_cdb
-
         try:
-            return decode_cdb(self._raw).decode_response(data)
+            return self._catalog.decode_cdb(self._raw).decode_response(data)
         except ValueError:
             return {}
 
@@ -60,13 +66,13 @@ class RawCommand(Command, register=False):
         return f"cdb({self._raw.hex(' ')})"
 
 
-class _RawNone(RawCommand, register=False):
+class _RawNone(RawCommand):
     direction = Direction.NONE
 
 
-class _RawIn(RawCommand, register=False):
+class _RawIn(RawCommand):
     direction = Direction.IN
 
 
-class _RawOut(RawCommand, register=False):
+class _RawOut(RawCommand):
     direction = Direction.OUT
