@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -21,6 +22,7 @@ from sgscript.runner import (
     ScenarioResult,
     run_scenario,
 )
+from sgscript.scenario.load import override_vars
 from sgscript.scenario.model import DataSource, Device, Expectation, Scenario, Step
 from sgscript.scsi.errors import TransportError, UsageError
 from sgscript.transport.sim import SimTransport
@@ -187,6 +189,28 @@ def test_save_takes_a_dotted_path_as_fields_does() -> None:
 
 
 # ----------------------------------------------------------------- concurrency
+
+
+@pytest.mark.parametrize("given", ["var", "--var", "saved"])
+def test_a_queue_depth_written_as_an_expression_reaches_its_value(given: str) -> None:
+    """``queue_depth: "${qd}"`` opened the device for 16: 64 never got past 16 in flight
+    while the record said 64. Now the device opens for the value (a run-time value
+    that cannot be known before opening gets 256) and the record says what ran."""
+    depth = "${blk // 8}" if given == "saved" else "${qd}"
+    reads = cmd("reads", "Read10", fields={"lba": 0, "transfer_length": 1}, repeat=640)
+    steps = [dataclasses.replace(reads, queue_depth=depth)]
+    variables: dict[str, Any] = {"qd": 64 if given == "var" else 16}
+    if given == "saved":  # 512 // 8 from a response: known only at run time
+        steps.insert(0, cmd("size", "ReadCapacity10", save={"blk": "logical_block_length_in_bytes"}))
+    spec = scenario(*steps, options={"latency": "1ms"}, vars=variables)
+    if given == "--var":
+        (spec,) = override_vars([spec], {"qd": 64})
+    rec = Recorder()
+    result = run_scenario(spec, seed=1, reporter=rec)
+    step = result.steps[-1]
+    assert (step.status, step.count, step.queue_depth) == ("passed", 640, 64), step.message
+    (transport,) = rec.transports
+    assert transport.peak == 64
 
 
 def test_repeat_keeps_at_most_queue_depth_in_flight() -> None:

@@ -159,7 +159,9 @@ class _StepRun:
             self.block_size = runner.block_sizes[self.device]
             env = Env(runner.vars, self.block_size)
             rng = runner.plan.rng(self.ps)
-            self.total, self.depth = runner.plan.counts(self.ps, env)
+            self.total, depth = runner.plan.counts(self.ps, env)
+            # never more in flight than the device was opened for: the record says what ran
+            self.depth = min(depth, self.channel.transport.capacity)
             self.stream = runner.plan.command_stream(self.ps, env, repeat=self.total, rng=rng)
         except Exception as exc:
             self.fail_step(_problem(exc))

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 __all__ = ["Plan"]
 
 
+#: The queue a device opens with for a step whose depth reads a value saved at run time.
+RUNTIME_DEPTH = 256
+
+
 class Plan:
     """A scenario ready to run: paths, seed, selection, device targets, command streams."""
 
@@ -162,16 +166,29 @@ class Plan:
         return device_target(self.scenario.devices[name], self.bindings.get(name), self.base_dir)
 
     def device_queue_depth(self, name: str) -> int:
-        """The device's declared queue depth, or enough for every step's (at least 16)."""
+        """The device's declared queue depth, or enough for every step's (at least 16).
+
+        Depths written as expressions (``"${qd}"``, ``--var qd=64``) count with their
+        value; one that reads a value ``save:``d at run time cannot be known before the
+        device opens, and counts as ``RUNTIME_DEPTH``.
+        """
         device = self.scenario.devices[name]
         if device.queue_depth:
-            return int(device.queue_depth)
+            return self._depth_value(device.queue_depth)
         depth = 16
         for ps in self._all:
-            q = ps.step.queue_depth
-            if ps.step.device == name and isinstance(q, int) and not isinstance(q, bool):
-                depth = max(depth, q)
+            if ps.step.device == name:
+                depth = max(depth, self._depth_value(ps.step.queue_depth))
         return depth
+
+    def _depth_value(self, value: Any) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:  # a random draw here may differ from the step's own: the step run caps it
+            got = _resolve(value, self.initial_vars(), random.Random(f"{self.seed}:depth"))
+            return _as_int("queue_depth", got, 1, MAX_QUEUE_DEPTH)
+        except Exception:  # reads a saved value (or is bad: Plan.check says so)
+            return RUNTIME_DEPTH
 
     def block_size_hint(self, name: str | None) -> int:
         """The block size ``sgscript plan`` assumes: the device option, else 512."""
