@@ -612,6 +612,13 @@ class _Refusing(SimTransport):
             return super().submit([io])
         return 0
 
+    def execute_sync(self, io: Any) -> bool:  # a depth-1 step's path: refused the same way
+        if io.dxfer_len > 4 << 20:
+            io.os_error = OSError(errno.ENOMEM, "the driver refused a 32 MiB transfer")
+            io.complete()
+            return True
+        return super().execute_sync(io)
+
 
 class _RefusingPlugin:
     @hookimpl
@@ -968,3 +975,76 @@ steps:
     result = run_scenario(scenario, seed=1)
     assert result.status == "passed", [s.failures for s in result.steps]
     assert [s.count for s in result.steps] == [50, 50, 1, 1]
+
+
+class _Counting(SimTransport):
+    """A sim disk that counts how commands reach it: blocking calls or reactor batches."""
+
+    def __init__(self, target: str, interrupt_at: int = 0) -> None:
+        super().__init__(target)
+        self.sync = self.batched = 0
+        self.interrupt_at = interrupt_at
+
+    def submit(self, ios: Any) -> int:
+        started = super().submit(ios)
+        self.batched += started
+        return started
+
+    def execute_sync(self, io: Any) -> bool:
+        if self.interrupt_at and self.sync + 1 == self.interrupt_at:
+            # as SG_IO reports a signal that arrived while the command was at the device
+            io.submitted_at = time.perf_counter()
+            io.os_error = InterruptedError(errno.EINTR, "interrupted by a signal")
+            io.complete()
+            return True
+        done = super().execute_sync(io)
+        self.sync += done
+        return done
+
+
+class _CountingPlugin:
+    def __init__(self, interrupt_at: int = 0) -> None:
+        self.opened: list[_Counting] = []
+        self.interrupt_at = interrupt_at
+
+    @hookimpl
+    def sgscript_open_target(self, target: str, options: dict[str, Any]) -> Any:
+        if not target.startswith("lab:"):
+            return None
+        self.opened.append(_Counting(target[4:], self.interrupt_at))
+        return self.opened[-1]
+
+
+def _counted(*steps: Step, interrupt_at: int = 0) -> tuple[Any, _Counting]:
+    pm = get_plugin_manager()
+    plugin = _CountingPlugin(interrupt_at)
+    pm.register(plugin)
+    result = run_scenario(
+        scenario(*steps, devices={"a": Device("a", "lab:count")}), seed=1, plugins=pm
+    )
+    (transport,) = plugin.opened
+    return result, transport
+
+
+def test_a_depth_one_step_alone_sends_each_command_in_one_blocking_call() -> None:
+    """SG_IO (one system call) instead of write + poll + read, when nothing else is in
+    flight: every command still judged, a failure still a failure."""
+    result, transport = _counted(
+        cmd("reads", "Read10", fields={"lba": "${index}", "transfer_length": 1}, repeat=500),
+        cmd("past the end", "Read10", fields={"lba": 262144, "transfer_length": 1}),
+    )
+    steps = by_path(result)
+    assert (steps["1"].status, steps["1"].count) == ("passed", 500)
+    assert steps["2"].status == "failed"
+    assert "OUT OF RANGE" in steps["2"].failures[0].message.upper()
+    assert transport.sync >= 500 and transport.batched <= 5  # the open's own commands
+    deep, transport = _counted(cmd("deep", "TestUnitReady", repeat=200, queue_depth=8))
+    assert deep.steps[0].status == "passed" and transport.batched >= 200
+
+
+def test_a_signal_during_a_blocking_call_is_an_interruption_not_a_device_fault() -> None:
+    result, _ = _counted(cmd("soak", "TestUnitReady", repeat=1000), interrupt_at=10)
+    step = result.steps[0]
+    assert step.status == "interrupted", (step.status, step.message)
+    assert "outcome is unknown" in step.message and "device error" not in step.message
+    assert step.count < 1000

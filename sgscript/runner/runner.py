@@ -511,6 +511,18 @@ class _Runner(_Devices):
         self.kinds = expectation_kinds(self.pm)
         self.check_hook = bool(self.pm.hook.sgscript_check_command.get_hookimpls())
 
+    def alone(self, run: _StepRun) -> bool:
+        """Whether ``run`` is the only step running and nothing is in flight on any device:
+        then it may send its commands one blocking call at a time."""
+        reactor = self.reactor
+        return (
+            len(self.active) == 1
+            and self.active[0] is run
+            and reactor is not None
+            and not reactor.threaded
+            and not any(ch.pending for ch in self.channels.values())
+        )
+
     def fast_ok(self, expect: Sequence[Expectation]) -> bool:
         """Whether a clean completion passes without asking anyone (``good`` or nothing)."""
         return not self.check_hook and all(e.kind == "good" for e in expect)

@@ -22,6 +22,9 @@ from ..scsi.status import SenseKey
 from ..transport.base import Io
 from .results import FailureDetail, Latency, StepResult
 
+#: Seconds of blocking one-at-a-time commands before the run looks at signals and stops again.
+_SYNC_SLICE = 0.02
+
 #: Failures kept in detail per step (the count covers them all).
 MAX_FAILURES = 10
 
@@ -97,6 +100,8 @@ class _RunnerView(Protocol):
     def command_done(self) -> Callable[..., None] | None: ...
 
     def fast_ok(self, expect: Sequence[Expectation]) -> bool: ...
+
+    def alone(self, run: _StepRun) -> bool: ...
 
     def check(self, run: _StepRun, io: Io, index: int) -> list[str]: ...
 
@@ -187,6 +192,9 @@ class _StepRun:
         assert channel is not None
         bs = self.block_size
         timeout = channel.timeout
+        if self.depth == 1 and self.runner.alone(self):
+            self._pump_sync(channel, bs, timeout)
+            return
         ios: list[Io] = []
         index = self.submitted
         try:
@@ -207,6 +215,36 @@ class _StepRun:
         self.in_flight += len(ios)
         channel.queue.submit(ios)
 
+    def _pump_sync(self, channel: Channel, bs: int, timeout: float) -> None:
+        """Depth 1 with nothing else in flight anywhere: each command in one blocking call
+        (SG_IO on sg, the unit's answer on ``sim:``), no reactor round trip. Returns after
+        a slice of commands so the run still sees signals and stop requests in time."""
+        transport = channel.transport
+        stream = self.stream
+        runner = self.runner
+        end = time.perf_counter() + _SYNC_SLICE
+        final = self.ps.final
+        while not self.halted and not runner.sigint and (final or not runner.stopping):
+            try:
+                command = next(stream, None)
+            except Exception as exc:
+                self.fail_step(_problem(exc))
+                command = None
+            if command is None:
+                self.exhausted = True
+                return
+            command.options.verify_handler = _judge
+            io = _RunIo(command, channel, timeout=timeout, block_size=bs)
+            io.run = self
+            io.index = self.submitted
+            self.submitted += 1
+            self.in_flight += 1
+            if not transport.execute_sync(io):  # the transport cannot now: the reactor's way
+                channel.queue.submit([io])
+                return
+            if time.perf_counter() >= end:
+                return
+
     def cut(self, reason: str) -> None:
         """Send nothing more: the scenario stops (another step failed, Ctrl-C, a device broke)."""
         self.halted = True
@@ -224,6 +262,14 @@ class _StepRun:
     def completed(self, io: Io) -> None:
         """The verify handler of every command of this step (called by ``Io.complete``)."""
         self.in_flight -= 1
+        if isinstance(io.os_error, InterruptedError):  # a signal cut a blocking SG_IO short
+            self.interrupted = True
+            self.cut("interrupted")
+            self.stopped = (
+                f"interrupted while command {io.index + 1:,} was at the device"  # type: ignore[attr-defined]
+                " (the driver finishes it unseen: its outcome is unknown)"
+            )
+            return
         self.count += 1
         self.latency.add(io.completed_at - io.submitted_at)
         index = io.index  # type: ignore[attr-defined]

@@ -358,6 +358,10 @@ class SgTransport(Transport):
         try:
             # Never retried on EINTR: the driver may already have sent the command.
             fcntl.ioctl(fd, SG_IO, pending.hdr)
+        except InterruptedError:
+            io.os_error = InterruptedError(
+                errno.EINTR, "interrupted by a signal while the command was at the device"
+            )
         except OSError as exc:
             io.os_error = OSError(exc.errno, self._refused(io, exc))
         now = time.perf_counter()
