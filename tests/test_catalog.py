@@ -1066,3 +1066,30 @@ def test_sg3_utils_names_every_cdb_the_way_we_do() -> None:
         if got not in ((expected,) if isinstance(expected, str) else expected)
     ]
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    ("name", "fixed", "changing"),
+    [
+        ("Read10", {"transfer_length": 8, "fua": 1}, {"lba": 0x12345678}),
+        ("Read16", {"transfer_length": 1}, {"lba": (1 << 64) - 1}),
+        ("Write10", {"lba": 7}, {"transfer_length": 65535}),
+        ("Inquiry", {}, {"allocation_length": 255, "evpd": 1}),
+    ],
+)
+def test_a_template_encodes_what_the_whole_command_encodes(
+    name: str, fixed: dict[str, int], changing: dict[str, int]
+) -> None:
+    """A step's stream patches only its changing fields into a CDB encoded once: the bytes,
+    the values and the data size are the command's own, and every value is still checked."""
+    from sgscript.scsi.cdb import Template
+
+    cls = lookup(name)
+    template = Template(cls, fixed, list(changing))
+    made, whole = template.make(changing), cls(**fixed, **changing)
+    assert made.cdb == whole.cdb and made.field_values() == whole.field_values()
+    assert made.data_length(512) == whole.data_length(512)
+    assert template.size_changes == ("transfer_length" in changing or "allocation_length" in changing)
+    key = next(iter(changing))
+    with pytest.raises(FieldValueError, match="does not fit"):
+        template.make({**changing, key: 1 << 64})

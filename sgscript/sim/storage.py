@@ -23,6 +23,7 @@ import stat
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import Collection
+from itertools import repeat
 
 from ..scsi.errors import UsageError
 
@@ -101,10 +102,12 @@ class MemoryStorage(Storage):
         self._blocks: dict[int, bytes] = {}
 
     def read(self, lba: int, count: int) -> bytes:
-        get, zero = self._blocks.get, self._zero
+        blocks, zero = self._blocks, self._zero
         if count == 1:
-            return get(lba, zero)
-        return b"".join(get(i, zero) for i in range(lba, lba + count))
+            return blocks.get(lba, zero)
+        if not blocks:  # nothing written yet: all zeros
+            return bytes(count * self.block_size)
+        return b"".join(map(blocks.get, range(lba, lba + count), repeat(zero, count)))
 
     def write(self, lba: int, data: bytes) -> None:
         bs = self.block_size

@@ -11,12 +11,12 @@ from ...limits import (
     MAX_TRANSFER,
 )
 from ...scsi.catalog import Catalog
-from ...scsi.cdb import Command, Direction
+from ...scsi.cdb import Command, Direction, Template
 from ...scsi.errors import UsageError
 from ..model import DataSource, Step
 from .raw import RawCommand
 from .steps import Env
-from .values import _DATA_KEYS, _as_int, _bounds, _resolve, _transfer, has_random
+from .values import _DATA_KEYS, _as_int, _bounds, _resolve, _transfer, has_random, uses_index
 
 __all__: list[str] = []
 
@@ -35,6 +35,7 @@ class _Maker:
         *,
         catalog: Catalog,
         checking: bool = False,
+        index_varies: bool = False,
     ) -> None:
         self.catalog = catalog
         self.max_transfer = max_transfer
@@ -76,13 +77,16 @@ class _Maker:
                 raise UsageError(f"step {step.name!r} names no command")
             self.cls = catalog.lookup(step.command)
             for key, value in step.fields.items():
-                if has_random(value):
+                if index_varies and uses_index(value):  # resolved per command, index and all
+                    self.varying.append((key, value, None))
+                elif has_random(value):
                     self.varying.append((key, value, _bounds(value, vars_, rng)))
                 else:
                     self.fixed[key] = _resolve(value, vars_, rng)
             if step.data_in is not None:
                 self.options["data_in"] = self._data_in(_resolve(step.data_in, vars_, rng))
         self.varies = bool(self.varying)
+        self._template: Template | None = None
 
     def _data_in(self, value: Any) -> int:
         return _transfer("data_in", _as_int("data_in", value), self.max_transfer)
@@ -103,14 +107,39 @@ class _Maker:
         if self.raw is not None:
             return self._raw()
         assert self.cls is not None
-        kwargs = dict(self.fixed)
+        kwargs = {} if self.data is None and self.varying else dict(self.fixed)
         rng = self.rng
         for key, value, bounds in self.varying:
             if bounds is not None:  # the same draw resolve() makes, without re-evaluating
                 kwargs[key] = rng.randint(*bounds)
             else:
                 kwargs[key] = _resolve(value, self.env.vars, rng)
+        if self.data is None and self.varying:
+            return self._patched(kwargs)
         return self._build(kwargs)
+
+    def _patched(self, changing: dict[str, Any]) -> Command:
+        """A stream of one command whose fields change: the fixed fields checked and encoded
+        once (a ``Template``), each command's changing values checked and patched in."""
+        template = self._template
+        if template is None:
+            assert self.cls is not None
+            names = [key for key, _, _ in self.varying]
+            template = self._template = Template(self.cls, self.fixed, names, **self.options)
+            if not template.size_changes:
+                _transfer(
+                    f"{self.cls.__name__}'s data",
+                    template.make(changing).data_length(self.block_size),
+                    self.max_transfer,
+                )
+        command = template.make(changing)
+        if template.size_changes:
+            _transfer(
+                f"{template.cls.__name__}'s data",
+                command.data_length(self.block_size),
+                self.max_transfer,
+            )
+        return command
 
     def _build(self, kwargs: dict[str, Any]) -> Command:
         assert self.cls is not None

@@ -28,6 +28,7 @@ from .values import (
     _env,
     _message,
     _names,
+    _only_fields_use_index,
     _resolve,
     _step_uses_index,
     _vars_text,
@@ -368,7 +369,23 @@ class Plan:
     def _stream(self, step: Step, env: Env, rng: random.Random, repeat: int) -> Iterator[Command]:
         if step.kind != "command":
             raise UsageError(f"step {step.name!r} is a {step.kind} step: it sends no commands")
-        if _step_uses_index(step):  # every command differs: evaluate each one afresh
+        if _only_fields_use_index(step):  # one maker: the index fields change per command
+            base = {**env.vars, "index": 0}
+            maker = _Maker(
+                step,
+                Env(base, env.block_size),
+                rng,
+                self.seed,
+                self.base_dir,
+                self.max_transfer,
+                catalog=self.catalog,
+                index_varies=True,
+            )
+            for index in range(repeat):
+                base["index"] = index
+                yield maker()
+            return
+        if _step_uses_index(step):  # the CDB or data differ: evaluate each command afresh
             base = {**env.vars}
             for index in range(repeat):
                 base["index"] = index

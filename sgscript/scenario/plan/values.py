@@ -46,6 +46,13 @@ def _step_uses_index(step: Step) -> bool:
     return any(uses_index(v) for v in values)
 
 
+def _only_fields_use_index(step: Step) -> bool:
+    """``${index}`` in fields alone (not the CDB, data-in size or data): one maker serves."""
+    if step.data is not None or uses_index(step.cdb) or uses_index(step.data_in):
+        return False
+    return any(uses_index(v) for v in step.fields.values())
+
+
 def _resolve(value: Any, vars: Mapping[str, Any], rng: random.Random) -> Any:
     from ..expr import resolve  # the loader's evaluator: one for validation and running
 
