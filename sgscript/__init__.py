@@ -5,52 +5,99 @@ The Python API of the seed library, modernised::
     from sgscript import Channel, command, handler
     ch = Channel.open("/dev/sg3")
     ch.cmd.TestUnitReady()
+
+Every name is imported on first use (PEP 562), so ``sgscript --version`` and a
+short run do not pay for the command tables, YAML and JSON Schema they never touch.
 """
 
-from . import command, handler
-from .channel import Channel
-from .reactor import Reactor
-from .scsi.catalog import Catalog, catalog, decode_cdb, lookup
-from .scsi.cdb import Command, Direction
-from .scsi.errors import (
-    CheckCondition,
-    CommandTimeout,
-    DriverError,
-    ExpectationFailed,
-    HostError,
-    IllegalRequest,
-    MediumError,
-    NotReady,
-    ReservationConflict,
-    SgscriptError,
-    StatusError,
-    TaskFailed,
-    TransportError,
-    UnitAttention,
-    UsageError,
-)
-from .transport import open_transport
-from .transport.base import Io, ResetKind, Transport
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-#: Scenario entry points, imported on first use (they pull in YAML and JSON Schema).
-_LAZY = {
-    "load_scenario": ("sgscript.runner.session", "load_scenario"),
-    "Plan": ("sgscript.scenario.plan", "Plan"),
-    "run_scenario": ("sgscript.runner", "run_scenario"),
-    "ScenarioResult": ("sgscript.runner", "ScenarioResult"),
+_ERRORS = "sgscript.scsi.errors"
+#: Public name -> the module that defines it (a module itself when the name is one).
+_WHERE = {
+    "Catalog": "sgscript.scsi.catalog",
+    "Channel": "sgscript.channel",
+    "CheckCondition": _ERRORS,
+    "Command": "sgscript.scsi.cdb",
+    "CommandTimeout": _ERRORS,
+    "Direction": "sgscript.scsi.cdb",
+    "DriverError": _ERRORS,
+    "ExpectationFailed": _ERRORS,
+    "HostError": _ERRORS,
+    "IllegalRequest": _ERRORS,
+    "Io": "sgscript.transport.base",
+    "MediumError": _ERRORS,
+    "NotReady": _ERRORS,
+    "Plan": "sgscript.scenario.plan",
+    "Reactor": "sgscript.reactor",
+    "ReservationConflict": _ERRORS,
+    "ResetKind": "sgscript.transport.base",
+    "ScenarioResult": "sgscript.runner",
+    "SgscriptError": _ERRORS,
+    "StatusError": _ERRORS,
+    "TaskFailed": _ERRORS,
+    "Transport": "sgscript.transport.base",
+    "TransportError": _ERRORS,
+    "UnitAttention": _ERRORS,
+    "UsageError": _ERRORS,
+    "catalog": "sgscript.scsi.catalog",
+    "command": "sgscript.command",
+    "decode_cdb": "sgscript.scsi.catalog",
+    "handler": "sgscript.handler",
+    "load_scenario": "sgscript.runner.session",
+    "lookup": "sgscript.scsi.catalog",
+    "open_transport": "sgscript.transport",
+    "run_scenario": "sgscript.runner",
 }
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sgscript' has no attribute {name!r}")
+    found = importlib.import_module(module)
+    value = found if module.rpartition(".")[2] == name else getattr(found, name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
 
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'sgscript' has no attribute {name!r}")
 
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
+
+if TYPE_CHECKING:
+    from . import command, handler
+    from .channel import Channel
+    from .reactor import Reactor
+    from .runner import ScenarioResult, run_scenario
+    from .runner.session import load_scenario
+    from .scenario.plan import Plan
+    from .scsi.catalog import Catalog, catalog, decode_cdb, lookup
+    from .scsi.cdb import Command, Direction
+    from .scsi.errors import (
+        CheckCondition,
+        CommandTimeout,
+        DriverError,
+        ExpectationFailed,
+        HostError,
+        IllegalRequest,
+        MediumError,
+        NotReady,
+        ReservationConflict,
+        SgscriptError,
+        StatusError,
+        TaskFailed,
+        TransportError,
+        UnitAttention,
+        UsageError,
+    )
+    from .transport import open_transport
+    from .transport.base import Io, ResetKind, Transport
 
 __all__ = [
     "Catalog",

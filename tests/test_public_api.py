@@ -28,3 +28,16 @@ def test_driving_devices_does_not_import_the_scenario_machinery() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_importing_the_package_loads_no_command_tables_until_asked() -> None:
+    """``sgscript --version`` and ``import sgscript`` pay for nothing they do not use; every
+    public name still arrives on first use, and ``dir()`` lists them all."""
+    code = (
+        "import sys, sgscript; before = 'sgscript.scsi.commands' in sys.modules;"
+        " sgscript.command; print(before, 'sgscript.scsi.commands' in sys.modules,"
+        " set(sgscript.__all__) <= set(dir(sgscript)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True"]
+    assert sorted(sgscript.__all__) == sorted(sgscript._WHERE)

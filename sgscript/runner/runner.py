@@ -508,7 +508,8 @@ class _Runner(_Devices):
 
         if self.pm is None:
             self.pm = get_plugin_manager(self.plugins)
-        self.kinds = expectation_kinds(self.pm)
+        known = getattr(self.pm, "kinds", None)  # a PluginManager checked its kinds once
+        self.kinds = known if known is not None else expectation_kinds(self.pm)
         self.check_hook = bool(self.pm.hook.sgscript_check_command.get_hookimpls())
 
     def alone(self, run: _StepRun) -> bool:

@@ -62,6 +62,10 @@ SG_SCSI_RESET_NO_ESCALATE = 0x100
 SG_MAX_QUEUE = 16
 _SENSE_MAX = 252  # SPC-5 upper bound on sense data; the driver caps at SCSI_SENSE_BUFFERSIZE (96)
 _TIMEOUT_MAX_MS = 0x7FFFFFFF
+#: The largest transfer sent with SG_IO. A bigger one goes through write()/read(): there
+#: the driver refuses at once what it cannot map (ENOMEM), where SG_IO was seen to block
+#: for minutes building a 32 MiB buffer in a small guest.
+_SYNC_MAX_BYTES = 1 << 20
 #: write() errnos that mean "no room now" while this descriptor has commands in flight.
 _FULL = frozenset({errno.EDOM, errno.EAGAIN, errno.ENOMEM})
 
@@ -350,6 +354,8 @@ class SgTransport(Transport):
 
     def execute_sync(self, io: Io) -> bool:
         """SG_IO on the least busy descriptor: one system call, no reactor round trip."""
+        if io.dxfer_len > _SYNC_MAX_BYTES:
+            return False
         fd = self._least_busy()
         if fd is None:
             return False
