@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 _ERRORS = "sgscript.scsi.errors"
 #: Public name -> the module that defines it (a module itself when the name is one).

@@ -36,6 +36,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sgscript"
 LAYER_OF: dict[str, str] = {
     # the bounds on input and the value grammar: nothing else of sgscript, every layer may use them
     "sgscript.limits": "base",
+    "sgscript._version": "base",
     "sgscript.grammar": "base",
     "sgscript.scsi": "scsi",
     "sgscript.sim": "sim",

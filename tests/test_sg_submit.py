@@ -15,7 +15,7 @@ import pytest
 
 import sgscript.transport.linux.sg as sg
 from sgscript import Channel
-from sgscript.scsi.commands import Read16, TestUnitReady
+from sgscript.scsi.commands import Read10, Read16, TestUnitReady
 from sgscript.scsi.errors import TransportError
 from sgscript.transport.base import Io
 
@@ -112,6 +112,7 @@ def test_sg_io_refusal_is_worded_the_same(make: Any, monkeypatch: pytest.MonkeyP
         raise OSError(errno.ENOMEM, os.strerror(errno.ENOMEM))
 
     monkeypatch.setattr(sg.fcntl, "ioctl", ioctl)
-    io = big_read()
+    assert not transport.execute_sync(big_read())  # too big for SG_IO: write() refuses at once
+    io = Io(Read10(lba=0, transfer_length=2048))  # 1 MiB: the largest SG_IO takes
     assert transport.execute_sync(io)
-    assert io.failure is not None and "refused a 32 MiB transfer (ENOMEM)" in io.failure.detail
+    assert io.failure is not None and "refused a 1 MiB transfer (ENOMEM)" in io.failure.detail

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from .exits import EXIT_DEVICE, EXIT_OK, EXIT_USAGE
 from .scenarios import (
     _configure_plan,

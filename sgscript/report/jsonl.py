@@ -56,7 +56,7 @@ def run_header(
     log_commands: bool = False,
 ) -> dict[str, Any]:
     """The first line: enough to replay the run (same specs, bindings and seed)."""
-    from .. import __version__
+    from .._version import __version__
 
     return {
         "type": "run",
