@@ -8,8 +8,8 @@ data, so handlers read like the standard's prose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 from ..scsi.catalog import Catalog
 from ..scsi.cdb import Command
@@ -133,17 +133,33 @@ class Response:
 GOOD = Response()
 
 
-@dataclass(slots=True)
 class Request:
-    """One command as the logical unit sees it."""
+    """One command as the logical unit sees it; its fields are decoded when first asked
+    (TEST UNIT READY's handler never asks)."""
 
-    nexus: str
-    cdb: bytes
-    command: type[Command]
-    fields: dict[str, int]
-    data_out: bytes = b""
-    allocation: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("_fields", "allocation", "cdb", "command", "data_out", "nexus")
+
+    def __init__(
+        self,
+        nexus: str,
+        cdb: bytes,
+        command: type[Command],
+        data_out: bytes = b"",
+        allocation: int = 0,
+    ) -> None:
+        self.nexus = nexus
+        self.cdb = cdb
+        self.command = command
+        self.data_out = data_out
+        self.allocation = allocation
+        self._fields: dict[str, int] | None = None
+
+    @property
+    def fields(self) -> dict[str, int]:
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = self.command.layout.decode(self.cdb)
+        return fields
 
     @property
     def name(self) -> str:

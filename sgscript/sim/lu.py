@@ -75,6 +75,9 @@ def builtin_handlers() -> dict[str, Handler]:
     return dict(_builtin_table())
 
 
+#: How many distinct CDBs a unit remembers it accepted (what they are, who answers).
+_ACCEPTED_MAX = 4096
+
 #: Commands answered whatever unit attention is pending (SAM-5 5.14, SPC-5 5.14).
 UA_EXEMPT = frozenset({"Inquiry", "ReportLuns", "RequestSense"})
 
@@ -160,6 +163,7 @@ class LogicalUnit:
         #: The commands this unit can identify, and those it answers (by class name).
         self.catalog = catalog if catalog is not None else standard_catalog()
         self.handlers = dict(handlers) if handlers is not None else builtin_handlers()
+        self._accepted: dict[bytes, tuple[type[Command], Handler, bool, bool]] = {}
         self.name = name
         self.lun = lun
         check_config(cfg)
@@ -251,10 +255,8 @@ class LogicalUnit:
     def d_sense(self) -> bool:
         return bool(self.state.get("d_sense", self.config.descriptor_sense))
 
-    def _run(self, nexus: str, cdb: bytes, data_out: bytes, allocation: int) -> bytes | None:
-        if nexus not in self.seen:
-            self.seen.add(nexus)
-            self.pending_ua.setdefault(nexus, []).insert(0, C.POWER_ON_RESET)
+    def _accept(self, cdb: bytes) -> tuple[type[Command], Handler, bool, bool]:
+        """What a CDB is and who answers it, or the CHECK CONDITION that refuses it."""
         cls = self.catalog.identify(cdb) if cdb else None
         handler = self.handlers.get(cls.__name__) if cls is not None else None
         if cls is None or handler is None or len(cdb) < cls.length:
@@ -263,14 +265,26 @@ class LogicalUnit:
         if cdb[at] & 0x04:  # NACA, and this unit has no NormACA (SAM-5 5.2)
             raise Fail(C.INVALID_FIELD_IN_CDB, field=(at, 2))
         name = cls.__name__
-        req = Request(nexus, cdb, cls, cls.layout.decode(cdb), data_out, allocation)
+        return cls, handler, name in UA_EXEMPT, name in READY_NOT_NEEDED
+
+    def _run(self, nexus: str, cdb: bytes, data_out: bytes, allocation: int) -> bytes | None:
+        if nexus not in self.seen:
+            self.seen.add(nexus)
+            self.pending_ua.setdefault(nexus, []).insert(0, C.POWER_ON_RESET)
+        accepted = self._accepted.get(cdb)  # a CDB sent again (a repeat step): known
+        if accepted is None:
+            accepted = self._accept(cdb)
+            if len(self._accepted) < _ACCEPTED_MAX:
+                self._accepted[cdb] = accepted
+        cls, handler, ua_exempt, ready_not_needed = accepted
+        req = Request(nexus, cdb, cls, data_out, allocation)
         self.faults.check(req)
-        if name not in UA_EXEMPT:
+        if not ua_exempt and self.pending_ua:
             ua = self.take_ua(nexus)
             if ua is not None:
                 raise Fail(ua)
         self.reservations.check(req)
-        if not self.started and name not in READY_NOT_NEEDED:
+        if not self.started and not ready_not_needed:
             raise Fail(C.NOT_READY_INITIALIZING_COMMAND_REQUIRED)
         data = handler(self, req)
         if data is not None and allocation < len(data):
@@ -278,6 +292,16 @@ class LogicalUnit:
         return data
 
     # -- introspection --------------------------------------------------------------------
+
+    def answer_with(
+        self, catalog: Catalog | None = None, handlers: Mapping[str, Handler] | None = None
+    ) -> None:
+        """From now on know ``catalog`` and answer with ``handlers`` (those given)."""
+        if catalog is not None:
+            self.catalog = catalog
+        if handlers is not None:
+            self.handlers = dict(handlers)
+        self._accepted.clear()
 
     def implemented(self) -> list[str]:
         """The catalog commands this logical unit answers (REPORT SUPPORTED OPERATION CODES)."""

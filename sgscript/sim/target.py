@@ -269,10 +269,7 @@ def get_target(
             _TARGETS[name] = target
         else:
             for lu in target.luns.values():
-                if catalog is not None:
-                    lu.catalog = catalog
-                if handlers is not None:
-                    lu.handlers = dict(handlers)
+                lu.answer_with(catalog, handlers)
             for key in sorted(given):
                 if getattr(config, key) != getattr(target.config, key):
                     raise UsageError(
