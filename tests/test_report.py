@@ -233,6 +233,31 @@ def test_jsonl_log_commands_logs_every_command(tmp_path: Path) -> None:
     assert "failure" in commands[7] and "failure" not in commands[6]
 
 
+def test_jsonl_a_good_command_is_logged_exactly_as_the_full_record_says() -> None:
+    """GOOD commands are formatted without a dict (the --log-commands fast path); every
+    key, its order and its value are what ``io_record`` gives, for each data phase."""
+    from sgscript.report import io_record
+
+    out = _io.StringIO()
+    reporter = JsonlReporter(out, log_commands=True)
+    reporter.step_started(None, "1.2")
+    write = good_io(lba=7, duration=123.456789e-6)
+    write.data_out, write.buffer = b"x" * 512, None
+    none = Io(command.TestUnitReady())
+    none.submitted_at, none.completed_at, none.done = 1.0, 1.5, True
+    short = good_io(duration=1e-7)
+    short.resid = 100
+    ios = [good_io(), write, none, short]
+    for io in ios:
+        reporter.command_done("1.2", io, None)
+    got = [json.loads(line) for line in out.getvalue().splitlines()][1:]  # after the header
+    want = [
+        {"type": "command", "step": "1.2", "seq": n, **io_record(io)} for n, io in enumerate(ios)
+    ]
+    assert got == want
+    assert [list(g) for g in got] == [list(w) for w in want]  # the same key order
+
+
 def test_jsonl_failed_commands_of_a_repeat_are_bounded(tmp_path: Path) -> None:
     log = tmp_path / "run.jsonl"
     reporter = JsonlReporter(log, header=run_header(seed=1, specs=[]))
