@@ -32,7 +32,7 @@ class _Os:
         outcome = self.script.pop(0) if self.script else None
         if outcome is not None:
             raise OSError(outcome, os.strerror(outcome))
-        return len(data)
+        return memoryview(data).nbytes
 
     def __getattr__(self, name: str) -> Any:
         return getattr(os, name)
@@ -116,3 +116,54 @@ def test_sg_io_refusal_is_worded_the_same(make: Any, monkeypatch: pytest.MonkeyP
     io = Io(Read10(lba=0, transfer_length=2048))  # 1 MiB: the largest SG_IO takes
     assert transport.execute_sync(io)
     assert io.failure is not None and "refused a 1 MiB transfer (ENOMEM)" in io.failure.detail
+
+
+def test_a_command_slot_is_reused_and_points_at_each_commands_own_buffers() -> None:
+    """The header, CDB and sense buffers are made once per slot; each command's CDB is
+    copied in and its data buffer used in place (data-in written by the driver, data-out
+    read from the command's own bytes)."""
+    import ctypes
+
+    slot = sg._Pending()
+    read = Io(Read10(lba=5, transfer_length=2), block_size=512)
+    slot.load(read, 7, 1000, 0)
+    hdr = slot.hdr
+    assert (hdr.pack_id, hdr.cmd_len, hdr.dxfer_len) == (7, 10, 1024)
+    assert slot.cdb.raw[:10] == read.cdb and hdr.dxfer_direction == sg.SG_DXFER_FROM_DEV
+    ctypes.memmove(hdr.dxferp, b"\xab" * 4, 4)  # as the driver writes data-in
+    assert read.buffer is not None and bytes(read.buffer[:4]) == b"\xab" * 4
+    slot.release()
+    out = Io(command_with_data(b"\x5a" * 512))
+    slot.load(out, 8, 1000, 0)
+    assert slot.cdb.raw[:10] == out.cdb and hdr.dxfer_direction == sg.SG_DXFER_TO_DEV
+    assert ctypes.string_at(hdr.dxferp, 512) == b"\x5a" * 512
+    slot.release()
+    slot.load(Io(TestUnitReady()), 9, 1000, 0)
+    assert (hdr.cmd_len, hdr.dxfer_len, hdr.dxferp) == (6, 0, None)
+
+
+def command_with_data(data: bytes) -> Any:
+    from sgscript.scsi.commands import Write10
+
+    return Write10(lba=1, data=data)
+
+
+def test_completions_are_read_into_one_reused_header(make: Any) -> None:
+    """reap() reads each sg_io_hdr into the transport's own header (no allocation per
+    completion) and fills the Io it belongs to, status and sense included."""
+    transport = make([])
+    fd = transport.fds()[0]
+    ios = [Io(TestUnitReady()), Io(TestUnitReady())]
+    assert transport.submit(ios) == 2
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    transport._pending[r] = transport._pending.pop(fd)  # completions arrive on the pipe
+    for io, status in zip(ios, (0, 2), strict=True):
+        reply = sg.SgIoHdr()
+        reply.pack_id, reply.status = io.tag, status
+        os.write(w, bytes(reply))
+    done = transport.reap(r)
+    assert done == ios and [io.status for io in done] == [0, 2]
+    assert transport.in_flight == 0 and len(transport._free) == 2
+    os.close(r)
+    os.close(w)

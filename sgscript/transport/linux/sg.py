@@ -60,6 +60,7 @@ SG_SET_TIMEOUT = 0x2201
 SG_SCSI_RESET_NO_ESCALATE = 0x100
 #: Commands the sg driver queues per open file descriptor (sg.c SG_MAX_QUEUE).
 SG_MAX_QUEUE = 16
+_CDB_MAX = 260  # a variable-length CDB's most (SPC-5 4.2.3)
 _SENSE_MAX = 252  # SPC-5 upper bound on sense data; the driver caps at SCSI_SENSE_BUFFERSIZE (96)
 _TIMEOUT_MAX_MS = 0x7FFFFFFF
 #: The largest transfer sent with SG_IO. A bigger one goes through write()/read(): there
@@ -108,40 +109,62 @@ _DIRECTION = {
 
 
 class _Pending:
-    """The C buffers one in-flight command needs alive until its read()."""
+    """One command slot: the header, CDB and sense buffers the driver reads and writes,
+    made once and reused for command after command (a transport keeps a free list)."""
 
     __slots__ = ("cdb", "data", "hdr", "io", "sense")
 
-    def __init__(self, io: Io, pack_id: int, timeout_ms: int, flags: int) -> None:
-        cdb = io.cdb
-        self.io = io
-        self.cdb = ctypes.create_string_buffer(cdb, len(cdb))
+    def __init__(self) -> None:
+        self.cdb = ctypes.create_string_buffer(_CDB_MAX)
         self.sense = ctypes.create_string_buffer(_SENSE_MAX)
-        hdr = SgIoHdr()
+        hdr = self.hdr = SgIoHdr()
         hdr.interface_id = ord("S")
-        hdr.dxfer_direction = _DIRECTION[io.command.direction] if io.dxfer_len else SG_DXFER_NONE
-        hdr.cmd_len = len(cdb)
         hdr.mx_sb_len = _SENSE_MAX
         hdr.cmdp = ctypes.addressof(self.cdb)
         hdr.sbp = ctypes.addressof(self.sense)
+        self.io: Io | None = None
+        self.data: Any = None
+
+    def load(self, io: Io, pack_id: int, timeout_ms: int, flags: int) -> None:
+        """Point the slot at ``io``: its CDB copied in, its data buffer used in place."""
+        cdb = io.cdb
+        self.io = io
+        hdr = self.hdr
+        if len(cdb) > len(self.cdb):  # longer than any CDB: the driver says what it thinks
+            self.cdb = ctypes.create_string_buffer(len(cdb))
+            hdr.cmdp = ctypes.addressof(self.cdb)
+        ctypes.memmove(self.cdb, cdb, len(cdb))
+        hdr.cmd_len = len(cdb)
         hdr.timeout = timeout_ms
         hdr.flags = flags
         hdr.pack_id = pack_id
         hdr.usr_ptr = pack_id
-        self.data: Any = None
-        if io.dxfer_len:
-            if io.data_out is not None:
-                self.data = ctypes.create_string_buffer(io.data_out, io.dxfer_len)
+        hdr.status = hdr.host_status = hdr.driver_status = hdr.sb_len_wr = 0
+        n = io.dxfer_len
+        if n:
+            if io.data_out is not None:  # the kernel only reads it: the bytes object's own memory
+                self.data = ctypes.c_char_p(io.data_out)
+                hdr.dxferp = ctypes.cast(self.data, ctypes.c_void_p).value
             else:
                 assert io.buffer is not None
-                self.data = (ctypes.c_char * io.dxfer_len).from_buffer(io.buffer)
-            hdr.dxferp = ctypes.addressof(self.data)
-            hdr.dxfer_len = io.dxfer_len
-        self.hdr = hdr
+                self.data = ctypes.c_char.from_buffer(io.buffer)
+                hdr.dxferp = ctypes.addressof(self.data)
+            hdr.dxfer_direction = _DIRECTION[io.command.direction]
+        else:
+            self.data = None
+            hdr.dxferp = None
+            hdr.dxfer_direction = SG_DXFER_NONE
+        hdr.dxfer_len = n
+
+    def release(self) -> None:
+        """Let go of the command's buffers (the slot goes back to the free list)."""
+        self.io = None
+        self.data = None
 
     def fill(self, hdr: SgIoHdr) -> Io:
         """Copy what the driver returned into the Io."""
         io = self.io
+        assert io is not None
         io.status = hdr.status
         if hdr.host_status or hdr.driver_status:
             set_host_status(io, hdr.host_status, hdr.driver_status)
@@ -213,6 +236,8 @@ class SgTransport(Transport):
         self._fds: list[int] = []
         self._pending: dict[int, dict[int, _Pending]] = {}
         self._zombies: set[int] = set()
+        self._free: list[_Pending] = []  # command slots to reuse
+        self._reply = SgIoHdr()  # what read() fills
         self._next_id = 1
         self._in_flight = 0
         try:
@@ -268,7 +293,14 @@ class SgTransport(Transport):
         pack_id = self._next_id
         self._next_id = pack_id + 1 if pack_id < 0x7FFFFFFF else 1
         timeout_ms = min(_TIMEOUT_MAX_MS, max(1, int(io.timeout * 1000)))
-        return pack_id, _Pending(io, pack_id, timeout_ms, self._flags())
+        pending = self._free.pop() if self._free else _Pending()
+        pending.load(io, pack_id, timeout_ms, self._flags())
+        return pack_id, pending
+
+    def _recycle(self, pending: _Pending) -> None:
+        pending.release()
+        if len(self._free) < 4 * SG_MAX_QUEUE:
+            self._free.append(pending)
 
     def submit(self, ios: Sequence[Io]) -> int:
         started = 0
@@ -279,8 +311,9 @@ class SgTransport(Transport):
             pack_id, pending = self._new_pending(io)
             io.submitted_at = time.perf_counter()
             try:
-                os.write(fd, bytes(pending.hdr))  # EINTR is retried by Python (PEP 475)
+                os.write(fd, pending.hdr)  # EINTR is retried by Python (PEP 475)
             except OSError as exc:
+                self._recycle(pending)
                 io.submitted_at = 0.0
                 if exc.errno in _FULL and self._pending[fd]:
                     # Commands (ours, or abandoned ones the driver still holds) occupy this
@@ -325,9 +358,10 @@ class SgTransport(Transport):
     def reap(self, fd: int) -> list[Io]:
         done: list[Io] = []
         table = self._pending[fd]
+        hdr = self._reply
         while table:
             try:
-                raw = os.read(fd, _HDR_SIZE)
+                n = os.readv(fd, (hdr,))
             except BlockingIOError:
                 break
             except OSError as exc:
@@ -335,19 +369,18 @@ class SgTransport(Transport):
                     None, f"{self.path}: read() from the sg driver failed: {exc}"
                 ) from exc
             now = time.perf_counter()
-            if len(raw) != _HDR_SIZE:
-                raise TransportError(
-                    None, f"{self.path}: short read of sg_io_hdr ({len(raw)} bytes)"
-                )
-            hdr = SgIoHdr.from_buffer_copy(raw)
+            if n != _HDR_SIZE:
+                raise TransportError(None, f"{self.path}: short read of sg_io_hdr ({n} bytes)")
             pending = table.pop(hdr.pack_id, None)
             if pending is None:
                 continue  # not ours (another opener of a shared fd); nothing to fill
             self._in_flight -= 1
             if hdr.pack_id in self._zombies:
                 self._zombies.discard(hdr.pack_id)
+                self._recycle(pending)
                 continue
             io = pending.fill(hdr)
+            self._recycle(pending)
             io.completed_at = now
             done.append(io)
         return done
@@ -373,6 +406,7 @@ class SgTransport(Transport):
         now = time.perf_counter()
         if io.os_error is None:
             pending.fill(pending.hdr)
+        self._recycle(pending)
         io.complete(now)
         return True
 
