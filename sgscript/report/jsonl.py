@@ -85,16 +85,15 @@ class _StepLog:
 
 
 def _clean(io: Any) -> bool:
-    """GOOD, nothing else: no sense, no error, no timeout, no host or driver status."""
-    return not (
-        io.status
-        or io.sense_raw
-        or io.os_error is not None
-        or io.timed_out
-        or io.host_status
-        or io.driver_status
-        or io.failure is not None
-        or io.command is None
+    """GOOD, nothing else: no sense, no host or driver status (a timeout or a transport
+    error always leaves a ``failure``)."""
+    return (
+        io.failure is None
+        and not io.status
+        and not io.sense_raw
+        and not io.host_status
+        and not io.driver_status
+        and io.command is not None
     )
 
 
@@ -117,7 +116,7 @@ class JsonlReporter:
         self.log_commands = log_commands
         self.flush_interval = flush_interval
         self._steps: dict[str, _StepLog] = {}
-        self._quoted: dict[str, str] = {}  # step path -> its JSON string
+        self._quoted: dict[str, str] = {}  # step path -> its command lines' start
         self._scenario: str | None = None  # started, not yet finished
         self._finished = 0
         self._next_flush = 0.0
@@ -176,20 +175,19 @@ class JsonlReporter:
     def _write_clean(self, step_path: str, seq: int, io: Any) -> None:
         """A GOOD command with nothing else to say, formatted without a dict or ``json.dumps``:
         the same keys, order and values ``io_record`` gives (a test holds them equal)."""
-        step = self._quoted.get(step_path)
-        if step is None:
-            step = self._quoted[step_path] = json.dumps(step_path)
+        head = self._quoted.get(step_path)
+        if head is None:
+            head = self._quoted[step_path] = f'{{"type":"command","step":{json.dumps(step_path)},'
         if io.data_out is not None:
-            size = f',"data_out":{len(io.data_out)}'
+            size = f',"data_out":{len(io.data_out)}}}\n'
         elif io.buffer is not None:
             n, resid = io.dxfer_len, io.resid
-            size = f',"data_in":{n - resid if 0 <= resid <= n else n}'
+            size = f',"data_in":{n - resid if 0 <= resid <= n else n}}}\n'
         else:
-            size = ""
+            size = "}\n"
         self.file.write(
-            f'{{"type":"command","step":{step},"seq":{seq},'
-            f'"command":"{type(io.command).__name__}","cdb":"{bytes(io.cdb).hex()}",'
-            f'"status":"GOOD","duration":{round(io.duration, 9)!r}{size}}}\n'
+            f'{head}"seq":{seq},"command":"{type(io.command).__name__}","cdb":"{io.cdb.hex()}",'
+            f'"status":"GOOD","duration":{round(io.duration, 9)!r}{size}'
         )
         now = time.monotonic()
         if now >= self._next_flush:
