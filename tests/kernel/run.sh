@@ -14,6 +14,8 @@
 #   SGSCRIPT_KERNEL_BOOT_TIMEOUT   bound on boot until the guest script starts (default 300)
 #   SGSCRIPT_ISCSI_WAIT            bound on each step of the guest's two-initiator iSCSI rig,
 #                                  seconds (default 60; see guest.sh)
+#   SGSCRIPT_BENCH                 passed to the guest: `full` makes test_bench_kernel.py run the
+#                                  full benchmark (benchmarks/kernel.sh sets it)
 #
 # The guest also builds a two-initiator rig (tgtd + two kernel iSCSI sessions,
 # guest.sh) for the reservation tests; its set-up is in iscsi.log.
@@ -76,6 +78,7 @@ overlay=()
 {
     printf 'exec env PYTHON=%q SGSCRIPT_KERNEL_OUT=%q' "$py" "$out"
     [[ -n ${SGSCRIPT_ISCSI_WAIT:-} ]] && printf ' SGSCRIPT_ISCSI_WAIT=%q' "$SGSCRIPT_ISCSI_WAIT"
+    [[ -n ${SGSCRIPT_BENCH:-} ]] && printf ' SGSCRIPT_BENCH=%q' "$SGSCRIPT_BENCH"
     printf ' sh %q' "$repo/tests/kernel/guest.sh"
     (($#)) && printf ' %q' "$@"
     printf '\n'
