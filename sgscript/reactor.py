@@ -62,6 +62,7 @@ class DeviceQueue:
         "_on_close",
         "_reactor",
         "_submitted",
+        "peak",
         "transport",
     )
 
@@ -76,6 +77,8 @@ class DeviceQueue:
         self._submitted = 0
         self._completed = 0
         self._lock = threading.Lock()
+        #: The most commands the transport held at once (what a queue depth really reached).
+        self.peak = 0
 
     # -- what channels and the runner ask ------------------------------------------
 
@@ -213,6 +216,8 @@ class Reactor:
                 failed.os_error = failed.os_error or OSError(str(exc))
                 self._finish(queue, failed, time.perf_counter())
                 continue
+            if transport.in_flight > queue.peak:
+                queue.peak = transport.in_flight
             for _ in range(started):
                 io = backlog.popleft()
                 heapq.heappush(

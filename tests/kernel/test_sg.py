@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -163,3 +164,32 @@ def test_from_fd_and_at_head_option(sg_path: str) -> None:
     with Channel.from_fd(fd, target=sg_path) as ch:
         ch.execute(TestUnitReady(verify_handler=handler.might_fail(UnitAttention)))
         assert ch.cmd.Inquiry(allocation_length=36).data[8:16].strip()
+
+
+def test_a_queue_depth_written_as_an_expression_gets_past_16_on_the_real_driver(
+    sg_debug: str, tmp_path: Path
+) -> None:
+    """``queue_depth: "${qd}"`` (qd 64) opened the node for 16 (one descriptor): never more
+    than 16 in flight. Now the node opens for 64 and the driver holds more than 16."""
+    from sgscript import load_scenario, run_scenario
+
+    spec = tmp_path / "deep.yaml"
+    spec.write_text(
+        "sgscript: 1\nvars: {qd: 64}\n"
+        f"devices:\n  a: {sg_debug}\n"
+        "steps:\n  - {name: reads, device: a, queue_depth: '${qd}', repeat: 2000,"
+        " command: {Read10: {lba: {random: [0, 1000]}, transfer_length: 8}}}\n"
+    )
+    peaks: list[int] = []
+
+    class Peak:
+        def step_finished(self, result: object) -> None:
+            pass
+
+        def command_done(self, path: str, io: object, failure: object) -> None:
+            peaks.append(io.channel.queue.peak)  # type: ignore[attr-defined]
+
+    result = run_scenario(load_scenario(spec), seed=1, reporter=Peak())
+    step = result.steps[0]
+    assert (step.status, step.count, step.queue_depth) == ("passed", 2000, 64), step.message
+    assert max(peaks) > 16
