@@ -4,7 +4,7 @@ Nothing of sgscript is imported: one ``sg_io_hdr`` (ctypes), one CDB, sense
 and data buffer made once, then ``fcntl.ioctl(fd, SG_IO, hdr)`` in a loop
 that patches only the LBA and checks only the status words.  No Python tool
 can send a command for less, so ``sgbench.py`` compares sgscript with this
-loop (the issue's goal: at least 0.9 of it) as well as with fio and sg3_utils.
+loop (the goal: at least 0.9 of it) as well as with fio and sg3_utils.
 
     python benchmarks/bare_sgio.py /dev/sg1 tur 20000
     python benchmarks/bare_sgio.py /dev/sg1 read 20000 --blocks 8

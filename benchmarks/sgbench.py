@@ -1,4 +1,4 @@
-"""sgscript's benchmark: issue 10's table, each goal marked met or not, as text and JSON.
+"""sgscript's benchmark: the goals' table, each marked met or not, as text and JSON.
 
 One command runs it all, so that a claim about speed is always a measured one:
 
@@ -227,7 +227,7 @@ def _ratio_text(row: Row) -> str:
 
 
 def table(rows: Sequence[Row]) -> str:
-    """The issue's table in Markdown: work | sgscript | peer | ratio | goal | met?"""
+    """The goals table in Markdown: work | sgscript | peer | ratio | goal | met?"""
     lines = ["| work | sgscript | peer | ratio | goal | met? |", "|---|---|---|---|---|---|"]
     for row in rows:
         if row.peer:

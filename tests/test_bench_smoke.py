@@ -1,4 +1,4 @@
-"""The benchmark's host part runs at tiny sizes and writes a complete JSON (issue 10).
+"""The benchmark's host part runs at tiny sizes and writes a complete JSON.
 
 It keeps ``benchmarks/sgbench.py`` from rotting; it checks no speed (the figures
 of a smoke run on a busy CI machine mean nothing). The guest part has its own

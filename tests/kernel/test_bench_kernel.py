@@ -1,11 +1,11 @@
-"""The benchmark's guest part runs on the real sg driver and writes a complete JSON (issue 10).
+"""The benchmark's guest part runs on the real sg driver and writes a complete JSON.
 
 By default tiny sizes, one repetition, scsi_debug only: it keeps
 ``benchmarks/sgbench.py`` from rotting and checks no speed. With
 ``SGSCRIPT_BENCH=full`` (``benchmarks/kernel.sh``) the same test runs the full
 guest part on scsi_debug and the QEMU disk, after the lane's iSCSI rig has
 settled, and leaves ``bench.json`` and ``bench.txt`` (the table) in the lane's
-out dir. scsi_debug answers with ``delay=0`` meanwhile, as the issue measured:
+out dir. scsi_debug answers with ``delay=0`` meanwhile, as the goals are measured:
 the figure is then the tool's own cost, not a jiffy per command.
 """
 
