@@ -138,8 +138,16 @@ def test_a_command_slot_is_reused_and_points_at_each_commands_own_buffers() -> N
     assert slot.cdb.raw[:10] == out.cdb and hdr.dxfer_direction == sg.SG_DXFER_TO_DEV
     assert ctypes.string_at(hdr.dxferp, 512) == b"\x5a" * 512
     slot.release()
-    slot.load(Io(TestUnitReady()), 9, 1000, 0)
+    tur = Io(TestUnitReady())
+    slot.load(tur, 9, 1000, 0)
     assert (hdr.cmd_len, hdr.dxfer_len, hdr.dxferp) == (6, 0, None)
+    assert hdr.dxfer_direction == sg.SG_DXFER_NONE
+    slot.release()
+    slot.load(tur, 10, 1000, 0)  # the same command again: only its pack id changes
+    assert (hdr.pack_id, hdr.cmd_len, slot.cdb.raw[:6]) == (10, 6, tur.cdb)
+    fresh = sg._Pending()
+    fresh.load(Io(TestUnitReady()), 11, 1000, 0)
+    assert (fresh.hdr.dxfer_direction, fresh.hdr.cmd_len) == (sg.SG_DXFER_NONE, 6)
 
 
 def command_with_data(data: bytes) -> Any:

@@ -112,7 +112,7 @@ class _Pending:
     """One command slot: the header, CDB and sense buffers the driver reads and writes,
     made once and reused for command after command (a transport keeps a free list)."""
 
-    __slots__ = ("cdb", "data", "hdr", "io", "sense")
+    __slots__ = ("_last", "cdb", "data", "hdr", "io", "sense")
 
     def __init__(self) -> None:
         self.cdb = ctypes.create_string_buffer(_CDB_MAX)
@@ -120,27 +120,37 @@ class _Pending:
         hdr = self.hdr = SgIoHdr()
         hdr.interface_id = ord("S")
         hdr.mx_sb_len = _SENSE_MAX
+        hdr.dxfer_direction = SG_DXFER_NONE
         hdr.cmdp = ctypes.addressof(self.cdb)
         hdr.sbp = ctypes.addressof(self.sense)
         self.io: Io | None = None
         self.data: Any = None
+        #: (CDB bytes object, timeout, flags) the header holds: a repeated command (the same
+        #: CDB object, held here so its identity is its own) needs only its new pack id.
+        self._last: tuple[bytes, int, int] | None = None
 
     def load(self, io: Io, pack_id: int, timeout_ms: int, flags: int) -> None:
         """Point the slot at ``io``: its CDB copied in, its data buffer used in place."""
         cdb = io.cdb
         self.io = io
         hdr = self.hdr
-        if len(cdb) > len(self.cdb):  # longer than any CDB: the driver says what it thinks
-            self.cdb = ctypes.create_string_buffer(len(cdb))
-            hdr.cmdp = ctypes.addressof(self.cdb)
-        ctypes.memmove(self.cdb, cdb, len(cdb))
-        hdr.cmd_len = len(cdb)
-        hdr.timeout = timeout_ms
-        hdr.flags = flags
+        last = self._last
+        if last is None or last[0] is not cdb or last[1] != timeout_ms or last[2] != flags:
+            if len(cdb) > len(self.cdb):  # longer than any CDB: the driver says what it thinks
+                self.cdb = ctypes.create_string_buffer(len(cdb))
+                hdr.cmdp = ctypes.addressof(self.cdb)
+            ctypes.memmove(self.cdb, cdb, len(cdb))
+            hdr.cmd_len = len(cdb)
+            hdr.timeout = timeout_ms
+            hdr.flags = flags
+            self._last = (cdb, timeout_ms, flags)
         hdr.pack_id = pack_id
         hdr.usr_ptr = pack_id
-        hdr.status = hdr.host_status = hdr.driver_status = hdr.sb_len_wr = 0
+        # status, host/driver status, sense length, resid, duration: the driver writes
+        # them all back with every completion (read() into the reply, SG_IO in place)
         n = io.dxfer_len
+        if not n and not hdr.dxfer_len:
+            return  # no data phase, and none was set up before
         if n:
             if io.data_out is not None:  # the kernel only reads it: the bytes object's own memory
                 self.data = ctypes.c_char_p(io.data_out)
