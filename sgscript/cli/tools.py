@@ -29,6 +29,7 @@ from .format import (
     _print_json,
     _table,
 )
+from .scenarios import _add_plugin_option
 
 __all__ = ["parse_hex"]
 
@@ -86,15 +87,7 @@ def _parse_status(text: str) -> int:
         raise UsageError(f"status: {exc}") from None
 
 
-def _add_plugin_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-p",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="PLUGIN",
-        help="also load plugin module PLUGIN (its commands); -p no:NAME skips an installed one",
-    )
+_PLUGIN_HELP = "also load plugin module PLUGIN (its commands); -p no:NAME skips an installed one"
 
 
 def _catalog(args: argparse.Namespace) -> Any:
@@ -107,7 +100,7 @@ def _catalog(args: argparse.Namespace) -> Any:
 def _configure_commands(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", metavar="NAME", help="one command: its fields")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_plugin_option(p)
+    _add_plugin_option(p, _PLUGIN_HELP)
 
 
 def _run_commands(args: argparse.Namespace) -> int:
@@ -142,7 +135,7 @@ def _configure_cdb(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--decode", action="store_true", help="decode a CDB given in hex")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_plugin_option(p)
+    _add_plugin_option(p, _PLUGIN_HELP)
 
 
 def _run_cdb(args: argparse.Namespace) -> int:

@@ -311,16 +311,7 @@ class Plan:
         try:
             for index in indices:
                 env = Env({**vars_, "index": index}, block_size)
-                maker = _Maker(
-                    step,
-                    env,
-                    rng,
-                    self.seed,
-                    self.base_dir,
-                    self.max_transfer,
-                    catalog=self.catalog,
-                    checking=True,
-                )
+                maker = self._maker(step, env, rng, checking=True)
                 for _ in maker.extremes():
                     pass
         except _CHECKED as exc:
@@ -369,39 +360,20 @@ class Plan:
     def _stream(self, step: Step, env: Env, rng: random.Random, repeat: int) -> Iterator[Command]:
         if step.kind != "command":
             raise UsageError(f"step {step.name!r} is a {step.kind} step: it sends no commands")
-        if _only_fields_use_index(step):  # one maker: the index fields change per command
+        if _step_uses_index(step):
             base = {**env.vars, "index": 0}
-            maker = _Maker(
-                step,
-                Env(base, env.block_size),
-                rng,
-                self.seed,
-                self.base_dir,
-                self.max_transfer,
-                catalog=self.catalog,
-                index_varies=True,
-            )
-            for index in range(repeat):
+            indexed = Env(base, env.block_size)
+            if _only_fields_use_index(step):  # one maker: the index fields change per command
+                maker = self._maker(step, indexed, rng, index_varies=True)
+                for index in range(repeat):
+                    base["index"] = index
+                    yield maker()
+                return
+            for index in range(repeat):  # the CDB or data differ: each command afresh
                 base["index"] = index
-                yield maker()
-            return
-        if _step_uses_index(step):  # the CDB or data differ: evaluate each command afresh
-            base = {**env.vars}
-            for index in range(repeat):
-                base["index"] = index
-                yield _Maker(
-                    step,
-                    Env(base, env.block_size),
-                    rng,
-                    self.seed,
-                    self.base_dir,
-                    self.max_transfer,
-                    catalog=self.catalog,
-                )()
+                yield self._maker(step, indexed, rng)()
             return
         make = self._maker(step, env, rng)
-        if make is None:
-            return
         if not make.varies:
             command = make()
             yield from itertools.repeat(command, repeat)
@@ -409,9 +381,25 @@ class Plan:
         for _ in range(repeat):
             yield make()
 
-    def _maker(self, step: Step, env: Env, rng: random.Random) -> _Maker | None:
+    def _maker(
+        self,
+        step: Step,
+        env: Env,
+        rng: random.Random,
+        *,
+        index_varies: bool = False,
+        checking: bool = False,
+    ) -> _Maker:
         return _Maker(
-            step, env, rng, self.seed, self.base_dir, self.max_transfer, catalog=self.catalog
+            step,
+            env,
+            rng,
+            self.seed,
+            self.base_dir,
+            self.max_transfer,
+            catalog=self.catalog,
+            index_varies=index_varies,
+            checking=checking,
         )
 
     # -- sgscript plan ---------------------------------------------------------
