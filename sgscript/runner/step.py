@@ -262,7 +262,8 @@ class _StepRun:
     def completed(self, io: Io) -> None:
         """The verify handler of every command of this step (called by ``Io.complete``)."""
         self.in_flight -= 1
-        if isinstance(io.os_error, InterruptedError):  # a signal cut a blocking SG_IO short
+        if io.failure is not None and isinstance(io.os_error, InterruptedError):
+            # a signal cut a blocking SG_IO short
             self.interrupted = True
             self.cut("interrupted")
             self.stopped = (
