@@ -210,8 +210,7 @@ def io_record(io: Any, index: int | None = None, failure: Any = None) -> dict[st
     if io.data_out is not None:
         record["data_out"] = len(io.data_out)
     elif io.buffer is not None:  # bytes transferred (the residual off), without copying them
-        n, resid = io.dxfer_len, io.resid
-        record["data_in"] = n - resid if 0 <= resid <= n else n
+        record["data_in"] = io.received
     if failure is not None:
         # the verdict only: the CDB and sense are above, once
         detail = failure.to_dict() if hasattr(failure, "to_dict") else {"message": str(failure)}

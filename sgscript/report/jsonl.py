@@ -181,8 +181,7 @@ class JsonlReporter:
         if io.data_out is not None:
             size = f',"data_out":{len(io.data_out)}}}\n'
         elif io.buffer is not None:
-            n, resid = io.dxfer_len, io.resid
-            size = f',"data_in":{n - resid if 0 <= resid <= n else n}}}\n'
+            size = f',"data_in":{io.received}}}\n'
         else:
             size = "}\n"
         self.file.write(

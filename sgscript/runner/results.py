@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from math import log as _log
 from typing import Any
 
 from ..scenario.model import Mark
@@ -73,11 +72,8 @@ class Latency:
                 for s in exact:
                     self._buckets[self._index(s)] += 1
                 self._exact = None
-        elif seconds <= self._BASE:
-            self._buckets[0] += 1  # type: ignore[index]
-        else:  # _index, inlined: this runs once per command
-            i = int(_log(seconds / self._BASE) / self._LOG)
-            self._buckets[i if i < self._N else self._N - 1] += 1  # type: ignore[index]
+        else:
+            self._buckets[self._index(seconds)] += 1  # type: ignore[index]
 
     def _index(self, seconds: float) -> int:
         if seconds <= self._BASE:

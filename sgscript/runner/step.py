@@ -33,8 +33,20 @@ class _RunIo(Io):
     """An Io that knows its step and its number in it (no side table per command)."""
 
     __slots__ = ("index", "run")
-    index: int
-    run: _StepRun
+
+    def __init__(
+        self,
+        command: Command,
+        run: _StepRun,
+        index: int,
+        channel: Channel,
+        timeout: float,
+        block_size: int,
+    ) -> None:
+        command.options.verify_handler = _judge
+        super().__init__(command, channel, timeout=timeout, block_size=block_size)
+        self.run = run
+        self.index = index
 
 
 def _judge(io: Io) -> None:
@@ -199,12 +211,8 @@ class _StepRun:
         index = self.submitted
         try:
             for command in islice(self.stream, room):
-                command.options.verify_handler = _judge
-                io = _RunIo(command, channel, timeout=timeout, block_size=bs)
-                io.run = self
-                io.index = index
+                ios.append(_RunIo(command, self, index, channel, timeout, bs))
                 index += 1
-                ios.append(io)
         except Exception as exc:
             self.fail_step(_problem(exc))
         if len(ios) < room:
@@ -233,10 +241,7 @@ class _StepRun:
             if command is None:
                 self.exhausted = True
                 return
-            command.options.verify_handler = _judge
-            io = _RunIo(command, channel, timeout=timeout, block_size=bs)
-            io.run = self
-            io.index = self.submitted
+            io = _RunIo(command, self, self.submitted, channel, timeout, bs)
             self.submitted += 1
             self.in_flight += 1
             if not transport.execute_sync(io):  # the transport cannot now: the reactor's way

@@ -67,10 +67,8 @@ class Catalog(Mapping[str, type[Command]]):
     def identify(self, cdb: bytes) -> type[Command] | None:
         """The class a CDB belongs to, without building a command (cached: targets ask per CDB)."""
         key = cdb[:2] if len(cdb) < 10 or cdb[0] != 0x7F else cdb[:2] + cdb[8:10]
-        try:
+        if key in self._identified:
             return self._identified[key]
-        except KeyError:
-            pass
         best: type[Command] | None = None
         for cls in self._by_opcode.get(cdb[0], ()):
             fixed = [s for s in cls.layout.slots if s.field.fixed]

@@ -201,8 +201,13 @@ class Io:
         """Data-in actually transferred (the residual trimmed off)."""
         if self.buffer is None:
             return b""
-        n = self.dxfer_len - self.resid if 0 <= self.resid <= self.dxfer_len else self.dxfer_len
-        return bytes(self.buffer[:n])
+        return bytes(self.buffer[: self.received])
+
+    @property
+    def received(self) -> int:
+        """Data-in bytes actually transferred: the length less a residual that makes sense."""
+        n, resid = self.dxfer_len, self.resid
+        return n - resid if 0 <= resid <= n else n
 
     @property
     def sense(self) -> Sense | None:

@@ -174,22 +174,25 @@ class Plan:
         device opens, and counts as ``RUNTIME_DEPTH``.
         """
         device = self.scenario.devices[name]
-        if device.queue_depth:
-            return self._depth_value(device.queue_depth)
-        depth = 16
-        for ps in self._all:
-            if ps.step.device == name:
-                depth = max(depth, self._depth_value(ps.step.queue_depth))
-        return depth
+        variables: dict[str, Any] | None = None
 
-    def _depth_value(self, value: Any) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        try:  # a random draw here may differ from the step's own: the step run caps it
-            got = _resolve(value, self.initial_vars(), random.Random(f"{self.seed}:depth"))
-            return _as_int("queue_depth", got, 1, MAX_QUEUE_DEPTH)
-        except Exception:  # reads a saved value (or is bad: Plan.check says so)
-            return RUNTIME_DEPTH
+        def value(depth: Any) -> int:
+            nonlocal variables
+            if isinstance(depth, int) and not isinstance(depth, bool):
+                return depth
+            try:  # a random draw here may differ from the step's own: the step run caps it
+                if variables is None:
+                    variables = self.initial_vars()  # evaluated once, for every step
+                got = _resolve(depth, variables, random.Random(f"{self.seed}:depth"))
+                return _as_int("queue_depth", got, 1, MAX_QUEUE_DEPTH)
+            except Exception:  # reads a saved value (or is bad: Plan.check says so)
+                return RUNTIME_DEPTH
+
+        if device.queue_depth:
+            return value(device.queue_depth)
+        return max(
+            [16, *(value(ps.step.queue_depth) for ps in self._all if ps.step.device == name)]
+        )
 
     def block_size_hint(self, name: str | None) -> int:
         """The block size ``sgscript plan`` assumes: the device option, else 512."""
