@@ -49,7 +49,10 @@ class ScenarioFailed(Exception):
 def _headline(result: Any) -> str:
     """The first failure in one line: what pytest's short summary (``-ra``) shows."""
     for step in result.steps:
-        if step.status == "failed" and getattr(step, "kind", "command") != "parallel":
+        if step.status == "failed" and getattr(step, "kind", "command") not in (
+            "parallel",
+            "group",
+        ):
             details = list(getattr(step, "failures", ()))
             text = (details[0].message if details else "") or getattr(step, "message", "")
             first = text.strip().splitlines()[0] if text.strip() else "failed"
@@ -282,6 +285,8 @@ class SpecItem(pytest.Item):
 
             config.stash[_SIGNAL] = self.result.signal
             raise Interrupted(getattr(signal, self.result.signal or "SIGINT", signal.SIGINT))
+        if self.result.status == "not_applicable":  # its when:/requires: say it does not apply
+            pytest.skip(f"NOT APPLICABLE: {self.result.message}")
         if self.result.status != "passed":  # "failed", or "error": a device broke mid-run
             raise ScenarioFailed(self.result)
 

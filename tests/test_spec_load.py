@@ -308,7 +308,7 @@ MISTAKES: list[tuple[str, str, int, str]] = [
         "  - {device: a, sleep: 1s}\n",
         "device",
         1,
-        "steps[0].device: 'device' does not apply to a sleep step (its keys: name, sleep)",
+        "steps[0].device: 'device' does not apply to a sleep step (its keys: name, sleep, when, requires, id, refs)",
     ),
     (
         "  - {device: a, command: TestUnitReady, repeat: lots}\n",
@@ -512,7 +512,7 @@ MISTAKES: list[tuple[str, str, int, str]] = [
         "  - {name: nothing}\n",
         "{name",
         1,
-        "steps[0]: a step needs one of command, cdb, reset, sleep, include or parallel",
+        "steps[0]: a step needs one of command, cdb, reset, sleep, include, parallel or group",
     ),
     (
         '  - {device: a, command: Inquiry, cdb: "12 00 00 00 24 00"}\n',

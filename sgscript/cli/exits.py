@@ -13,7 +13,13 @@ EXIT_DEVICE = 3
 EXIT_INTERRUPTED = 130
 
 #: A scenario's outcome → exit code; the run exits with the highest.
-_OUTCOME = {"passed": EXIT_OK, "skipped": EXIT_OK, "failed": EXIT_FAILED, "error": EXIT_DEVICE}
+_OUTCOME = {
+    "passed": EXIT_OK,
+    "skipped": EXIT_OK,
+    "not_applicable": EXIT_OK,
+    "failed": EXIT_FAILED,
+    "error": EXIT_DEVICE,
+}
 
 
 def _exit_for(name: str | None) -> int:

@@ -25,8 +25,23 @@ from . import device_targets, failure_lines, format_seconds
 
 __all__ = ["ConsoleReporter", "format_result"]
 
-_WORD = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "interrupted": "INTR"}
-_COLOUR = {"passed": "32", "failed": "31", "skipped": "33", "interrupted": "35", "error": "31"}
+_WORD = {
+    "passed": "PASS",
+    "failed": "FAIL",
+    "skipped": "SKIP",
+    "interrupted": "INTR",
+    "not_applicable": "N/A",
+}
+_COLOUR = {
+    "passed": "32",
+    "failed": "31",
+    "skipped": "33",
+    "interrupted": "35",
+    "error": "31",
+    "not_applicable": "36",
+}
+#: Step kinds that hold steps: rows of their own, not counted as steps.
+_CONTAINERS = ("parallel", "group")
 
 
 def _count_steps(scenario: Any, plan: Any) -> int:
@@ -45,8 +60,14 @@ def _count_steps(scenario: Any, plan: Any) -> int:
     for item in steps:
         step = item[-1] if isinstance(item, tuple) else item
         step = getattr(step, "step", step)
-        n += getattr(step, "kind", "command") != "parallel"
+        n += getattr(step, "kind", "command") not in _CONTAINERS
     return n
+
+
+def _ids(item: Any) -> str:
+    """`` [QUAL-042; SBC-4 5.16]``: a scenario's or step's requirement ID and references."""
+    parts = [p for p in (getattr(item, "id", None), *getattr(item, "refs", ())) if p]
+    return f" [{'; '.join(parts)}]" if parts else ""
 
 
 def _devices(scenario: Any, plan: Any) -> str:
@@ -98,7 +119,7 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int
 
 
 def _leaf(r: Any) -> bool:
-    return getattr(r, "kind", "command") != "parallel"
+    return getattr(r, "kind", "command") not in _CONTAINERS
 
 
 def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -> list[str]:
@@ -111,7 +132,7 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
     paint = _painter(colour)
     steps = list(getattr(result, "steps", ()))
     leaves = [r for r in steps if _leaf(r)]
-    kinds = ("passed", "error", "failed", "interrupted", "skipped")
+    kinds = ("passed", "error", "failed", "interrupted", "skipped", "not_applicable")
     counts = {s: sum(1 for r in leaves if r.status == s) for s in kinds}
     commands = getattr(result, "commands", None)
     if commands is None:
@@ -119,11 +140,11 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
     state = "interrupted" if result.interrupted else result.status
     verdict = paint(state, state.upper())
     parts = [_plural(len(leaves), "step")]
-    parts += [f"{counts[s]} {s}" for s in kinds[1:] if counts[s]]
+    parts += [f"{counts[s]} {s.replace('_', ' ')}" for s in kinds[1:] if counts[s]]
     seed = getattr(result, "seed", None)
     tail = f", seed {seed}" if seed is not None else ""
     lines = [
-        f"{result.name}: {verdict}  {', '.join(parts)}, {_plural(commands, 'command')} "
+        f"{result.name}{_ids(result)}: {verdict}  {', '.join(parts)}, {_plural(commands, 'command')} "
         f"in {format_seconds(result.duration)}{tail}"
     ]
     message = getattr(result, "message", "")
@@ -134,7 +155,7 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
             (
                 r.path if hasattr(r, "path") else "",
                 paint(r.status, _WORD.get(r.status, r.status.upper())),
-                "  " * getattr(r, "depth", 0) + r.name,
+                "  " * getattr(r, "depth", 0) + r.name + _ids(r),
                 _step_what(r),
                 f"{r.count:,}" if r.count or r.status != "skipped" else "-",
                 f"{r.failed:,}" if r.failed else "-",
@@ -228,7 +249,7 @@ class ConsoleReporter:
         self.total = _count_steps(scenario, plan)
         seed = getattr(plan, "seed", None)
         where = getattr(scenario, "file", "")
-        header = scenario.name + (f"  ({where})" if where else "")
+        header = scenario.name + _ids(scenario) + (f"  ({where})" if where else "")
         self._print(header + (f"  seed {seed}" if seed is not None else ""))
         devices = _devices(scenario, plan)
         if devices:
@@ -237,7 +258,7 @@ class ConsoleReporter:
             self._draw(time.monotonic())
 
     def step_started(self, step: Any, path: str) -> None:
-        if getattr(step, "kind", "command") != "parallel":  # show the steps, not their group
+        if getattr(step, "kind", "command") not in _CONTAINERS:  # the steps, not their group
             self.running[path] = getattr(step, "name", None) or path
 
     def command_done(self, step_path: str, io: Any, failure: Any) -> None:
@@ -253,8 +274,15 @@ class ConsoleReporter:
         path = getattr(result, "path", None)
         if path is not None:
             self.running.pop(path, None)
-        if not _leaf(result):  # a parallel group: its steps were reported one by one
+        if not _leaf(result):  # a group: its steps were reported one by one
             if self.live:
+                self._draw(time.monotonic())
+            return
+        if getattr(result, "iteration", None):  # a later pass of a group: only its failures
+            if result.status in ("failed", "error"):
+                self.failed_steps += result.status == "failed"
+                self._print(self._step_line(result))
+            elif self.live:
                 self._draw(time.monotonic())
             return
         self.done += 1
@@ -306,6 +334,8 @@ class ConsoleReporter:
         n = max(self.total, self.done)
         width = len(str(n))
         text = f"  {word} [{self.done:>{width}}/{n}] {result.name}"
+        if getattr(result, "iteration", None):
+            text += f" (pass {result.iteration + 1})"
         what = _step_what(result)
         if what:
             text += f"  ({what})"

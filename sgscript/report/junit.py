@@ -82,6 +82,10 @@ class JunitReporter:
         props = {"file": str(getattr(scenario, "file", "")), "seed": str(getattr(plan, "seed", ""))}
         devices = device_targets(scenario, plan)
         props.update({f"device.{n}": str(t) for n, t in devices.items()})
+        if getattr(scenario, "id", None):
+            props["id"] = str(scenario.id)
+        if getattr(scenario, "refs", ()):
+            props["refs"] = "; ".join(scenario.refs)
         self.suites.append(
             _Suite(
                 name=scenario.name,
@@ -100,7 +104,7 @@ class JunitReporter:
     def step_finished(self, result: Any) -> None:
         if not self.suites or self.suites[-1].result is not None:
             return  # a step outside any scenario: nothing to file it under
-        if getattr(result, "kind", "command") == "parallel":
+        if getattr(result, "kind", "command") in ("parallel", "group"):
             return  # a group is not a test: its steps are
         seconds = getattr(result, "duration", None)
         if seconds is None:
@@ -118,7 +122,7 @@ class JunitReporter:
         suite.cases = [
             (r, timed.get(getattr(r, "path", None), getattr(r, "duration", 0.0) or 0.0))
             for r in getattr(result, "steps", ())
-            if getattr(r, "kind", "command") != "parallel"
+            if getattr(r, "kind", "command") not in ("parallel", "group")
         ]
         if getattr(result, "status", "") == "error":
             suite.error = getattr(result, "message", "") or "device error"
@@ -227,7 +231,7 @@ class JunitReporter:
                 counts["failures"] += 1
             elif step.status == "error":
                 counts["errors"] += 1
-            elif step.status in ("skipped", "interrupted"):
+            elif step.status in ("skipped", "interrupted", "not_applicable"):
                 counts["skipped"] += 1
         if suite.error and not any(step.status == "error" for step, _ in suite.cases):
             case = ET.SubElement(
@@ -290,6 +294,8 @@ class JunitReporter:
                 case, "error", message=_text(lines[0].splitlines()[0]), type="DeviceError"
             )
             error.text = _text("\n".join(lines))
+        elif step.status == "not_applicable":  # skipped, and says it is not a skip by choice
+            ET.SubElement(case, "skipped", message=_text(f"NOT APPLICABLE: {message}"))
         elif step.status in ("skipped", "interrupted"):
             reason = message or step.status
             if step.status == "interrupted" and "interrupted" not in reason:

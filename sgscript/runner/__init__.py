@@ -55,10 +55,9 @@ step keeps the details of its first ``MAX_FAILURES`` failures only.
 
 from .devices import DeviceOpenError
 from .reporting import Reporter
-from .results import FailureDetail, Latency, LatencyStats, ScenarioResult, StepResult
+from .results import MAX_FAILURES, FailureDetail, Latency, LatencyStats, ScenarioResult, StepResult
 from .runner import FINALLY_TIMEOUT, REAP_TIMEOUT, run_plan, run_scenario
 from .signals import SIGNALS, Interrupted, signal_name
-from .step import MAX_FAILURES
 
 __all__ = [
     "FINALLY_TIMEOUT",

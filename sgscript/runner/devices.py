@@ -49,6 +49,7 @@ class _Devices:
     allow_destructive: bool
     destructive: list[Any]
     claims: list[Any]
+    device_facts: dict[str, Any]
 
     def _used_devices(self) -> list[str]:
         names: list[str] = []
@@ -93,6 +94,19 @@ class _Devices:
                     f"device {name}: /dev/{block} not claimed exclusively ({why});"
                     " sysfs shows no holder"
                 )
+
+    def facts(self, name: str) -> Any:
+        """The device's facts (``device.lbpme``...), probed the first time a condition asks."""
+        from .facts import probe
+
+        if name not in self.device_facts:
+            channel = self.channels.get(name)
+            if channel is None:
+                raise UsageError(f"device {name!r} is not opened by this run (no step uses it)")
+            self.device_facts[name] = probe(
+                name, self.targets[name], channel, self.plan.catalog, self.notes
+            )
+        return self.device_facts[name]
 
     def _open_devices(self) -> None:
         for name in self._used_devices():

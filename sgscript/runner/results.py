@@ -15,6 +15,9 @@ from ..scenario.model import Mark
 
 __all__ = ["FailureDetail", "Latency", "LatencyStats", "ScenarioResult", "StepResult"]
 
+#: Failed commands a step keeps the details of (the count is exact; the details stop here).
+MAX_FAILURES = 10
+
 
 @dataclass(frozen=True)
 class LatencyStats:
@@ -135,7 +138,7 @@ class StepResult:
     path: str
     device: str | None
     command: str | None
-    status: str  # passed | failed | skipped | error | interrupted
+    status: str  # passed | failed | skipped | error | interrupted | not_applicable
     count: int = 0
     failed: int = 0
     latency: LatencyStats | None = None
@@ -149,11 +152,35 @@ class StepResult:
     saved: dict[str, Any] = field(default_factory=dict)  # save: variables and their values
     final: bool = False  # a finally: step
     depth: int = 0
+    id: str | None = None  # the requirement it proves (``id:``)
+    refs: tuple[str, ...] = ()
+    #: How many times it ran (a group repeats its steps); ``iteration``: which pass this
+    #: record is, while a run reports it (None outside a repeating group).
+    passes: int = 1
+    iteration: int | None = None
+
+    def merge(self, later: StepResult) -> StepResult:
+        """This step's record with a later pass of it added: counts sum, the worst status wins."""
+        worse = _RANK.get(later.status, 0) > _RANK.get(self.status, 0)
+        merged = StepResult(**{k: getattr(later, k) for k in self.__dataclass_fields__})
+        merged.status = later.status if worse else self.status
+        merged.message = later.message if worse or not self.message else self.message
+        merged.count = self.count + later.count
+        merged.failed = self.failed + later.failed
+        merged.failures = (self.failures + later.failures)[:MAX_FAILURES]
+        merged.duration = self.duration + later.duration
+        merged.passes = self.passes + later.passes
+        merged.iteration = None
+        return merged
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "path": self.path,
+            "id": self.id,
+            "refs": list(self.refs),
+            "passes": self.passes,
+            "iteration": self.iteration,
             "kind": self.kind,
             "device": self.device,
             "command": self.command,
@@ -172,6 +199,20 @@ class StepResult:
         }
 
 
+#: Which status a step that ran several times keeps: the worst of its passes.
+_RANK = {
+    "not_applicable": 0,
+    "skipped": 1,
+    "passed": 2,
+    "interrupted": 3,
+    "failed": 4,
+    "error": 5,
+}
+
+#: Step and scenario statuses, in words for people.
+NOT_APPLICABLE = "not_applicable"
+
+
 @dataclass
 class ScenarioResult:
     """One scenario on its devices: the whole record of the run (picklable, JSON-ready)."""
@@ -180,7 +221,7 @@ class ScenarioResult:
     file: str
     seed: int
     steps: list[StepResult] = field(default_factory=list)
-    status: str = "passed"  # passed | failed | error | interrupted | skipped
+    status: str = "passed"  # passed | failed | error | interrupted | skipped | not_applicable
     duration: float = 0.0
     interrupted: bool = False
     signal: str | None = None  # SIGINT, SIGTERM or SIGHUP when interrupted by one
@@ -191,11 +232,15 @@ class ScenarioResult:
     started: float = 0.0  # time.time() at the start
     commands: int = 0
     failed_commands: int = 0
+    id: str | None = None
+    refs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "file": self.file,
+            "id": self.id,
+            "refs": list(self.refs),
             "seed": self.seed,
             "status": self.status,
             "interrupted": self.interrupted,

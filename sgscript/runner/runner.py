@@ -8,21 +8,23 @@ How a run goes, its statuses, signals and deadlines: the package docstring
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..channel import Channel
 from ..reactor import Reactor
+from ..scenario.expr import Namespace, condition
 from ..scenario.model import Expectation, Scenario
-from ..scenario.plan import Plan, PlannedStep
+from ..scenario.plan import Plan, PlannedStep, loop_values
 from ..scsi.errors import UsageError
 from ..transport.base import Io
 from .devices import _Devices
 from .reporting import _Fanout
-from .results import FailureDetail, ScenarioResult, StepResult
+from .results import NOT_APPLICABLE, FailureDetail, Latency, ScenarioResult, StepResult
 from .signals import handling_signals, signal_name
 from .step import _GONE_ERRNO, _describe_expect, _problem, _StepRun
 
@@ -118,7 +120,9 @@ class _Runner(_Devices):
         self.block_sizes: dict[str, int] = {}
         self.targets: dict[str, str] = {}
         self.vars: dict[str, Any] = {}
+        self.latencies: dict[str, Latency] = {}  # per step path, across a group's passes
         self.results: dict[str, StepResult] = {}
+        self.passes: list[int] = []  # the pass of each group running, outermost first
         self.active: list[_StepRun] = []
         self.stopping = False
         self.stop_reason = ""
@@ -134,6 +138,7 @@ class _Runner(_Devices):
         self.allow_destructive = False
         self.destructive: list[Any] = []  # safety.DestructiveStep of the selected steps
         self.claims: list[Any] = []  # holders.BlockClaim: disks held O_EXCL for the run
+        self.device_facts: dict[str, Any] = {}  # name -> Namespace, probed on first use
 
     # -- the whole run --------------------------------------------------------------
 
@@ -163,8 +168,20 @@ class _Runner(_Devices):
                     self.report("scenario_started", self.scenario, plan)
                 except KeyboardInterrupt:
                     self.sigint = True
-                self._phase(plan.top(final=False))
-                self._phase(plan.top(final=True), final=True)
+                try:
+                    why = self._not_applicable(self.scenario, None)
+                except Exception as exc:  # nothing runs: the scenario fails, saying why
+                    why = f"scenario {_problem(exc)}"
+                    result.status, result.message = "failed", why
+                if why is not None:  # nothing runs, finally: included: nothing to undo
+                    if result.status != "failed":
+                        result.status, result.message = NOT_APPLICABLE, why
+                    status = NOT_APPLICABLE if result.status == NOT_APPLICABLE else "skipped"
+                    for ps in plan.steps():
+                        self._record(ps, status, message=why, announce=False)
+                else:
+                    self._phase(plan.top(final=False))
+                    self._phase(plan.top(final=True), final=True)
             finally:
                 self._close()
             return self._result(result, t0)
@@ -177,7 +194,10 @@ class _Runner(_Devices):
         result.notes = self.notes
         result.commands = sum(s.count for s in result.steps if s.kind == "command")
         result.failed_commands = sum(s.failed for s in result.steps if s.kind == "command")
-        if self.error:
+        result.id, result.refs = self.scenario.id, self.scenario.refs
+        if result.status in (NOT_APPLICABLE, "failed") and not self.error:
+            pass  # decided before any step ran
+        elif self.error:
             result.status, result.message = "error", self.error
         elif any(s.status == "failed" for s in result.steps):
             result.status = "failed"
@@ -293,7 +313,20 @@ class _Runner(_Devices):
         step = ps.step
         self.report("step_started", step, ps.path)
         lost = self.lost.get(step.device or "") if step.kind in ("command", "reset") else None
-        if lost is not None:
+        why = None
+        try:
+            why = None if lost is not None else self._not_applicable(step, step.device)
+        except Exception as exc:  # a condition that cannot be evaluated fails its step
+            self._record(ps, "failed", message=_problem(exc), failed=0)
+            self._not_run(ps, "skipped", f"not run: the condition of {ps.path} failed")
+            policy = step.on_failure or self.scenario.on_failure
+            if policy == "stop" and not ps.final:
+                self.request_stop(f"step {ps.path} ({step.name}) failed")
+            return
+        if why is not None:
+            self._record(ps, NOT_APPLICABLE, message=why)
+            self._not_run(ps, NOT_APPLICABLE, f"not applicable: group {ps.path} is ({why})")
+        elif lost is not None:
             self._record(
                 ps, "failed", message=f"not run: device {step.device} lost ({lost})", failed=0
             )
@@ -301,6 +334,8 @@ class _Runner(_Devices):
             yield from self._command(ps)
         elif step.kind == "parallel":
             yield from self._parallel(ps)
+        elif step.kind == "group":
+            yield from self._group(ps)
         elif step.kind == "sleep":
             started = time.perf_counter()
             deadline = started + float(step.sleep or 0)
@@ -363,6 +398,10 @@ class _Runner(_Devices):
                     wakes.append(wake)
             if live:
                 yield min(wakes) if wakes else None  # run_once wakes early for completions
+        self._record_container(ps, started)
+
+    def _record_container(self, ps: PlannedStep, started: float, message: str = "") -> None:
+        """A parallel group's or group's record: the worst of its steps, their commands."""
         inner = [r for p, r in self.results.items() if p.startswith(ps.path + ".")]
         status = "passed"
         if any(r.status == "error" for r in inner):
@@ -371,15 +410,102 @@ class _Runner(_Devices):
             status = "failed"
         elif any(r.status == "interrupted" for r in inner):
             status = "interrupted"
-        elif inner and all(r.status == "skipped" for r in inner):
+        elif inner and all(r.status == NOT_APPLICABLE for r in inner):
+            status = NOT_APPLICABLE
+        elif inner and all(r.status in ("skipped", NOT_APPLICABLE) for r in inner):
             status = "skipped"
         self._record(
             ps,
             status,
+            message=message,
             duration=time.perf_counter() - started,
             count=sum(r.count for r in inner if r.kind == "command"),
             failed=sum(r.failed for r in inner if r.kind == "command"),
         )
+
+    def _group(self, ps: PlannedStep) -> Iterator[float | None]:
+        """A group's passes (``for:``, ``repeat:``, ``duration:``), then its ``finally:``."""
+        step = ps.step
+        started = time.perf_counter()
+        body, cleanup = self.plan.group_steps(ps)
+        var = step.loop[0] if step.loop is not None else None
+        outer = {k: self.vars[k] for k in (var, "iteration") if k is not None and k in self.vars}
+        message = ""
+        try:
+            values = self._passes(ps)
+        except Exception as exc:
+            values, message = (), f"{_problem(exc)}"
+            self._not_run(ps, "failed" if step.on_failure else "skipped", f"not run: {message}")
+            self.request_stop(f"step {ps.path} ({step.name}) failed")
+        deadline = started + step.duration if step.duration is not None else None
+        self.passes.append(0)
+        try:
+            for n, value in enumerate(values):
+                if self.stopping and not ps.final:
+                    break
+                if deadline is not None and n and time.perf_counter() >= deadline:
+                    break
+                self.passes[-1] = n
+                self.vars["iteration"] = n
+                if var is not None:
+                    self.vars[var] = value
+                yield from self._sequence(body)
+        finally:
+            self.passes.pop()
+        for key in (var, "iteration"):  # the loop's names leave scope with it
+            if key is not None:
+                self.vars.pop(key, None)
+        self.vars.update(outer)
+        yield from self._sequence(cleanup)
+        self._record_container(ps, started, message)
+
+    def _passes(self, ps: PlannedStep) -> Iterable[Any]:
+        """What each pass of a group gets: its ``for:`` values, else ``repeat`` passes (or
+        endless until ``duration:`` when it says no ``repeat``)."""
+        step = ps.step
+        if step.loop is not None:
+            return loop_values(step.loop[1], self.vars)
+        if step.duration is not None and step.repeat == 1:
+            return itertools.count()
+        repeat, _ = self.plan.counts(ps, self.vars)
+        return range(repeat)
+
+    def _not_run(self, ps: PlannedStep, status: str, message: str) -> None:
+        """Every selected step inside a container that will not run, recorded as ``status``."""
+        prefix = ps.path + "."
+        for inner in self.plan.steps():
+            if inner.path.startswith(prefix) and inner.path not in self.results:
+                self._record(inner, status, message=message, announce=False)
+
+    def _not_applicable(self, what: Any, device: str | None) -> str | None:
+        """Why a step (or the scenario) does not apply, or None: its ``when:`` and
+        ``requires:`` against the variables and device facts."""
+        checks = [("when", what.when)] if what.when is not None else []
+        checks += [("requires", c) for c in what.requires]
+        for key, text in checks:
+            expr = condition(text)
+            env = self.condition_env(expr.names, device)
+            if not expr.evaluate(env):
+                return f"{key}: {text.strip()} is false"
+        return None
+
+    def condition_env(self, names: Iterable[str], device: str | None) -> Mapping[str, Any]:
+        """The variables, and the device facts a condition reads (probed on first use)."""
+        names = set(names)
+        if not names & {"device", "devices"}:
+            return self.vars
+        env = dict(self.vars)
+        if "device" in names:
+            if device is None and len(self.channels) == 1:
+                device = next(iter(self.channels))
+            if device is None:
+                raise UsageError("'device' here names no device: use devices.NAME")
+            env["device"] = self.facts(device)
+        if "devices" in names:
+            env["devices"] = Namespace(
+                "devices", {name: self.facts(name) for name in self.channels}
+            )
+        return env
 
     def _reset(self, ps: PlannedStep) -> None:
         step = ps.step
@@ -421,10 +547,13 @@ class _Runner(_Devices):
         failed: int = 0,
         duration: float = 0.0,
         command: str | None = None,
+        announce: bool = True,
     ) -> None:
         step = ps.step
         if command is None and step.kind == "sleep":
             command = f"sleep {step.sleep:g}s"
+        if command is None and step.kind == "command":
+            command = step.command or ("cdb" if step.cdb is not None else None)
         self._done(
             StepResult(
                 name=step.name,
@@ -440,13 +569,21 @@ class _Runner(_Devices):
                 duration=duration,
                 final=ps.final,
                 depth=ps.depth,
-            )
+            ),
+            announce,
         )
 
-    def _done(self, result: StepResult) -> None:
-        self.results[result.path] = result
-        self._hook("sgscript_step_finished", result)
-        self.report("step_finished", result)
+    def _done(self, result: StepResult, announce: bool = True) -> None:
+        """Keep a step's record (a later pass of a group adds to it) and report this pass."""
+        step = self.plan.find(result.path).step
+        result.id, result.refs = step.id, step.refs
+        if self.passes:
+            result.iteration = self.passes[-1]
+        before = self.results.get(result.path)
+        self.results[result.path] = result if before is None else before.merge(result)
+        if announce:
+            self._hook("sgscript_step_finished", result)
+            self.report("step_finished", result)
 
     def _collect(self) -> list[StepResult]:
         """Every selected step's result in plan order; steps never reached as skipped."""
@@ -457,6 +594,8 @@ class _Runner(_Devices):
             if result is None:
                 step = ps.step
                 result = StepResult(
+                    id=step.id,
+                    refs=step.refs,
                     name=step.name,
                     path=ps.path,
                     device=step.device,

@@ -20,13 +20,10 @@ from ..scsi.cdb import Command
 from ..scsi.errors import DriverError, HostError, TransportError, UsageError
 from ..scsi.status import SenseKey
 from ..transport.base import Io
-from .results import FailureDetail, Latency, StepResult
+from .results import MAX_FAILURES, FailureDetail, Latency, StepResult
 
 #: Seconds of blocking one-at-a-time commands before the run looks at signals and stops again.
 _SYNC_SLICE = 0.02
-
-#: Failures kept in detail per step (the count covers them all).
-MAX_FAILURES = 10
 
 
 class _RunIo(Io):
@@ -103,6 +100,7 @@ class _RunnerView(Protocol):
     channels: dict[str, Channel]
     block_sizes: dict[str, int]
     vars: dict[str, Any]
+    latencies: dict[str, Latency]
     stopping: bool
     stop_reason: str
     interrupted: bool
@@ -142,7 +140,8 @@ class _StepRun:
         self.submitted = 0
         self.total = 0
         self.depth = 1
-        self.latency = Latency()
+        # one histogram per step for the run: a step a group repeats adds to it every pass
+        self.latency = runner.latencies.setdefault(ps.path, Latency())
         self.failures: list[FailureDetail] = []
         self.messages: list[str] = []
         self.halted = False  # send nothing more

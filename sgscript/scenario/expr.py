@@ -3,8 +3,10 @@
 Python's own parser reads the text (so precedence and number literals are
 Python's: ``0x21``, ``1_000``, ``2**10``), then every node is checked against
 the table below and compiled into nested closures; nothing else of Python is
-reachable (no attribute access, subscripts, lambdas, or calls other than
-``min``/``max``/``abs``), so a spec cannot reach the interpreter.
+reachable (no Python attribute, lambdas, or calls other than the listed
+functions), so a spec cannot reach the interpreter.  A ``Namespace`` is the
+one thing ``.`` reaches: a read-only mapping of facts (and ``Function``s)
+that the runner builds, such as a device's.
 
 =====================  ======================================================
 allowed                meaning
@@ -17,8 +19,15 @@ allowed                meaning
 ``//``                 floor division (``7//2`` is ``3``)
 ``& | ^ << >> ~``      bitwise, for flags and block arithmetic
 ``< <= == != >= >``    comparisons (chains allowed), giving true/false
+``in  not in``         membership in a list or text: ``0xB2 in pages``
+``[1, 2]``             a list literal (for ``in``)
+``x[0]``               an entry of a list (or a saved mapping), counted from 0
+``device.lbpme``       a fact of a namespace the runner provides (never
+                       Python's attributes: names starting with ``_`` are
+                       refused, and ``.`` works on namespaces only)
 ``and or not``         boolean logic, Python semantics
-``min max abs``        the only functions
+``min max abs len``    the functions; a namespace may offer its own
+                       (``device.supports('CompareAndWrite')``)
 =====================  ======================================================
 
 Integers are bounded (``MAX_BITS``) so ``2**2**40`` is an error, not a hang;
@@ -48,8 +57,11 @@ __all__ = [
     "MAX_STRING",
     "Expr",
     "ExprError",
+    "Function",
+    "Namespace",
     "Template",
     "compile_expr",
+    "condition",
     "is_expression",
     "resolve",
     "template",
@@ -102,28 +114,72 @@ _UNARY: dict[type[ast.unaryop], tuple[str, Callable[[Any], Any]]] = {
     ast.Invert: ("~", operator.invert),
     ast.Not: ("not", operator.not_),
 }
-_FUNCTIONS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs}
+_COMPARE[ast.In] = lambda a, b: _contains(b, a)
+_COMPARE[ast.NotIn] = lambda a, b: not _contains(b, a)
+_MEMBERSHIP = (_COMPARE[ast.In], _COMPARE[ast.NotIn])
+_FUNCTIONS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "len": len}
+#: The most entries a list literal may have (a condition lists a few codes, not a table).
+MAX_LIST = 256
+
+
+class Namespace(Mapping[str, Any]):
+    """Facts an expression reaches with ``.``: ``device.lbpme``; read-only, never Python's own.
+
+    ``what`` names it in errors (``device a``); a missing fact says which exist.
+    """
+
+    __slots__ = ("_values", "what")
+
+    def __init__(self, what: str, values: Mapping[str, Any]) -> None:
+        self.what = what
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"<{self.what}>"
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function a ``Namespace`` offers (``device.supports('Read16')``): ``nargs`` arguments."""
+
+    name: str
+    fn: Callable[..., Any]
+    nargs: int = 1
+
+
+def _contains(container: Any, item: Any) -> bool:
+    if isinstance(container, str):
+        if not isinstance(item, str):
+            raise TypeError
+        return item in container
+    if isinstance(container, list | tuple | frozenset | set | Namespace):
+        return item in container
+    raise TypeError
+
 
 #: What a refused construct is called in the error message.
 _REFUSED: dict[type[ast.AST], str] = {
-    ast.Attribute: "attribute access ('.')",
-    ast.Subscript: "indexing ('[...]')",
     ast.Lambda: "lambda",
     ast.IfExp: "'... if ... else ...'",
     ast.ListComp: "comprehensions",
     ast.GeneratorExp: "comprehensions",
     ast.SetComp: "comprehensions",
     ast.DictComp: "comprehensions",
-    ast.List: "lists",
-    ast.Tuple: "tuples",
     ast.Dict: "mappings",
     ast.Set: "sets",
     ast.JoinedStr: "f-strings",
     ast.NamedExpr: "':='",
     ast.Starred: "'*'",
     ast.MatMult: "'@'",
-    ast.In: "'in'",
-    ast.NotIn: "'not in'",
     ast.Is: "'is'",
     ast.IsNot: "'is not'",
 }
@@ -328,21 +384,82 @@ class _Compiler:
                     if not op(a, b):
                         return False
                 except TypeError:
+                    if op in _MEMBERSHIP:
+                        raise ExprError(
+                            f"'in' needs a list or text on its right, got {_kind(b)}", text, at
+                        ) from None
                     raise ExprError(f"cannot compare {_kind(a)} and {_kind(b)}", text, at) from None
                 a = b
             return True
 
         return run
 
+    def _Attribute(self, node: ast.Attribute) -> _Fn:
+        attr, text = node.attr, self.text
+        at = _char_offset(text, node.value, end=True)  # the '.'
+        if attr.startswith("_"):
+            raise ExprError(f"'.{attr}' is not allowed in expressions", text, at)
+        owner = self.build(node.value)
+
+        def run(env: Mapping[str, Any]) -> Any:
+            ns = owner(env)
+            if not isinstance(ns, Namespace):
+                raise ExprError(f"'.' reaches facts (device.lbpme), not into {_kind(ns)}", text, at)
+            try:
+                return ns[attr]
+            except KeyError:
+                raise ExprError(_no_fact(ns, attr), text, at + 1) from None
+
+        return run
+
+    def _Subscript(self, node: ast.Subscript) -> _Fn:
+        if isinstance(node.slice, ast.Slice):
+            raise self.fail("slices are not allowed in expressions", node.slice)
+        owner, key = self.build(node.value), self.build(node.slice)
+        text, at = self.text, _char_offset(self.text, node.value, end=True)
+
+        def run(env: Mapping[str, Any]) -> Any:
+            value, index = owner(env), key(env)
+            if isinstance(value, list | tuple | str) and isinstance(index, int):
+                if -len(value) <= index < len(value):
+                    return value[index]
+                n = len(value)
+                span = f" ({0}..{n - 1})" if n else ""
+                raise ExprError(
+                    f"index {index} is out of range: it has {n} entr{'y' if n == 1 else 'ies'}{span}",
+                    text,
+                    at,
+                )
+            if isinstance(value, Mapping) and isinstance(index, str | int):
+                if index in value:
+                    return value[index]
+                raise ExprError(_no_fact(value, str(index)), text, at)
+            raise ExprError(f"cannot index {_kind(value)} with {_kind(index)}", text, at)
+
+        return run
+
+    def _List(self, node: ast.List | ast.Tuple) -> _Fn:
+        if len(node.elts) > MAX_LIST:
+            raise self.fail(f"a list has at most {MAX_LIST} entries", node)
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            raise self.fail("'*' is not allowed in expressions", node)
+        parts = [self.build(e) for e in node.elts]
+        return lambda env: tuple(p(env) for p in parts)
+
+    _Tuple = _List
+
     def _Call(self, node: ast.Call) -> _Fn:
         func = node.func
+        if isinstance(func, ast.Attribute):
+            return self._method(node, func)
         if not isinstance(func, ast.Name) or func.id not in _FUNCTIONS:
             what = f"calling {func.id!r}" if isinstance(func, ast.Name) else "calling this"
-            raise self.fail(f"{what} is not allowed: the functions are min, max, abs", func)
+            raise self.fail(f"{what} is not allowed: the functions are min, max, abs, len", func)
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(f"{func.id}() takes plain arguments only", node)
-        if not node.args or (func.id == "abs" and len(node.args) != 1):
-            raise self.fail(f"{func.id}() needs {'one' if func.id == 'abs' else 'arguments'}", node)
+        one = func.id in ("abs", "len")
+        if not node.args or (one and len(node.args) != 1):
+            raise self.fail(f"{func.id}() needs {'one' if one else 'arguments'}", node)
         fn, args = _FUNCTIONS[func.id], [self.build(a) for a in node.args]
         text, at, name = self.text, _char_offset(self.text, node), func.id
 
@@ -356,11 +473,55 @@ class _Compiler:
 
         return run
 
+    def _method(self, node: ast.Call, func: ast.Attribute) -> _Fn:
+        """``ns.name(args)``: a ``Function`` the namespace offers, nothing else callable."""
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(f"{func.attr}() takes plain arguments only", node)
+        member = self._Attribute(func)
+        args = [self.build(a) for a in node.args]
+        text, at, name = self.text, _char_offset(self.text, node), func.attr
+
+        def run(env: Mapping[str, Any]) -> Any:
+            fn = member(env)
+            if not isinstance(fn, Function):
+                raise ExprError(f"{name!r} is a fact, not a function", text, at)
+            if len(args) != fn.nargs:
+                raise ExprError(f"{name}() takes {fn.nargs} argument(s)", text, at)
+            try:
+                return fn.fn(*(a(env) for a in args))
+            except (TypeError, ValueError) as exc:
+                raise ExprError(f"{name}(): {exc}", text, at) from None
+
+        return run
+
+
+def _no_fact(ns: Mapping[str, Any], name: str) -> str:
+    import difflib
+
+    what = getattr(ns, "what", "this mapping")
+    names = [str(k) for k in ns]
+    near = difflib.get_close_matches(name, names, n=1)
+    if near:
+        return f"{what} has no {name!r} (did you mean {near[0]!r}?)"
+    shown = ", ".join(sorted(names)[:12]) + (", ..." if len(names) > 12 else "")
+    return f"{what} has no {name!r}" + (f" (it has {shown})" if names else "")
+
 
 def _kind(value: Any) -> str:
-    return {bool: "true/false", int: "a number", float: "a number", str: "text"}.get(
-        type(value), type(value).__name__
-    )
+    if isinstance(value, Namespace):
+        return value.what
+    if isinstance(value, Function):
+        return f"the function {value.name}()"
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        tuple: "a list",
+        dict: "a mapping",
+        type(None): "nothing",
+    }.get(type(value), type(value).__name__)
 
 
 def _char_offset(text: str, node: ast.expr, *, end: bool = False) -> int:
@@ -521,6 +682,20 @@ _WHOLE = re.compile(r"\s*\$\{[^{}]*\}\s*")
 def is_expression(value: Any) -> bool:
     """True for a string that is one ``${...}`` and nothing else (an integer-valued field)."""
     return isinstance(value, str) and _WHOLE.fullmatch(value) is not None
+
+
+def condition(text: str) -> Expr:
+    """A ``when:``/``check:`` condition: an expression, with or without its ``${ }``."""
+    stripped = text.strip()
+    lead = len(text) - len(text.lstrip())
+    if is_expression(stripped):
+        start = stripped.index("${") + 2
+        lead += start
+        stripped = stripped[start : stripped.rindex("}")]
+    try:
+        return compile_expr(stripped)
+    except ExprError as exc:
+        raise exc.shifted(lead, text) from None
 
 
 class _Rng(Protocol):

@@ -43,6 +43,11 @@ The YAML format (the contract; docs/format.md documents every key)::
       - parallel:                     # branches run at the same time
           - {device: a, command: TestUnitReady, repeat: 100}
           - [ {device: b, command: Reserve6}, {device: b, command: Release6} ]  # a sequence
+      - group:                        # steps run in order, as a unit
+          - {device: a, command: {Read10: {lba: "${lba}", transfer_length: 1}}}
+        for: {lba: [0, 8, 16]}        # or repeat: N, or duration: 8h (a soak)
+        when: "device.lbpme"          # on any step, a group or the scenario: else NOT APPLICABLE
+        finally: [...]                # the group's own cleanup
     finally:                          # run even after a failure (release what was reserved)
       - {device: a, command: Release6, expect: any}
 """
@@ -55,6 +60,7 @@ from typing import Any, Literal
 from ..scsi.catalog import Catalog, standard_catalog
 
 __all__ = [
+    "CONTAINERS",
     "DataSource",
     "Device",
     "Expectation",
@@ -64,6 +70,9 @@ __all__ = [
     "Step",
     "Value",
 ]
+
+#: Step kinds that hold steps of their own; their commands are their steps' commands.
+CONTAINERS = frozenset({"parallel", "group"})
 
 #: An int, a string with ``${...}``, a plain string (symbolic field values),
 #: or ``{"random": [lo, hi]}``; resolved by the planner when the step runs.
@@ -152,10 +161,15 @@ class Step:
       ``data_in`` (bytes to read) or ``data`` (to write);
     - ``reset``: ``reset`` is ``lun``, ``target``, ``bus`` or ``host``;
     - ``sleep``: ``sleep`` seconds;
-    - ``parallel``: ``branches``, each a tuple of steps run in order, all branches at once.
+    - ``parallel``: ``branches``, each a tuple of steps run in order, all branches at once;
+    - ``group``: ``body`` run in order, once or per ``loop`` value / ``repeat`` / until
+      ``duration``, then its ``cleanup`` (its ``finally:``) however it ended.
+
+    ``when`` (an expression) and ``requires`` (conditions on device facts) decide at run
+    time whether the step applies; one that does not is NOT APPLICABLE.
     """
 
-    kind: Literal["command", "reset", "sleep", "parallel"]
+    kind: Literal["command", "reset", "sleep", "parallel", "group"]
     name: str
     device: str | None = None
     command: str | None = None
@@ -173,6 +187,16 @@ class Step:
     reset: str | None = None
     sleep: float | None = None
     branches: tuple[tuple[Step, ...], ...] = ()
+    body: tuple[Step, ...] = ()  # a group's steps
+    cleanup: tuple[Step, ...] = ()  # a group's finally:
+    #: A group's ``for:``: the loop variable and what it walks (a list, ``{range: [...]}``,
+    #: or an expression giving a list, such as a saved response list).
+    loop: tuple[str, Value] | None = None
+    duration: float | None = None  # a group repeats until this many seconds have passed
+    when: str | None = None  # an expression; false: the step is not applicable
+    requires: tuple[str, ...] = ()  # conditions on device facts, each must hold
+    id: str | None = None  # a requirement ID (``SBC-4 5.16``), shown in every report
+    refs: tuple[str, ...] = ()  # references (``libiscsi:Read10.BeyondEol``)
     mark: Mark | None = None
     #: Where the step sits, unique in its scenario, 1-based as the planner counts (plan/):
     #: ``3`` (third of ``steps:``), ``5.2.1`` (step 5's second branch, its first step),
@@ -182,6 +206,12 @@ class Step:
     @property
     def path_name(self) -> str:
         return self.name
+
+    def children(self) -> tuple[tuple[Step, ...], ...]:
+        """The step lists it holds: a parallel group's branches, a group's body and cleanup."""
+        if self.kind == "group":
+            return (self.body, self.cleanup)
+        return self.branches
 
 
 @dataclass(frozen=True)
@@ -197,6 +227,10 @@ class Scenario:
     steps: tuple[Step, ...] = ()
     finally_steps: tuple[Step, ...] = ()
     on_failure: Policy = "stop"
+    when: str | None = None  # false once the devices are open: the scenario is NOT APPLICABLE
+    requires: tuple[str, ...] = ()
+    id: str | None = None
+    refs: tuple[str, ...] = ()
     mark: Mark | None = None
     #: The spec's directory: relative data files resolve against it (the loader makes
     #: ``DataSource.file`` and ``data`` expectation files absolute already).
@@ -216,7 +250,7 @@ class Scenario:
         def walk(steps: tuple[Step, ...]) -> None:
             for step in steps:
                 out.append(step)
-                for branch in step.branches:
+                for branch in step.children():
                     walk(branch)
 
         walk(self.steps)

@@ -77,14 +77,22 @@ EXPECTED: dict[str, str] = {
     "device_mapping": "a target string like 'sim:lu0' or a mapping with target:",
     "sense_mapping": "a sense key name like ILLEGAL_REQUEST, a key code 0..15, or {key, asc, ascq}",
     **dict.fromkeys(
-        ("step", "command_step", "reset_step", "sleep_step", "include_step", "parallel_step"),
+        (
+            "step",
+            "command_step",
+            "reset_step",
+            "sleep_step",
+            "include_step",
+            "parallel_step",
+            "group_step",
+        ),
         "a step (a mapping like {command: TestUnitReady})",
     ),
 }
 
 #: Messages for "exactly one of these keys" rules (``oneOf`` of ``required``).
 ONE_OF_KEYS: dict[str, str] = {
-    "command_step": "a step needs one of command, cdb, reset, sleep, include or parallel",
+    "command_step": "a step needs one of command, cdb, reset, sleep, include, parallel or group",
     "data": "data needs one of pattern, file or hex",
     "data_check": "a data check needs one of pattern, hex, sha256 or file",
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from ...grammar import abbreviated as _short
@@ -68,6 +69,7 @@ class _Builder(_Includes, _Values):
         )
         policy = data.get("on_failure", "stop")
         title, description = data.get("name"), data.get("description")
+        meta = self.meta(_At(data, doc, (), stack), set(variables) | set(BUILTIN_VARS))
         return Scenario(
             name=title if isinstance(title, str) else name,
             file=doc.file,
@@ -78,6 +80,7 @@ class _Builder(_Includes, _Values):
             steps=steps,
             finally_steps=final,
             on_failure=policy if policy in ("stop", "continue") else "stop",
+            **meta,
             mark=doc.mark(()),
             base_dir=doc.base_dir,
             includes=tuple(d.file for d in self.docs.values() if d is not None),
@@ -149,8 +152,11 @@ class _Builder(_Includes, _Values):
             return None
         mark = at.doc.mark(at.path)
         name = data.get("name") if isinstance(data.get("name"), str) else None
+        if "group" in data:
+            return self.group(at, spath, scope, name, mark)
+        meta = self.meta(at, scope)  # a group's conditions see its loop variable: its own
         if "parallel" in data:
-            return self.parallel(at, spath, scope, name, mark)
+            return self.parallel(at, spath, scope, name, mark, meta)
         if "reset" in data:
             device = self.step_device(at)
             kind = data["reset"] if isinstance(data["reset"], str) else "lun"
@@ -162,15 +168,97 @@ class _Builder(_Includes, _Values):
                 on_failure=self.policy(data),
                 mark=mark,
                 path=spath,
+                **meta,
             )
         if "sleep" in data:
             seconds = self.duration(_At(data["sleep"], at.doc, (*at.path, "sleep")))
             return Step(
-                "sleep", name or f"sleep {data['sleep']}", sleep=seconds, mark=mark, path=spath
+                "sleep",
+                name or f"sleep {data['sleep']}",
+                sleep=seconds,
+                mark=mark,
+                path=spath,
+                **meta,
             )
-        return self.command_step(at, spath, scope, name, mark)
+        step = self.command_step(at, spath, scope, name, mark)
+        return None if step is None else replace(step, **meta)
 
-    def parallel(self, at: _At, spath: str, scope: set[str], name: str | None, mark: Mark) -> Step:
+    def meta(self, at: _At, scope: set[str]) -> dict[str, Any]:
+        """What every step (and the scenario) may carry: ``when``, ``requires``, ``id``, ``refs``."""
+        data, doc, path = at.value, at.doc, at.path
+        out: dict[str, Any] = {}
+        if "when" in data:
+            out["when"] = self.condition(_At(data["when"], doc, (*path, "when")), scope)
+        if "requires" in data:
+            out["requires"] = self.conditions(
+                _At(data["requires"], doc, (*path, "requires")), scope
+            )
+        if isinstance(data.get("id"), str):
+            out["id"] = data["id"]
+        refs = data.get("refs")
+        if isinstance(refs, str):
+            out["refs"] = (refs,)
+        elif isinstance(refs, list):
+            out["refs"] = tuple(r for r in refs if isinstance(r, str))
+        return out
+
+    def group(self, at: _At, spath: str, scope: set[str], name: str | None, mark: Mark) -> Step:
+        """``group:`` steps run in order, looped by ``for:``/``repeat:``/``duration:``, then
+        its ``finally:``.  The loop variable and ``iteration`` are in scope inside only;
+        what the steps save stays in scope after the group."""
+        data, doc, path = at.value, at.doc, at.path
+        inner = set(scope) | {"iteration"}
+        loop = None
+        raw = data.get("for")
+        if isinstance(raw, dict) and len(raw) == 1:
+            ((var, values),) = raw.items()
+            here = _At(values, doc, (*path, "for", var))
+            if var in BUILTIN_VARS or var in scope:
+                what = "a built-in variable" if var in BUILTIN_VARS else "already a variable"
+                self.problems.at(
+                    doc, (*path, "for", var), f"for: {var!r} is {what}: pick another name", key=True
+                )
+            self.check_value(here, scope)
+            loop = (var, values)
+            inner.add(var)
+        repeat = self.count(data, at, "repeat", scope, 1)
+        if "for" in data and "repeat" in data:
+            self.problems.at(
+                doc, (*path, "repeat"), "a group takes for: or repeat:, not both", key=True
+            )
+        duration = None
+        if "duration" in data:
+            duration = self.duration(_At(data["duration"], doc, (*path, "duration")), timeout=True)
+        meta = self.meta(at, inner)
+        items = self.expand(data.get("group"), doc, (*path, "group"), at.stack)
+        body = self.steps(items, f"{spath}.", inner)
+        final = self.expand(data.get("finally"), doc, (*path, "finally"), at.stack)
+        cleanup = self.steps(final, f"{spath}.finally.", inner)
+        scope |= inner - {"iteration", *(loop[:1] if loop else ())}
+        n = len(body)
+        return Step(
+            "group",
+            name or f"group ({n} step{'s' if n != 1 else ''})",
+            body=body,
+            cleanup=cleanup,
+            loop=loop,
+            repeat=repeat,
+            duration=duration,
+            on_failure=self.policy(data),
+            mark=mark,
+            path=spath,
+            **meta,
+        )
+
+    def parallel(
+        self,
+        at: _At,
+        spath: str,
+        scope: set[str],
+        name: str | None,
+        mark: Mark,
+        meta: Mapping[str, Any],
+    ) -> Step:
         branches = []
         saved: set[str] = set()
         raw = at.value["parallel"] if isinstance(at.value["parallel"], list) else []
@@ -198,6 +286,7 @@ class _Builder(_Includes, _Values):
             on_failure=self.policy(at.value),
             mark=mark,
             path=spath,
+            **meta,
         )
 
     def command_step(
@@ -351,4 +440,6 @@ def _saved_names(data: Any) -> set[str]:
     if not isinstance(data, dict):
         return set()
     names = set(data["save"]) if isinstance(data.get("save"), dict) else set()
-    return names | _saved_names(data.get("parallel"))
+    for key in ("parallel", "group", "finally"):
+        names |= _saved_names(data.get(key))
+    return names

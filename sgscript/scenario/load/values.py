@@ -17,20 +17,24 @@ from ...grammar import DurationRangeError, GrammarError, parse_duration, parse_h
 from ...limits import MAX_DATA_FILE_BYTES
 from ...scsi.catalog import Catalog
 from ...scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError
-from ..expr import ExprError, Template, template
+from ..expr import ExprError, Template, condition, template
 from ..files import FileRefused, confine
 from ..model import DataSource, Expectation
 from ..schema import path_text
 from .doc import Doc, PathT, _Problems
 from .includes import _At
 
-__all__ = ["BUILTIN_VARS"]
+__all__ = ["BUILTIN_VARS", "FACT_NAMES"]
 
 #: Variables every expression may use without declaring them; the planner supplies them.
 #: None yet: a name added here must also be put in the planner's ``Env`` for every step.
 BUILTIN_VARS: dict[str, str] = {
     "index": "the command's number within its step's repeat, from 0 (walk a range: ${index * 8})",
+    "iteration": "the pass of the innermost enclosing group that repeats, from 0 (0 outside one)",
 }
+
+#: Names conditions (``when:``, ``requires:``) may read besides variables: device facts.
+FACT_NAMES = frozenset({"device", "devices"})
 
 
 class _Values:
@@ -153,6 +157,44 @@ class _Values:
                     f"{where}: undefined variable {name!r}{hint}",
                 )
         return t
+
+    def condition(self, at: _At, scope: set[str], *, facts: bool = True) -> str | None:
+        """A ``when:``/``requires:`` condition: parses, and reads only names in scope
+        (variables, and ``device``/``devices`` facts); kept as written."""
+        value = at.value
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if not isinstance(value, str):
+            return None  # the schema said so
+        try:
+            expr = condition(value)
+        except ExprError as exc:
+            self.problems.add(
+                at.doc.text_mark(at.path, exc.offset),
+                f"{path_text(at.path)}: bad condition: {exc.message}",
+            )
+            return None
+        known = scope | FACT_NAMES if facts else scope
+        for name in sorted(expr.names - known):
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            if name in self.hidden:
+                hint = " (another parallel branch saves it: visible after the group)"
+            self.problems.add(
+                at.doc.text_mark(at.path, _find_name(value, name, 0)),
+                f"{path_text(at.path)}: undefined name {name!r}{hint}",
+            )
+        return value
+
+    def conditions(self, at: _At, scope: set[str]) -> tuple[str, ...]:
+        items = at.value if isinstance(at.value, list) else [at.value]
+        out = []
+        for i, item in enumerate(items):
+            here = _At(item, at.doc, (*at.path, i) if isinstance(at.value, list) else at.path)
+            got = self.condition(here, scope)
+            if got is not None:
+                out.append(got)
+        return tuple(out)
 
     def cdb(self, at: _At) -> str | None:
         try:

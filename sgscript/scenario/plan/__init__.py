@@ -33,7 +33,7 @@ from .raw import RawCommand
 from .select import compile_selection
 from .steps import DEFAULT_BLOCK_SIZE, Env, PlannedStep, PreviewRow
 from .targets import device_target
-from .values import has_random
+from .values import has_random, loop_values
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
@@ -45,4 +45,5 @@ __all__ = [
     "compile_selection",
     "device_target",
     "has_random",
+    "loop_values",
 ]

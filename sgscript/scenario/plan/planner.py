@@ -15,7 +15,7 @@ from ...limits import (
 )
 from ...scsi.cdb import Command, Direction
 from ...scsi.errors import UsageError
-from ..model import Mark, Scenario, Step
+from ..model import CONTAINERS, Mark, Scenario, Step
 from .commands import _Maker
 from .select import compile_selection
 from .steps import DEFAULT_BLOCK_SIZE, Env, PlannedStep, PreviewRow
@@ -30,10 +30,12 @@ from .values import (
     _names,
     _only_fields_use_index,
     _resolve,
+    _shown,
     _step_uses_index,
     _vars_text,
     _VarsTooBig,
     _why,
+    loop_values,
 )
 
 if TYPE_CHECKING:
@@ -87,25 +89,43 @@ class Plan:
     ) -> None:
         for n, step in enumerate(steps, 1):
             path = f"{prefix}{n}"
-            keywords = (*names, step.name)
+            keywords = (*names, step.name, *([step.id] if step.id else ()), *step.refs)
             self._all.append(PlannedStep(path, step, depth, final, keywords))
             for b, branch in enumerate(step.branches, 1):
                 self._walk(branch, f"{path}.{b}.", depth + 1, final, keywords)
+            if step.kind == "group":  # its steps are 5.1, 5.2; its finally: 5.finally.1
+                self._walk(step.body, f"{path}.", depth + 1, final, keywords)
+                self._walk(step.cleanup, f"{path}.finally.", depth + 1, True, keywords)
 
     def _mark_selection(self) -> None:
         match = self._matcher
+        selected = self._selected
         for ps in self._all:
-            self._selected[ps.path] = match is None or match(ps.keywords)
-        # a group runs when any of its steps does; finally: runs when anything runs
+            selected[ps.path] = match is None or match(ps.keywords)
+        # a container runs when any of its steps does (its finally: does not count)
         for ps in reversed(self._all):
-            if ps.step.kind == "parallel" and not self._selected[ps.path]:
-                self._selected[ps.path] = any(
-                    self._selected[c.path] for c in self._all if c.path.startswith(ps.path + ".")
+            if ps.step.kind in CONTAINERS and not selected[ps.path]:
+                selected[ps.path] = any(
+                    selected[c.path] for c in self._inside(ps) if not self._cleanup_of(ps, c)
                 )
-        anything = any(self._selected.values())  # -k naming a finally: step runs it too
+        # a finally: runs when what it cleans up after does (-k naming one runs it too)
         for ps in self._all:
-            if ps.final:
-                self._selected[ps.path] = anything
+            if ps.step.kind == "group":
+                for c in self._inside(ps):
+                    if self._cleanup_of(ps, c):
+                        selected[c.path] = selected[ps.path]
+        anything = any(selected.values())
+        for ps in self._all:
+            if ps.path.startswith("finally."):
+                selected[ps.path] = anything
+
+    def _inside(self, ps: PlannedStep) -> list[PlannedStep]:
+        prefix = ps.path + "."
+        return [c for c in self._all if c.path.startswith(prefix)]
+
+    @staticmethod
+    def _cleanup_of(group: PlannedStep, ps: PlannedStep) -> bool:
+        return ps.path.startswith(group.path + ".finally.")
 
     def all_steps(self) -> list[PlannedStep]:
         """Every step with its path, selected or not, parallel groups before their steps."""
@@ -138,6 +158,20 @@ class Plan:
                 ]
             )
         return out
+
+    def group_steps(self, planned: PlannedStep) -> tuple[list[PlannedStep], list[PlannedStep]]:
+        """A group's selected steps and its selected ``finally:`` steps (top level of each)."""
+
+        def level(prefix: str) -> list[PlannedStep]:
+            return [
+                ps
+                for ps in self._all
+                if ps.path.startswith(prefix)
+                and "." not in ps.path[len(prefix) :]
+                and self._selected[ps.path]
+            ]
+
+        return level(planned.path + "."), level(planned.path + ".finally.")
 
     def top(self, final: bool = False) -> list[PlannedStep]:
         """The selected steps of ``steps:`` (or ``finally:``) at the top level."""
@@ -210,7 +244,7 @@ class Plan:
     def initial_vars(self) -> dict[str, Any]:
         """``vars:`` evaluated in order (a value may use the ones before it, or draw)."""
         rng = random.Random(f"{self.seed}:vars")
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"iteration": 0}
         total = 0
         for name, value in self.scenario.vars.items():
             got = _resolve(value, out, rng)
@@ -253,7 +287,7 @@ class Plan:
         top = scenario.mark or Mark(scenario.file, 1, 1)
         problems: list[Problem] = []
         rng = random.Random(f"{self.seed}:vars")
-        vars_: dict[str, Any] = {}
+        vars_: dict[str, Any] = {"iteration": 0}
         unknown: set[str] = set()
         total = 0
         for name, value in scenario.vars.items():
@@ -282,6 +316,8 @@ class Plan:
                         problems.append(Problem(where, f"step {ps.path}: {text}"))
                     else:
                         problems.append(Problem(step.mark or top, f"step {ps.path}: {message}"))
+            elif step.kind == "group" and step.loop is not None:
+                unknown.add(step.loop[0])  # each value is checked when the group reaches it
             unknown.update(step.save)
         return problems
 
@@ -435,11 +471,48 @@ class Plan:
                 yield PreviewRow(**base, command=f"sleep {step.sleep:g}s")
             elif step.kind == "parallel":
                 yield PreviewRow(**base, command=f"parallel ({len(step.branches)} branches)")
+            elif step.kind == "group":
+                yield self._preview_group(ps, base, vars_, unknown)
             else:
                 yield from self._preview_command(ps, base, vars_, unknown, per_step)
             for name in step.save:
                 unknown.add(name)
                 vars_.pop(name, None)
+
+    def _preview_group(
+        self, ps: PlannedStep, base: dict[str, Any], vars_: dict[str, Any], unknown: set[str]
+    ) -> PreviewRow:
+        """A group's row; its steps preview with the first pass's loop value."""
+        step = ps.step
+        parts = []
+        repeat: int | str = 1
+        note = ""
+        if step.loop is not None:
+            var, values = step.loop
+            try:
+                items = loop_values(values, vars_)
+                parts.append(f"for {var} in {_shown(items)}")
+                repeat = len(items)
+                if items:
+                    vars_[var] = items[0]
+            except Exception as exc:
+                parts.append(f"for {var}")
+                repeat = "?"
+                note = _why(exc, unknown)
+                unknown.add(var)
+        elif step.repeat != 1:
+            try:
+                repeat = _as_int(
+                    "repeat", _resolve(step.repeat, vars_, self.rng(ps)), 0, MAX_REPEAT
+                )
+            except Exception as exc:
+                repeat, note = "?", _why(exc, unknown)
+        if step.duration is not None:
+            parts.append(f"for {step.duration:g}s")
+        words = ", ".join(parts)
+        n = len(step.body)
+        label = f"group ({n} step{'s' if n != 1 else ''}{', ' + words if words else ''})"
+        return PreviewRow(**base, command=label, repeat=repeat, note=note)
 
     def _preview_command(
         self,

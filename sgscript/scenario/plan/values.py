@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...limits import MAX_VARS_TEXT
+from ...limits import MAX_REPEAT, MAX_VARS_TEXT
 from ...scsi.errors import UsageError
 from ..model import Step
 from .steps import Env
 
-__all__ = ["has_random", "uses_index"]
+__all__ = ["has_random", "loop_values", "uses_index"]
 
 
 def has_random(value: Any) -> bool:
@@ -51,6 +51,39 @@ def _only_fields_use_index(step: Step) -> bool:
     if step.data is not None or uses_index(step.cdb) or uses_index(step.data_in):
         return False
     return any(uses_index(v) for v in step.fields.values())
+
+
+def loop_values(values: Any, vars: Mapping[str, Any]) -> Sequence[Any]:
+    """What a group's ``for:`` walks, with these variables: a list (each entry resolved),
+    ``{range: [start, stop(, step)]}`` (stop excluded; lazy, so a million passes cost
+    nothing up front), or an expression whose value is a list (a saved response list)."""
+    from ..expr import resolve
+
+    if isinstance(values, Mapping) and "range" in values:
+        bounds = [resolve(b, vars) for b in values["range"]]
+        if any(isinstance(b, bool) or not isinstance(b, int) for b in bounds):
+            raise UsageError(f"for: range bounds must be integers, got {bounds}")
+        if len(bounds) == 3 and bounds[2] == 0:
+            raise UsageError("for: a range's step must not be 0")
+        walk = range(*bounds)
+        if len(walk) > MAX_REPEAT:
+            raise UsageError(f"for: a range of {len(walk):,} values is more than {MAX_REPEAT:,}")
+        return walk
+    if isinstance(values, list | tuple):
+        return [resolve(v, vars) for v in values]
+    got = resolve(values, vars)
+    if isinstance(got, list | tuple | range):
+        return got
+    kind = "text" if isinstance(got, str) else type(got).__name__
+    raise UsageError(f"for: needs a list of values, got {kind} {got!r}")
+
+
+def _shown(values: Sequence[Any], limit: int = 8) -> str:
+    """A loop's values for ``plan``: ``[0, 8, 16]``, ``range(0, 1024, 8)``, or the first few."""
+    if isinstance(values, range):
+        return repr(values)
+    head = ", ".join(repr(v) for v in list(values[:limit]))
+    return f"[{head}{', ...' if len(values) > limit else ''}]"
 
 
 def _resolve(value: Any, vars: Mapping[str, Any], rng: random.Random) -> Any:

@@ -1,0 +1,158 @@
+"""What a device says it is, asked once: the facts ``when:`` and ``requires:`` read.
+
+A condition that names ``device`` (or ``devices``) makes the runner probe that
+device the first time, with read-only commands only: standard INQUIRY, the VPD
+page list (00h), Block Limits (B0h) and Logical Block Provisioning (B2h) when
+listed, READ CAPACITY(16), and REPORT SUPPORTED OPERATION CODES.  A command the
+device refuses leaves its facts out (a condition reading one says which exist),
+never a failed step; what was sent and what it refused goes into the run's notes.
+
+| fact | from |
+|---|---|
+| ``name``, ``target``, ``block_size`` | the run |
+| ``peripheral_device_type``, ``rmb``, ``version``, ``protect``, ``tpgs``, ``cmdque``, ``hisup``, ``vendor``, ``product``, ``revision`` | standard INQUIRY |
+| ``vpd_pages`` | VPD page 00h (a list; empty when the device has none) |
+| ``wsnz``, ``max_write_same_length``, ``max_transfer_length``, ``optimal_transfer_length``, ``max_unmap_lba_count``, ``max_unmap_descriptors``, ``max_compare_and_write_length`` | Block Limits (B0h) |
+| ``lbpu``, ``lbpws``, ``lbpws10``, ``lbprz``, ``anc_sup``, ``dp``, ``provisioning_type`` | Logical Block Provisioning (B2h) |
+| ``blocks``, ``last_lba``, ``lbpme``, ``prot_en``, ``p_type``, ``physical_block_exponent`` | READ CAPACITY(16) (``lbprz`` there when B2h is missing) |
+| ``opcodes`` | REPORT SUPPORTED OPERATION CODES: ``[opcode, service action]`` pairs, empty when not reported |
+| ``supports(NAME)`` | whether the device reports the catalog command NAME; true when it reports no list (the step then runs, and ``optional: true`` judges its answer) |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..channel import Channel
+from ..scenario.expr import Function, Namespace
+from ..scsi.catalog import Catalog
+from ..scsi.cdb import Command
+from ..scsi.commands import Inquiry, ReadCapacity16, ReportSupportedOperationCodes
+
+__all__ = ["probe"]
+
+#: Standard INQUIRY fields kept as facts: (fact, decoded field).
+_INQUIRY = (
+    ("peripheral_device_type", "peripheral_device_type"),
+    ("rmb", "rmb"),
+    ("version", "version"),
+    ("protect", "protect"),
+    ("tpgs", "tpgs"),
+    ("cmdque", "cmdque"),
+    ("hisup", "hisup"),
+    ("vendor", "vendor_identification"),
+    ("product", "product_identification"),
+    ("revision", "product_revision_level"),
+)
+_BLOCK_LIMITS = (
+    ("wsnz", "wsnz"),
+    ("max_write_same_length", "maximum_write_same_length"),
+    ("max_transfer_length", "maximum_transfer_length"),
+    ("optimal_transfer_length", "optimal_transfer_length"),
+    ("max_unmap_lba_count", "maximum_unmap_lba_count"),
+    ("max_unmap_descriptors", "maximum_unmap_block_descriptor_count"),
+    ("max_compare_and_write_length", "maximum_compare_and_write_length"),
+)
+_PROVISIONING = (
+    ("lbpu", "lbpu"),
+    ("lbpws", "lbpws"),
+    ("lbpws10", "lbpws10"),
+    ("lbprz", "lbprz"),
+    ("anc_sup", "anc_sup"),
+    ("dp", "dp"),
+    ("provisioning_type", "provisioning_type"),
+)
+_CAPACITY = (
+    ("lbpme", "lbpme"),
+    ("prot_en", "prot_en"),
+    ("p_type", "p_type"),
+    ("physical_block_exponent", "logical_blocks_per_physical_block_exponent"),
+)
+
+
+def probe(
+    name: str, target: str, channel: Channel, catalog: Catalog, notes: list[str]
+) -> Namespace:
+    """Ask the device what it is (read-only commands), as ``device.FACT`` names."""
+    facts: dict[str, Any] = {"name": name, "target": target, "block_size": channel.block_size}
+    sent: list[str] = []
+    refused: list[str] = []
+
+    def ask(label: str, command: Command) -> dict[str, Any] | None:
+        sent.append(label)
+        try:
+            io = channel.execute(command, wait=True, check=False)
+        except Exception as exc:  # the path broke: the step that reads the fact says so
+            refused.append(f"{label} ({type(exc).__name__}: {exc})")
+            return None
+        if io.failure is not None:
+            refused.append(f"{label} ({io.failure.detail})")
+            return None
+        try:
+            return command.decode_response(io.data)
+        except Exception as exc:  # a malformed answer is the device's, not a crash of ours
+            refused.append(f"{label} (undecodable: {exc})")
+            return None
+
+    def keep(got: dict[str, Any] | None, table: tuple[tuple[str, str], ...]) -> None:
+        for fact, key in table if got else ():
+            if key in got:  # type: ignore[operator]
+                facts[fact] = got[key]  # type: ignore[index]
+
+    keep(ask("INQUIRY", Inquiry(allocation_length=255)), _INQUIRY)
+    pages = ask("VPD 00h", Inquiry(evpd=1, page_code=0, allocation_length=255))
+    vpd = tuple((pages or {}).get("supported_vpd_page_list", ()))
+    facts["vpd_pages"] = vpd
+    if 0xB0 in vpd:
+        keep(ask("VPD B0h", Inquiry(evpd=1, page_code=0xB0, allocation_length=255)), _BLOCK_LIMITS)
+    if 0xB2 in vpd:
+        keep(ask("VPD B2h", Inquiry(evpd=1, page_code=0xB2, allocation_length=255)), _PROVISIONING)
+    capacity = ask("READ CAPACITY(16)", ReadCapacity16(allocation_length=32))
+    if capacity:
+        last = capacity.get("returned_logical_block_address")
+        if isinstance(last, int):
+            facts["last_lba"], facts["blocks"] = last, last + 1
+        keep(capacity, _CAPACITY)
+        facts.setdefault("lbprz", capacity.get("lbprz"))
+    listed = ask(
+        "REPORT SUPPORTED OPERATION CODES", ReportSupportedOperationCodes(allocation_length=65536)
+    )
+    opcodes = tuple(
+        (d.get("operation_code"), d.get("service_action") if d.get("servactv") else None)
+        for d in (listed or {}).get("command_descriptors", ())
+    )
+    facts["opcodes"] = opcodes
+    facts["supports"] = Function("supports", _supports(catalog, opcodes, listed is not None))
+    line = f"device {name}: probed for its facts ({', '.join(sent)})"
+    if refused:
+        line += f"; refused or failed: {'; '.join(refused)}"
+    notes.append(line)
+    return Namespace(f"device {name}", facts)
+
+
+def _supports(
+    catalog: Catalog, opcodes: tuple[tuple[Any, Any], ...], reported: bool
+) -> Callable[[str], bool]:
+    listed = set(opcodes)
+    by_opcode = {op for op, _ in opcodes}
+
+    def supports(command: str) -> bool:
+        if not isinstance(command, str):
+            raise TypeError("name a command, like 'CompareAndWrite'")
+        cls = catalog.lookup(command)  # UnknownCommandError (a ValueError) names the nearest
+        if not reported:
+            return True
+        sa = next(
+            (
+                s.field.default
+                for s in cls.layout.slots
+                if s.field.fixed and "service_action" in s.field.name
+            ),
+            None,
+        )
+        if sa is None:
+            return cls.opcode in by_opcode
+        return (cls.opcode, sa) in listed
+
+    return supports
