@@ -256,7 +256,7 @@ def test_conditions_read_facts_lists_and_membership(text: str, value: object) ->
         ("device.lbpm", "device a has no 'lbpm' (did you mean 'lbpme'?)", 8),
         ("saved[3]", "index 3 is out of range: it has 3 entries (0..2)", 6),
         ("page['wec']", "has no 'wec' (did you mean 'wce'?)", 5),
-        ("status.x", "'.' reaches facts (device.lbpme), not into a number", 7),
+        ("status.x", "'.' reaches facts and response fields (device.lbpme), not into a number", 7),
         ("status in 3", "'in' needs a list or text on its right, got a number", 1),
         ("device.lbpme(1)", "'lbpme' is a fact, not a function", 1),
         ("device.supports()", "supports() takes 1 argument(s)", 1),

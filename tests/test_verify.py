@@ -314,7 +314,7 @@ def test_duration_bounds_from_vars() -> None:
 def test_unknown_kinds_and_broken_checks_are_messages_not_crashes(disk: Channel) -> None:
     ctx = run(disk, TestUnitReady())
     (message,) = verify(ctx, [Expectation("temprature", {"max": 1})], KINDS)
-    assert message.startswith("unknown expectation kind 'temprature' (known: any, data")
+    assert message.startswith("unknown expectation kind 'temprature' (known: any, any_of, check")
 
     def boom(ctx: CheckContext, value: Any) -> str | None:
         raise RuntimeError("decoder fell over")

@@ -134,6 +134,7 @@ class _Runner(_Devices):
         self.lost: dict[str, str] = {}  # device name -> why it is gone
         self.final_deadline = 0.0  # finally: after a signal ends by then (perf_counter)
         self.kinds: dict[str, Any] = {}
+        self.plain_kinds: dict[str, Any] | None = None
         self.check_hook = False  # a plugin checks every command: no fast path
         self.allow_destructive = False
         self.destructive: list[Any] = []  # safety.DestructiveStep of the selected steps
@@ -350,6 +351,8 @@ class _Runner(_Devices):
             )
         elif step.kind == "reset":
             self._reset(ps)
+        elif step.kind == "check":
+            self._check_step(ps)
         else:
             self._record(ps, "failed", message=f"unknown step kind {step.kind!r}", failed=1)
 
@@ -373,6 +376,8 @@ class _Runner(_Devices):
             if not run.stopped:
                 run.stopped = f"cut short ({reason}): {run.count:,} of {run.total:,} completed"
         run.ended = time.perf_counter()
+        if run.tallies and not run.error and not run.interrupted:
+            run.judge_counts()
         run.save()
         run.last_io = None  # the Io points back at the run: let both go now
         result = run.result()
@@ -506,6 +511,22 @@ class _Runner(_Devices):
                 "devices", {name: self.facts(name) for name in self.channels}
             )
         return env
+
+    def _check_step(self, ps: PlannedStep) -> None:
+        """``check:``: a condition over the variables; nothing is sent."""
+        step = ps.step
+        text = (step.check or "").strip()
+        try:
+            expr = condition(text)
+            holds = bool(expr.evaluate(self.condition_env(expr.names, step.device)))
+            message = "" if holds else f"check {text} is false"
+        except Exception as exc:
+            holds, message = False, f"check {text}: {_problem(exc)}"
+        if not holds:
+            policy = step.on_failure or self.scenario.on_failure
+            if policy == "stop" and not ps.final:
+                self.request_stop(f"step {ps.path} ({step.name}) failed")
+        self._record(ps, "passed" if holds else "failed", message=message, command="check")
 
     def _reset(self, ps: PlannedStep) -> None:
         step = ps.step
@@ -688,6 +709,14 @@ class _Runner(_Devices):
 
         # verify() also asks every plugin's sgscript_check_command
         return list(verify(self.context(run, io, index), run.expect, self.kinds))
+
+    def matches(self, run: _StepRun, io: Io, index: int, expect: Sequence[Expectation]) -> bool:
+        """Whether one command meets ``expect`` by the expectation kinds alone (``counts:``)."""
+        from ..verify import verify
+
+        if self.plain_kinds is None:  # a plain mapping: no plugin's sgscript_check_command
+            self.plain_kinds = dict(self.kinds)
+        return not verify(self.context(run, io, index), expect, self.plain_kinds)
 
     def detail(self, run: _StepRun, io: Io, index: int, messages: list[str]) -> FailureDetail:
         sense = io.sense if io.sense_raw else None

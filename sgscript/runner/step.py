@@ -115,6 +115,10 @@ class _RunnerView(Protocol):
 
     def check(self, run: _StepRun, io: Io, index: int) -> list[str]: ...
 
+    def matches(
+        self, run: _StepRun, io: Io, index: int, expect: Sequence[Expectation]
+    ) -> bool: ...
+
     def detail(self, run: _StepRun, io: Io, index: int, messages: list[str]) -> FailureDetail: ...
 
     def request_stop(self, reason: str) -> None: ...
@@ -160,7 +164,9 @@ class _StepRun:
         self.block_size = 512
         expect = ps.step.expect
         self.expect = expect
-        self.fast = runner.fast_ok(expect)
+        # counts: need every command looked at, clean ones too
+        self.tallies = [0] * len(ps.step.counts)
+        self.fast = runner.fast_ok(expect) and not ps.step.counts
         self.command_done = runner.command_done
         self.label = ps.step.command or ("cdb" if ps.step.cdb is not None else None)
 
@@ -292,6 +298,9 @@ class _StepRun:
                 )
                 detail.message = f"judging the command raised {type(exc).__name__}: {exc}"
                 self.count_failure(detail)
+        if self.tallies:
+            for n, count in enumerate(self.step.counts):
+                self.tallies[n] += self.runner.matches(self, io, index, count.match)
         if self.command_done is not None:
             try:
                 self.command_done("command_done", self.path, io, detail)
@@ -344,6 +353,28 @@ class _StepRun:
                 self.runner.request_stop(f"step {self.path} ({self.step.name}) failed")
 
     # -- ending ---------------------------------------------------------------------
+
+    def judge_counts(self) -> None:
+        """``counts:``: each tally against its bounds, once the step's commands are done."""
+        from ..scenario.expr import resolve
+
+        for count, got in zip(self.step.counts, self.tallies, strict=True):
+            what = _describe_expect(count.match)
+            for key, bad in (("at_least", lambda n, b: n < b), ("at_most", lambda n, b: n > b)):
+                bound = getattr(count, key)
+                if bound is None:
+                    continue
+                try:
+                    want = int(resolve(bound, self.runner.vars))
+                except Exception as exc:
+                    self.messages.append(f"counts: {key}: {_problem(exc)}")
+                    continue
+                if bad(got, want):
+                    words = key.replace("_", " ")
+                    self.messages.append(
+                        f"counts: expected {words} {want:,} command(s) matching {what},"
+                        f" got {got:,} of {self.count:,}"
+                    )
 
     def save(self) -> None:
         """``save:`` decoded response fields (dotted paths, as ``fields:``) of the last command."""

@@ -22,9 +22,10 @@ allowed                meaning
 ``in  not in``         membership in a list or text: ``0xB2 in pages``
 ``[1, 2]``             a list literal (for ``in``)
 ``x[0]``               an entry of a list (or a saved mapping), counted from 0
-``device.lbpme``       a fact of a namespace the runner provides (never
+``device.lbpme``       a fact of a namespace the runner provides, or a field
+                       of a decoded response (``response.page_code``); never
                        Python's attributes: names starting with ``_`` are
-                       refused, and ``.`` works on namespaces only)
+                       refused, and ``.`` works on mappings only
 ``and or not``         boolean logic, Python semantics
 ``min max abs len``    the functions; a namespace may offer its own
                        (``device.supports('CompareAndWrite')``)
@@ -403,8 +404,12 @@ class _Compiler:
 
         def run(env: Mapping[str, Any]) -> Any:
             ns = owner(env)
-            if not isinstance(ns, Namespace):
-                raise ExprError(f"'.' reaches facts (device.lbpme), not into {_kind(ns)}", text, at)
+            if not isinstance(ns, Mapping):
+                raise ExprError(
+                    f"'.' reaches facts and response fields (device.lbpme), not into {_kind(ns)}",
+                    text,
+                    at,
+                )
             try:
                 return ns[attr]
             except KeyError:

@@ -154,6 +154,16 @@ class DataSource:
 
 
 @dataclass(frozen=True)
+class Count:
+    """``counts:`` of a step: how many of its commands must match ``match`` (an ``expect``)."""
+
+    match: tuple[Expectation, ...]
+    at_least: Value = None
+    at_most: Value = None
+    mark: Mark | None = None
+
+
+@dataclass(frozen=True)
 class Step:
     """One entry of ``steps:``; ``kind`` says which of the forms it is.
 
@@ -162,6 +172,7 @@ class Step:
     - ``reset``: ``reset`` is ``lun``, ``target``, ``bus`` or ``host``;
     - ``sleep``: ``sleep`` seconds;
     - ``parallel``: ``branches``, each a tuple of steps run in order, all branches at once;
+    - ``check``: ``check``, a condition over the variables that must hold (nothing is sent);
     - ``group``: ``body`` run in order, once or per ``loop`` value / ``repeat`` / until
       ``duration``, then its ``cleanup`` (its ``finally:``) however it ended.
 
@@ -169,7 +180,7 @@ class Step:
     time whether the step applies; one that does not is NOT APPLICABLE.
     """
 
-    kind: Literal["command", "reset", "sleep", "parallel", "group"]
+    kind: Literal["command", "reset", "sleep", "parallel", "group", "check"]
     name: str
     device: str | None = None
     command: str | None = None
@@ -193,6 +204,9 @@ class Step:
     #: or an expression giving a list, such as a saved response list).
     loop: tuple[str, Value] | None = None
     duration: float | None = None  # a group repeats until this many seconds have passed
+    check: str | None = None  # a check step's condition
+    #: Tallies judged when a command step ends: (what matches, at least, at most).
+    counts: tuple[Count, ...] = ()
     when: str | None = None  # an expression; false: the step is not applicable
     requires: tuple[str, ...] = ()  # conditions on device facts, each must hold
     id: str | None = None  # a requirement ID (``SBC-4 5.16``), shown in every report

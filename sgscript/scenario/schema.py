@@ -85,6 +85,7 @@ EXPECTED: dict[str, str] = {
             "include_step",
             "parallel_step",
             "group_step",
+            "check_step",
         ),
         "a step (a mapping like {command: TestUnitReady})",
     ),
@@ -92,7 +93,7 @@ EXPECTED: dict[str, str] = {
 
 #: Messages for "exactly one of these keys" rules (``oneOf`` of ``required``).
 ONE_OF_KEYS: dict[str, str] = {
-    "command_step": "a step needs one of command, cdb, reset, sleep, include, parallel or group",
+    "command_step": "a step needs one of command, cdb, reset, sleep, include, parallel, group or check",
     "data": "data needs one of pattern, file or hex",
     "data_check": "a data check needs one of pattern, hex, sha256 or file",
 }
@@ -150,15 +151,17 @@ def builtin_kind_schemas() -> dict[str, Any]:
     schema = load_schema()
     defs = schema["$defs"]
 
-    def inline(node: Any) -> Any:
+    def inline(node: Any, inside: tuple[str, ...] = ()) -> Any:
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                rest = {k: inline(v) for k, v in node.items() if k != "$ref"}
-                return {**inline(defs[ref.removeprefix("#/$defs/")]), **rest}
-            return {k: inline(v) for k, v in node.items()}
+                if ref in inside:  # any_of holds expects: the file's schema checks those
+                    return {"type": ["string", "object"]}
+                rest = {k: inline(v, inside) for k, v in node.items() if k != "$ref"}
+                return {**inline(defs[ref.removeprefix("#/$defs/")], (*inside, ref)), **rest}
+            return {k: inline(v, inside) for k, v in node.items()}
         if isinstance(node, list):
-            return [inline(v) for v in node]
+            return [inline(v, inside) for v in node]
         return node
 
     return {name: inline(sub) for name, sub in defs["expect_kinds"]["properties"].items()}

@@ -8,8 +8,11 @@
 | ``fail``   | (none): any failure; or ``{status, sense, error}`` | required           |
 | ``any``    | (none)                                           | allowed            |
 | ``data``   | a data description (``spec/patterns.py``)         | not checked        |
-| ``fields`` | decoded response fields: a value, or ``{min, max}`` | not checked      |
+| ``fields`` | decoded response fields: a value, or checks (``{min, max}``, ``{mask, value}``, ``in``, ``regex``, ``length``, ``printable``) | not checked |
 | ``duration`` | ``{max: 50ms, min: ...}``                      | checked too        |
+| ``any_of`` | alternatives, each an ``expect`` of built-in kinds | as the alternatives |
+| ``received`` / ``residual`` | data-in bytes moved / the residual: a value or checks | not checked |
+| ``check``  | a condition over the variables and the answer      | checked too        |
 
 Each message says what was expected and what came back, in the words
 ``sg_decode_sense`` uses for the sense, and ends with the CDB in hex.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
 from typing import Any
@@ -143,11 +147,27 @@ def _check_status(ctx: CheckContext, value: Any) -> str | None:
     return mismatch(ctx, f"status {want.title}")
 
 
-SenseWant = tuple[SenseKey | None, int | None, int | None, int | None]
+#: (keys, ASCs, ASCQs, information, the rest): each part a set of allowed values or None
+#: (not checked); the rest holds ``format``, ``field_pointer``, ``cd``, ``progress``.
+SenseWant = tuple[
+    frozenset[SenseKey] | None,
+    frozenset[int] | None,
+    frozenset[int] | None,
+    int | None,
+    Mapping[str, Any],
+]
+_SENSE_EXTRAS = ("format", "field_pointer", "cd", "progress")
+
+
+def _one_or_set(value: Any, parse: Any = None) -> frozenset[Any] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list | tuple) else [value]
+    return frozenset(parse(v) if parse else v for v in items)
 
 
 def _sense_want(value: Any, ctx: CheckContext) -> SenseWant:
-    """(key, asc, ascq, information) wanted; None: not checked."""
+    """What a ``sense`` expectation allows; None: not checked (a list: any one of them)."""
     if isinstance(value, Mapping):
         key, info = value.get("key"), value.get("information")
         if info is not None:
@@ -156,26 +176,52 @@ def _sense_want(value: Any, ctx: CheckContext) -> SenseWant:
                 info = int(info)
             if isinstance(info, bool) or not isinstance(info, int) or info < 0:
                 raise ValueError(f"information {info!r} is not an integer >= 0")
+        extras = {k: value[k] for k in _SENSE_EXTRAS if k in value}
         return (
-            None if key is None else _named(SenseKey, key),
-            value.get("asc"),
-            value.get("ascq"),
+            _one_or_set(key, lambda k: _named(SenseKey, k)),
+            _one_or_set(value.get("asc")),
+            _one_or_set(value.get("ascq")),
             info,
+            extras,
         )
-    return _named(SenseKey, value), None, None, None
+    return _one_or_set(value, lambda k: _named(SenseKey, k)), None, None, None, {}
+
+
+def _either(codes: frozenset[int], name: str) -> str:
+    return " or ".join(f"{name} {_code(c)}" for c in sorted(codes))
 
 
 def _sense_words(want: SenseWant) -> str:
-    key, asc, ascq, info = want
-    parts = [] if key is None else [key.title]
-    if asc is not None and ascq is not None:
+    keys, ascs, ascqs, info, extras = want
+    parts = [] if keys is None else [" or ".join(sorted(k.title for k in keys))]
+    if ascs is not None and ascqs is not None and len(ascs) == len(ascqs) == 1:
+        ((asc,), (ascq,)) = (tuple(ascs), tuple(ascqs))
         parts.append(f"{additional_sense_text(asc, ascq)} (ASC {_code(asc)}, ASCQ {_code(ascq)})")
-    elif asc is not None:
-        parts.append(f"ASC {_code(asc)}")
-    elif ascq is not None:
-        parts.append(f"ASCQ {_code(ascq)}")
+    else:
+        if ascs is not None:
+            parts.append(_either(ascs, "ASC"))
+        if ascqs is not None:
+            parts.append(_either(ascqs, "ASCQ"))
     if info is not None:
         parts.append(f"information 0x{info:x}")
+    if "format" in extras:
+        parts.append(f"{extras['format']} format")
+    if "field_pointer" in extras:
+        fp = extras["field_pointer"]
+        if fp is None:
+            parts.append("no field pointer")
+        else:
+            byte, bit = (fp.get("byte"), fp.get("bit")) if isinstance(fp, Mapping) else (fp, None)
+            where = {None: "", True: "CDB ", False: "parameter data "}[
+                None if "cd" not in extras else bool(extras["cd"])
+            ]
+            parts.append(
+                f"field pointer {where}byte {byte}" + ("" if bit is None else f" bit {bit}")
+            )
+    elif "cd" in extras:
+        parts.append("field pointer into the " + ("CDB" if extras["cd"] else "parameter data"))
+    if "progress" in extras:
+        parts.append(f"progress {_check_words(extras['progress'])}")
     return ", ".join(parts)
 
 
@@ -190,14 +236,40 @@ def _sense_matches(io: Any, want: SenseWant) -> bool:
     sense = io.sense
     if sense is None:
         return False
-    key, asc, ascq, info = want
-    return all(
-        w is None or w == got
-        for w, got in ((key, sense.sense_key), (asc, sense.asc), (ascq, sense.ascq))
-    ) and (info is None or info == _information(sense))
+    keys, ascs, ascqs, info, extras = want
+    if not all(
+        w is None or got in w
+        for w, got in ((keys, sense.sense_key), (ascs, sense.asc), (ascqs, sense.ascq))
+    ):
+        return False
+    if info is not None and info != _information(sense):
+        return False
+    if "format" in extras and (extras["format"] == "descriptor") != bool(sense.descriptor_format):
+        return False
+    sks = sense.sense_key_specific
+    pointer = sks if sks is not None and sks.kind == "field_pointer" else None
+    if "field_pointer" in extras:
+        fp = extras["field_pointer"]
+        if fp is None:
+            if pointer is not None:
+                return False
+        else:
+            byte, bit = (fp.get("byte"), fp.get("bit")) if isinstance(fp, Mapping) else (fp, None)
+            if pointer is None or pointer.field_pointer != byte:
+                return False
+            if bit is not None and not (pointer.bpv and pointer.bit_pointer == bit):
+                return False
+    if "cd" in extras and (pointer is None or bool(pointer.cd) != bool(extras["cd"])):
+        return False
+    if "progress" in extras:
+        fraction = sks.fraction if sks is not None else None
+        if fraction is None or _field_fails(extras["progress"], fraction) is not None:
+            return False
+    return True
 
 
-def _got_sense(io: Any, information: bool = False) -> str:
+def _got_sense(io: Any, information: bool = False, extras: Mapping[str, Any] | None = None) -> str:
+    extras = extras or {}
     sense = io.sense
     if sense is None:
         return outcome(io)
@@ -207,6 +279,13 @@ def _got_sense(io: Any, information: bool = False) -> str:
     if information:
         got = _information(sense)
         text += ", no information" if got is None else f", information 0x{got:x}"
+    if "format" in extras:
+        text += ", descriptor format" if sense.descriptor_format else ", fixed format"
+    if {"field_pointer", "cd", "progress"} & set(extras) and "field pointer" not in text:
+        if sense.sense_key_specific is None:
+            text += ", no sense-key specific data (SKSV 0)"
+        elif io.failure is not None:
+            text += f" ({sense.summary()})"
     if io.failure is None:
         text += f" with sense {sense.summary()}"
     return text
@@ -216,7 +295,8 @@ def _check_sense(ctx: CheckContext, value: Any) -> str | None:
     want = _sense_want(value, ctx)
     if _sense_matches(ctx.io, want):
         return None
-    return mismatch(ctx, f"sense {_sense_words(want)}", _got_sense(ctx.io, want[3] is not None))
+    got = _got_sense(ctx.io, want[3] is not None, want[4])
+    return mismatch(ctx, f"sense {_sense_words(want)}", got)
 
 
 _ERRORS = {
@@ -232,6 +312,7 @@ def _check_fail(ctx: CheckContext, value: Any) -> str | None:
     narrow = value if isinstance(value, Mapping) else {}
     words = []
     information = False
+    extras: Mapping[str, Any] = {}
     ok = io.failure is not None
     if "status" in narrow:
         want = _named(ScsiStatus, narrow["status"])
@@ -242,6 +323,7 @@ def _check_fail(ctx: CheckContext, value: Any) -> str | None:
         words.append(_sense_words(want))
         ok = ok and _sense_matches(io, want)
         information = want[3] is not None
+        extras = want[4]
     if "error" in narrow:
         cls = _ERRORS[narrow["error"]]
         words.append(narrow["error"])
@@ -249,7 +331,9 @@ def _check_fail(ctx: CheckContext, value: Any) -> str | None:
     if ok:
         return None
     expected = "a failure" + (f" ({', '.join(words)})" if words else "")
-    return mismatch(ctx, expected, _got_sense(io, information) if "sense" in narrow else None)
+    return mismatch(
+        ctx, expected, _got_sense(io, information, extras) if "sense" in narrow else None
+    )
 
 
 def _check_any(ctx: CheckContext, value: Any) -> str | None:
@@ -332,19 +416,97 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _number(value: Any) -> int | float | None:
+    """A field's value as a number, however the decoder spells it (``'0x29'``, ``'41'``)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower().removesuffix("h")
+        try:
+            return int(text, 0) if not value.strip().lower().endswith("h") else int(text, 16)
+        except ValueError:
+            return None
+    return None
+
+
 def _equal(want: Any, got: Any) -> bool:
     if isinstance(want, str) and isinstance(got, str):
         return want.rstrip() == got.rstrip()
     if isinstance(want, bool) or isinstance(got, bool):
-        return bool(want) == bool(got) and not isinstance(got, str)
-    return want == got
+        if isinstance(got, str):
+            return False
+        return bool(want) == bool(got)
+    if isinstance(want, list | tuple) and isinstance(got, list | tuple):
+        return len(want) == len(got) and all(_equal(w, g) for w, g in zip(want, got, strict=True))
+    if isinstance(want, int | float) or isinstance(got, int | float):
+        a, b = _number(want), _number(got)
+        return a is not None and a == b
+    return bool(want == got)
 
 
-def _in_range(want: Mapping[str, Any], got: Any) -> bool:
-    if isinstance(got, bool) or not isinstance(got, (int, float)):
-        return False
+_CHECK_KEYS = ("min", "max", "mask", "value", "in", "not_in", "regex", "length", "printable")
+
+
+def _field_fails(want: Mapping[str, Any], got: Any) -> str | None:
+    """Which of a mapping of field checks ``got`` fails, in words; None when all hold."""
+    n = _number(got)
     lo, hi = want.get("min"), want.get("max")
-    return (lo is None or got >= lo) and (hi is None or got <= hi)
+    if lo is not None or hi is not None:
+        if n is None or isinstance(got, list | tuple | dict):
+            return _range_words(want)
+        if (lo is not None and n < lo) or (hi is not None and n > hi):
+            return _range_words(want)
+    if "mask" in want:
+        mask, value = want["mask"], want.get("value", want["mask"])
+        if n is None or not isinstance(n, int) or (n & mask) != (int(value) & mask):
+            return f"& 0x{mask:x} == 0x{int(value) & mask:x}"
+    elif "value" in want and not _equal(want["value"], got):
+        return f"== {_show(want['value'])}"
+    if "in" in want and not any(_equal(w, got) for w in want["in"]):
+        return f"in {_show(list(want['in']))}"
+    if "not_in" in want and any(_equal(w, got) for w in want["not_in"]):
+        return f"not in {_show(list(want['not_in']))}"
+    if "regex" in want and (not isinstance(got, str) or re.search(want["regex"], got) is None):
+        return f"matching /{want['regex']}/"
+    if "length" in want:
+        size = len(got) if isinstance(got, str | bytes | list | tuple | dict) else None
+        spec = want["length"]
+        ranged = isinstance(spec, Mapping)
+        fits = size is not None and (_field_fails(spec, size) is None if ranged else size == spec)
+        if not fits:
+            return f"of length {_range_words(spec) if ranged else spec}"
+    if want.get("printable"):
+        text = got.encode("latin-1", "replace") if isinstance(got, str) else got
+        if not isinstance(text, bytes) or any(c < 0x20 or c > 0x7E for c in text):
+            return "printable ASCII (20h..7Eh)"
+    return None
+
+
+def _check_words(want: Any) -> str:
+    if not isinstance(want, Mapping):
+        return f"={_show(want)}"
+    if set(want) <= {"min", "max"}:
+        return f" {_range_words(want)}"
+    return " " + ", ".join(w for k in _CHECK_KEYS if k in want and (w := _one_check_words(k, want)))
+
+
+def _one_check_words(key: str, want: Mapping[str, Any]) -> str:
+    if key in ("min", "max"):
+        return _range_words(want) if key == "min" or "min" not in want else ""
+    if key == "mask":
+        return f"& 0x{want['mask']:x} == 0x{int(want.get('value', want['mask'])) & want['mask']:x}"
+    if key == "value":
+        return "" if "mask" in want else f"== {_show(want['value'])}"
+    if key in ("in", "not_in"):
+        return f"{key.replace('_', ' ')} {_show(list(want[key]))}"
+    if key == "regex":
+        return f"matching /{want['regex']}/"
+    if key == "length":
+        spec = want["length"]
+        return f"of length {_range_words(spec) if isinstance(spec, Mapping) else spec}"
+    return "printable ASCII" if want.get("printable") else ""
 
 
 def _range_words(want: Mapping[str, Any]) -> str:
@@ -370,12 +532,12 @@ def _check_fields(ctx: CheckContext, value: Any) -> str | None:
         if got is MISSING:
             near = difflib.get_close_matches(path.split(".")[-1], [str(k) for k in decoded], n=3)
             hint = f" (did you mean {', '.join(near)}?)" if near else ""
-            wants.append(f"{path}={_range_words(want) if ranged else _show(want)}")
+            wants.append(f"{path}{_check_words(want)}")
             gots.append(f"no field {path} in the {name} response{hint}")
             continue
-        if _in_range(want, got) if ranged else _equal(want, got):
+        if _field_fails(want, got) is None if ranged else _equal(want, got):
             continue
-        wants.append(f"{path} {_range_words(want)}" if ranged else f"{path}={_show(want)}")
+        wants.append(f"{path}{_check_words(want)}")
         gots.append(f"{path}={_show(got)}")
     if not wants:
         return None
@@ -399,6 +561,109 @@ def _check_duration(ctx: CheckContext, value: Any) -> str | None:
     return mismatch(ctx, want, f"{_ms(took)} ({outcome(ctx.io)})")
 
 
+def _measure(name: str, got: int) -> Any:
+    def check(ctx: CheckContext, value: Any) -> str | None:
+        want = _resolve(value, ctx)
+        ok = _field_fails(want, got) is None if isinstance(want, Mapping) else _equal(want, got)
+        return None if ok else mismatch(ctx, f"{name}{_check_words(want)}", f"{name} {got}")
+
+    return check
+
+
+def _check_received(ctx: CheckContext, value: Any) -> str | None:
+    if ctx.io.failure is not None:
+        return None
+    return _measure("received", ctx.io.received)(ctx, value)
+
+
+def _check_residual(ctx: CheckContext, value: Any) -> str | None:
+    return _measure("residual", ctx.io.resid)(ctx, value)
+
+
+def answer_names(io: Any) -> dict[str, Any]:
+    """What ``expect: {check: ...}`` reads of a command's answer, besides the variables."""
+    sense = io.sense if io.sense_raw else None
+    decoded: Any = {}
+    if io.failure is None:
+        try:
+            decoded = io.command.decode_response(io.data)
+        except Exception:  # an undecodable answer: response has nothing, the rest is there
+            decoded = {}
+    return {
+        "response": decoded,
+        "status": io.status,
+        "sense_key": None if sense is None else sense.sense_key,
+        "asc": None if sense is None else sense.asc,
+        "ascq": None if sense is None else sense.ascq,
+        "received": io.received if io.failure is None else 0,
+        "residual": io.resid,
+        "data": io.data,
+    }
+
+
+def _check_condition(ctx: CheckContext, value: Any) -> str | None:
+    from ..scenario.expr import condition
+
+    if value is None:
+        return None
+    text = str(value)
+    if condition(text).evaluate({**ctx.vars, **answer_names(ctx.io)}):
+        return None
+    return mismatch(ctx, f"check {text.strip()}", f"false ({outcome(ctx.io)})")
+
+
+def _alternatives(value: Any) -> list[tuple[Any, ...]]:
+    """``any_of``'s alternatives as tuples of expectations (the loader's form, or plain data)."""
+    from ..scenario.model import Expectation
+
+    out = []
+    for alt in value:
+        if isinstance(alt, tuple) and all(isinstance(e, Expectation) for e in alt):
+            out.append(alt)
+        elif isinstance(alt, str):
+            out.append((Expectation(alt),))
+        elif isinstance(alt, Mapping):
+            out.append(tuple(Expectation(k, v) for k, v in alt.items()))
+    return out
+
+
+def _judge(ctx: CheckContext, alternative: tuple[Any, ...]) -> list[str]:
+    messages = []
+    covered = False
+    for e in alternative:
+        kind = _BY_NAME.get(e.kind)
+        if kind is None:
+            messages.append(f"any_of takes the built-in kinds, not {e.kind!r}")
+            continue
+        covered = covered or kind.covers_failure(e.value)
+        message = kind.check(ctx, e.value)
+        if message:
+            messages.append(message)
+    if not covered and ctx.io.failure is not None:
+        messages.insert(0, failed_message(ctx))
+    return messages
+
+
+def _check_any_of(ctx: CheckContext, value: Any) -> str | None:
+    alternatives = _alternatives(value)
+    expected = []
+    for alt in alternatives:
+        messages = _judge(ctx, alt)
+        if not messages:
+            return None
+        expected.append(" and ".join(getattr(m, "expected", str(m)) for m in messages))
+    return mismatch(ctx, "one of: " + "; ".join(f"({w})" for w in expected))
+
+
+def _any_covers(value: Any) -> bool:
+    return any(
+        _BY_NAME[e.kind].covers_failure(e.value)
+        for alt in _alternatives(value)
+        for e in alt
+        if e.kind in _BY_NAME
+    )
+
+
 # ------------------------------------------------------------------ schemas
 
 # The JSON Schema file is the one source of the built-in kinds' schemas (it is the
@@ -415,12 +680,29 @@ def _yes(value: Any) -> bool:
 KINDS: tuple[ExpectationKind, ...] = (
     ExpectationKind("good", _SCHEMAS["good"], _check_good, _yes, "status GOOD (the default)"),
     ExpectationKind("status", _SCHEMAS["status"], _check_status, _yes, "this SCSI status"),
-    ExpectationKind("sense", _SCHEMAS["sense"], _check_sense, _yes, "sense key / ASC / ASCQ / INFO"),
-    ExpectationKind("fail", _SCHEMAS["fail"], _check_fail, _yes, "must fail (any way, or this way)"),
+    ExpectationKind(
+        "sense", _SCHEMAS["sense"], _check_sense, _yes, "sense key / ASC / ASCQ / INFO"
+    ),
+    ExpectationKind(
+        "fail", _SCHEMAS["fail"], _check_fail, _yes, "must fail (any way, or this way)"
+    ),
     ExpectationKind("any", _SCHEMAS["any"], _check_any, _yes, "may fail; nothing else is judged"),
     ExpectationKind("data", _SCHEMAS["data"], _check_data, description="data-in contents"),
     ExpectationKind("fields", _SCHEMAS["fields"], _check_fields, description="decoded response"),
-    ExpectationKind("duration", _SCHEMAS["duration"], _check_duration, description="latency bounds"),
+    ExpectationKind(
+        "duration", _SCHEMAS["duration"], _check_duration, description="latency bounds"
+    ),
+    ExpectationKind("received", _SCHEMAS["received"], _check_received, description="bytes moved"),
+    ExpectationKind("residual", _SCHEMAS["residual"], _check_residual, description="residual"),
+    ExpectationKind(
+        "check", _SCHEMAS["check"], _check_condition, description="a condition on the answer"
+    ),
+)
+_BY_NAME = {k.name: k for k in KINDS}
+KINDS += (
+    ExpectationKind(
+        "any_of", _SCHEMAS["any_of"], _check_any_of, _any_covers, "one of these alternatives"
+    ),
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from ...grammar import abbreviated as _short
 from ...limits import MAX_QUEUE_DEPTH, MAX_REPEAT
 from ...scsi.catalog import Catalog, standard_catalog
-from ..model import Device, Mark, Scenario, Step
+from ..model import Count, Device, Mark, Scenario, Step
 from .doc import Doc, _Problems
 from .includes import _At, _Includes
 from .values import BUILTIN_VARS, _Values
@@ -155,6 +155,17 @@ class _Builder(_Includes, _Values):
         if "group" in data:
             return self.group(at, spath, scope, name, mark)
         meta = self.meta(at, scope)  # a group's conditions see its loop variable: its own
+        if "check" in data:
+            text = self.condition(_At(data["check"], at.doc, (*at.path, "check")), scope)
+            return Step(
+                "check",
+                name or f"check {data['check']}",
+                check=text,
+                on_failure=self.policy(data),
+                mark=mark,
+                path=spath,
+                **meta,
+            )
         if "parallel" in data:
             return self.parallel(at, spath, scope, name, mark, meta)
         if "reset" in data:
@@ -350,6 +361,16 @@ class _Builder(_Includes, _Values):
             save = self.save(_At(data["save"], doc, (*path, "save")), cls, scope)
         repeat = self.count(data, at, "repeat", scope, 1)
         qd = self.count(data, at, "queue_depth", scope, self.defaults.get("queue_depth", 1))
+        counts = []
+        for i, item in enumerate(data.get("counts") or ()):
+            if not isinstance(item, dict):
+                continue
+            here = (*path, "counts", i)
+            match = self.expectations(_At(item.get("match"), doc, (*here, "match")), scope, cls)
+            for key in ("at_least", "at_most"):
+                if key in item:
+                    self.check_value(_At(item[key], doc, (*here, key)), scope)
+            counts.append(Count(match, item.get("at_least"), item.get("at_most"), doc.mark(here)))
         timeout = (
             self.duration(_At(data["timeout"], doc, (*path, "timeout")), timeout=True)
             if "timeout" in data
@@ -369,6 +390,7 @@ class _Builder(_Includes, _Values):
             data=spec,
             expect=expect,
             save=save,
+            counts=tuple(counts),
             repeat=repeat,
             queue_depth=qd,
             timeout=timeout,

@@ -36,8 +36,6 @@ class SpecError(UsageError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-
-
 @dataclass
 class Doc:
     """One YAML file as plain data, with the mark of every value and key by document path."""

@@ -180,7 +180,7 @@ def _is_include(item: Any) -> bool:
     return (
         isinstance(item, dict)
         and "include" in item
-        and not {"parallel", "group", "reset", "sleep"} & set(item)
+        and not {"parallel", "group", "check", "reset", "sleep"} & set(item)
     )
 
 

@@ -24,7 +24,7 @@ from ..schema import path_text
 from .doc import Doc, PathT, _Problems
 from .includes import _At
 
-__all__ = ["BUILTIN_VARS", "FACT_NAMES"]
+__all__ = ["ANSWER_NAMES", "BUILTIN_VARS", "FACT_NAMES"]
 
 #: Variables every expression may use without declaring them; the planner supplies them.
 #: None yet: a name added here must also be put in the planner's ``Env`` for every step.
@@ -35,6 +35,10 @@ BUILTIN_VARS: dict[str, str] = {
 
 #: Names conditions (``when:``, ``requires:``) may read besides variables: device facts.
 FACT_NAMES = frozenset({"device", "devices"})
+#: What ``expect: {check: ...}`` may read of the command's answer besides variables.
+ANSWER_NAMES = frozenset(
+    {"response", "status", "sense_key", "asc", "ascq", "received", "residual", "data"}
+)
 
 
 class _Values:
@@ -282,6 +286,14 @@ class _Values:
             elif kind in ("status", "sense"):
                 self.check_status_sense(_At({kind: v}, doc, path))
                 self.check_value(_At(v, doc, here), scope)  # e.g. information: "${offset}"
+            elif kind == "any_of" and isinstance(v, list):
+                v = tuple(
+                    self.expectations(_At(alt, doc, (*here, i)), scope, cls)
+                    or (Expectation("good", None, mark),)
+                    for i, alt in enumerate(v)
+                )
+            elif kind == "check":
+                v = self.condition(_At(v, doc, here), scope | ANSWER_NAMES, facts=False)
             elif kind == "data" and isinstance(v, dict):
                 self.check_value(_At(v, doc, here), scope)
                 if isinstance(v.get("hex"), str) and _hex_bytes(v["hex"]) is None:
@@ -315,13 +327,17 @@ class _Values:
         key, kpath = sense, (*path, "sense")
         if isinstance(sense, dict):
             key, kpath = sense.get("key"), (*path, "sense", "key")
-        if isinstance(key, str):
-            try:
-                SenseKey.parse(key)
-            except ValueError:
-                self.problems.at(
-                    doc, kpath, _name_problem("sense key", key, list(SenseKey.__members__))
-                )
+        keys = list(enumerate(key)) if isinstance(key, list) else [(None, key)]
+        for i, one in keys:
+            if isinstance(one, str):
+                try:
+                    SenseKey.parse(one)
+                except ValueError:
+                    self.problems.at(
+                        doc,
+                        kpath if i is None else (*kpath, i),
+                        _name_problem("sense key", one, list(SenseKey.__members__)),
+                    )
 
     def save(self, at: _At, cls: Any, scope: set[str]) -> dict[str, str]:
         out = {}

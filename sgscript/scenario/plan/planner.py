@@ -473,6 +473,8 @@ class Plan:
                 yield PreviewRow(**base, command=f"parallel ({len(step.branches)} branches)")
             elif step.kind == "group":
                 yield self._preview_group(ps, base, vars_, unknown)
+            elif step.kind == "check":
+                yield PreviewRow(**base, command=f"check {(step.check or '').strip()}")
             else:
                 yield from self._preview_command(ps, base, vars_, unknown, per_step)
             for name in step.save:
