@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ..scenario.model import CONTAINER_KINDS
 from . import device_targets, failure_lines, format_seconds
 
 __all__ = ["ConsoleReporter", "format_result"]
@@ -30,7 +31,7 @@ _COLOUR = {"passed": "32", "failed": "31", "skipped": "33", "interrupted": "35",
 
 
 def _count_steps(scenario: Any, plan: Any) -> int:
-    """Leaf steps the run will finish (parallel groups are containers, not steps)."""
+    """Steps the run will finish (a container such as a parallel group is not one)."""
     steps: Any = None
     if plan is not None and hasattr(plan, "steps"):
         try:
@@ -45,7 +46,7 @@ def _count_steps(scenario: Any, plan: Any) -> int:
     for item in steps:
         step = item[-1] if isinstance(item, tuple) else item
         step = getattr(step, "step", step)
-        n += getattr(step, "kind", "command") != "parallel"
+        n += getattr(step, "kind", "command") not in CONTAINER_KINDS
     return n
 
 
@@ -98,7 +99,7 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int
 
 
 def _leaf(r: Any) -> bool:
-    return getattr(r, "kind", "command") != "parallel"
+    return getattr(r, "kind", "command") not in CONTAINER_KINDS
 
 
 def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -> list[str]:
@@ -237,7 +238,7 @@ class ConsoleReporter:
             self._draw(time.monotonic())
 
     def step_started(self, step: Any, path: str) -> None:
-        if getattr(step, "kind", "command") != "parallel":  # show the steps, not their group
+        if getattr(step, "kind", "command") not in CONTAINER_KINDS:  # the steps, not their group
             self.running[path] = getattr(step, "name", None) or path
 
     def command_done(self, step_path: str, io: Any, failure: Any) -> None:

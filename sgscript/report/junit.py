@@ -40,6 +40,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..scenario.model import CONTAINER_KINDS
 from . import device_targets, failure_lines
 
 __all__ = ["JunitReporter"]
@@ -124,7 +125,7 @@ class JunitReporter:
     def step_finished(self, result: Any) -> None:
         if not self.suites or self.suites[-1].result is not None:
             return  # a step outside any scenario: nothing to file it under
-        if getattr(result, "kind", "command") == "parallel":
+        if getattr(result, "kind", "command") in CONTAINER_KINDS:
             return  # a group is not a test: its steps are
         seconds = getattr(result, "duration", None)
         if seconds is None:
@@ -142,7 +143,7 @@ class JunitReporter:
         suite.cases = [
             (r, timed.get(getattr(r, "path", None), getattr(r, "duration", 0.0) or 0.0))
             for r in getattr(result, "steps", ())
-            if getattr(r, "kind", "command") != "parallel"
+            if getattr(r, "kind", "command") not in CONTAINER_KINDS
         ]
         if getattr(result, "status", "") == "error":
             suite.error = getattr(result, "message", "") or "device error"

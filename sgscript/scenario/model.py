@@ -55,6 +55,7 @@ from typing import Any, Literal
 from ..scsi.catalog import Catalog, standard_catalog
 
 __all__ = [
+    "CONTAINER_KINDS",
     "DataSource",
     "Device",
     "Expectation",
@@ -144,6 +145,11 @@ class DataSource:
     mark: Mark | None = None
 
 
+#: Step kinds that only hold other steps. They are not steps in any count (``validate``'s,
+#: the run's progress and summary, JUnit's testcases): their steps are.
+CONTAINER_KINDS = frozenset({"parallel"})
+
+
 @dataclass(frozen=True)
 class Step:
     """One entry of ``steps:``; ``kind`` says which of the forms it is.
@@ -222,3 +228,7 @@ class Scenario:
         walk(self.steps)
         walk(self.finally_steps)
         return out
+
+    def count_steps(self) -> int:
+        """The steps a run reports, ``finally:`` included; a container is not one (its steps are)."""
+        return sum(step.kind not in CONTAINER_KINDS for step in self.all_steps())
