@@ -115,9 +115,7 @@ def _spec(spec: DataSource | Mapping[str, Any] | _Spec) -> _Spec:
         return spec
     # A step's source or expectation is the same for all its commands: checked once.
     try:
-        key: Any = (
-            ("source", id(spec)) if isinstance(spec, DataSource) else frozenset(spec.items())
-        )
+        key: Any = ("source", id(spec)) if isinstance(spec, DataSource) else frozenset(spec.items())
         known = _SEEN.get(key)
     except (TypeError, AttributeError):  # unhashable values: checked every time
         return _checked_spec(spec)
@@ -249,10 +247,9 @@ def _lba_matches(data: bytes, lba: int, seed: int, block_size: int) -> bool:
     here = lba
     for at in range(0, len(data), block_size):
         here &= 0xFFFFFFFFFFFFFFFF
-        if (
-            data[at : at + 12] != here.to_bytes(8, "big") + tag
-            or data[at + HEADER : at + block_size] != _lba_fill(seed, here, fill)
-        ):
+        if data[at : at + 12] != here.to_bytes(8, "big") + tag or data[
+            at + HEADER : at + block_size
+        ] != _lba_fill(seed, here, fill):
             return False
         here += 1
     return True

@@ -512,8 +512,9 @@ class Template:
 
     __slots__ = ("_acc", "_base", "_changing", "cls", "options", "size_changes")
 
-    def __init__(self, cls: type[Command], fixed: Mapping[str, Any], changing: Iterable[str],
-                 **options: Any) -> None:
+    def __init__(
+        self, cls: type[Command], fixed: Mapping[str, Any], changing: Iterable[str], **options: Any
+    ) -> None:
         layout = cls.layout
         written = list(changing)
         names = [layout.canonical(key) for key in written]
@@ -523,13 +524,14 @@ class Template:
         self._base = {k: v for k, v in proto.values.items() if k not in names}
         self._acc = int.from_bytes(layout.encode(proto.values), "big")
         self._changing = tuple(
-            (key, name, layout.by_name[name].shift) for key, name in zip(written, names, strict=True)
+            (key, name, layout.by_name[name].shift)
+            for key, name in zip(written, names, strict=True)
         )
         transfer = cls.transfer
         #: Whether the data-phase size follows a changing field (then check it per command).
-        self.size_changes = isinstance(transfer, Computed) or getattr(
-            transfer, "field", None
-        ) in names
+        self.size_changes = (
+            isinstance(transfer, Computed) or getattr(transfer, "field", None) in names
+        )
 
     def make(self, changing: Mapping[str, Any]) -> Command:
         """The command with these values for the changing fields (keyed as the template was
@@ -549,4 +551,3 @@ class Template:
         command._given = None
         command._bound = 0
         return command
-
