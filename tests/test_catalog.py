@@ -1089,7 +1089,9 @@ def test_a_template_encodes_what_the_whole_command_encodes(
     made, whole = template.make(changing), cls(**fixed, **changing)
     assert made.cdb == whole.cdb and made.field_values() == whole.field_values()
     assert made.data_length(512) == whole.data_length(512)
-    assert template.size_changes == ("transfer_length" in changing or "allocation_length" in changing)
+    assert template.size_changes == (
+        "transfer_length" in changing or "allocation_length" in changing
+    )
     key = next(iter(changing))
     with pytest.raises(FieldValueError, match="does not fit"):
         template.make({**changing, key: 1 << 64})

@@ -19,7 +19,9 @@ from sgscript.scenario.patterns import (
 BS = 512
 
 
-def make(spec: dict | DataSource, *, lba: int = 0x10, blocks: int = 4, seed: int = 7, **kw) -> bytes:
+def make(
+    spec: dict | DataSource, *, lba: int = 0x10, blocks: int = 4, seed: int = 7, **kw
+) -> bytes:
     return make_data(spec, lba=lba, length=blocks * BS, block_size=BS, seed=seed, **kw)
 
 

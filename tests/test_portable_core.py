@@ -60,4 +60,3 @@ def test_the_reactor_and_sim_need_no_eventfd(monkeypatch: pytest.MonkeyPatch) ->
         ch.execute(TestUnitReady(), check=False)  # the power-on unit attention
         ios = ch.execute_many([Read10(lba=i, transfer_length=1) for i in range(32)])
         assert all(io.ok for io in ios) and ch.pending == 0
-

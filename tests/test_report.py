@@ -233,6 +233,16 @@ def test_jsonl_log_commands_logs_every_command(tmp_path: Path) -> None:
     assert "failure" in commands[7] and "failure" not in commands[6]
 
 
+class _NumberedIo(Io):
+    """An Io that knows its number in its step, as the runner's do."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, cmd: Any, *, index: int) -> None:
+        super().__init__(cmd)
+        self.index = index
+
+
 def test_jsonl_a_good_command_is_logged_exactly_as_the_full_record_says() -> None:
     """GOOD commands are formatted without a dict (the --log-commands fast path); every
     key, its order and its value are what ``io_record`` gives, for each data phase."""
@@ -247,13 +257,17 @@ def test_jsonl_a_good_command_is_logged_exactly_as_the_full_record_says() -> Non
     none.submitted_at, none.completed_at, none.done = 1.0, 1.5, True
     short = good_io(duration=1e-7)
     short.resid = 100
-    ios = [good_io(), write, none, short]
+    numbered = _NumberedIo(command.Read10(lba=3, transfer_length=1), index=41)
+    numbered.submitted_at, numbered.completed_at, numbered.done = 1.0, 1.25, True
+    ios = [good_io(), write, none, short, numbered]
     for io in ios:
         reporter.command_done("1.2", io, None)
     got = [json.loads(line) for line in out.getvalue().splitlines()][1:]  # after the header
     want = [
-        {"type": "command", "step": "1.2", "seq": n, **io_record(io)} for n, io in enumerate(ios)
+        {"type": "command", "step": "1.2", "seq": n, **io_record(io, getattr(io, "index", None))}
+        for n, io in enumerate(ios)
     ]
+    assert got[-1]["index"] == 41 and got[-1]["seq"] == 4
     assert got == want
     assert [list(g) for g in got] == [list(w) for w in want]  # the same key order
 

@@ -201,7 +201,9 @@ def test_a_queue_depth_written_as_an_expression_reaches_its_value(given: str) ->
     steps = [dataclasses.replace(reads, queue_depth=depth)]
     variables: dict[str, Any] = {"qd": 64 if given == "var" else 16}
     if given == "saved":  # 512 // 8 from a response: known only at run time
-        steps.insert(0, cmd("size", "ReadCapacity10", save={"blk": "logical_block_length_in_bytes"}))
+        steps.insert(
+            0, cmd("size", "ReadCapacity10", save={"blk": "logical_block_length_in_bytes"})
+        )
     spec = scenario(*steps, options={"latency": "1ms"}, vars=variables)
     if given == "--var":
         (spec,) = override_vars([spec], {"qd": 64})
@@ -656,7 +658,9 @@ def test_device_open_failure_names_the_device() -> None:
 
 
 def test_bad_sim_option_is_a_usage_error_naming_the_device() -> None:
-    with pytest.raises(UsageError, match=r"device a \(sim:lu0\): unknown sim option 'medium_errors'.*did you mean"):
+    with pytest.raises(
+        UsageError, match=r"device a \(sim:lu0\): unknown sim option 'medium_errors'.*did you mean"
+    ):
         run_scenario(scenario(cmd("x", "TestUnitReady"), options={"medium_errors": 5}), seed=1)
 
 

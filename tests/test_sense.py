@@ -628,28 +628,20 @@ def test_fixed_build_is_canonical() -> None:
 def test_to_dict_is_json_ready_and_complete() -> None:
     d = parse_sense(DESC_SAMPLE_1).to_dict()
     assert json.loads(json.dumps(d)) == d
-    assert d["format"] == "descriptor" and d["response_code"] == "0x72" and d["current"]
+    assert d["format"] == "descriptor" and d["response_code"] == 0x72 and d["current"]
     assert (d["sense_key"], d["sense_key_name"], d["asc"], d["ascq"]) == (
         1,
         "RECOVERED_ERROR",
-        "0x03",
-        "0x02",
+        0x03,
+        0x02,
     )
-    assert d["information"] == "0x11223344556677bb" and d["fru"] == 0x45
+    assert d["information"] == 0x11223344556677BB and d["fru"] == 0x45
     assert d["sense_key_specific"] == {
         "kind": "actual_retry_count", "raw": "80 01 01", "retry_count": 257
     }  # fmt: skip
-    assert [x["type"] for x in d["descriptors"]] == [
-        "0x00",
-        "0x01",
-        "0x02",
-        "0x03",
-        "0x0a",
-        "0x05",
-        "0x0b",
-    ]
+    assert [x["type"] for x in d["descriptors"]] == [0x00, 0x01, 0x02, 0x03, 0x0A, 0x05, 0x0B]
     referral = d["descriptors"][-1]
-    assert referral["segments"][0]["first_lba"] == "0x102030405060708"
+    assert referral["segments"][0]["first_lba"] == 0x102030405060708
     assert referral["segments"][0]["target_port_groups"] == [
         {"state": 2, "state_text": "standby", "group": 0x1234}
     ]

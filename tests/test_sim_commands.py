@@ -18,6 +18,7 @@ from sgscript.scsi.cdb import Command
 from sgscript.scsi.sense import parse_sense
 from sgscript.scsi.status import ScsiStatus, SenseKey
 from sgscript.sim import LogicalUnit, targets
+from sgscript.sim.lu import builtin_handlers
 from sgscript.sim.spc import NOT_IMPLEMENTED
 from sgscript.transport.base import Io
 
@@ -656,11 +657,93 @@ def test_every_catalog_command_is_implemented_or_deliberately_not() -> None:
     assert implemented.isdisjoint(NOT_IMPLEMENTED)
     assert set(catalog()) == implemented | set(NOT_IMPLEMENTED)
     lu = LogicalUnit()
+    answered_opcodes = {catalog()[name].opcode for name in implemented}
     for name in NOT_IMPLEMENTED:
         cls = catalog()[name]
         resp = lu.execute("x", cls().cdb)
         lu.pending_ua.clear()
-        assert resp.sense[2] & 0x0F == 5 and resp.sense[12] == 0x20, name
+        # an operation code the disk answers for other service actions: the service action
+        # is what is invalid; an operation code it never answers: the operation code
+        want = 0x24 if cls.opcode in answered_opcodes else 0x20
+        assert resp.sense[2] & 0x0F == 5 and resp.sense[12] == want, name
+
+
+# What SPC-5 requires for a service action the unit lacks, under an operation code it
+# supports (scsi_debug answers so): INVALID FIELD IN CDB, the field pointer at the SERVICE
+# ACTION field's most significant bit. (cdb, field pointer)
+UNSUPPORTED_SERVICE_ACTIONS = [
+    ("9e 1f 00 00 00 00 00 00 00 00 00 00 00 20 00 00", (1, 4)),  # SERVICE ACTION IN(16)
+    ("9e 11 00 00 00 00 00 00 00 00 00 00 00 20 00 00", (1, 4)),  # READ LONG(16): not here
+    ("a3 1f 00 00 00 00 00 00 02 00 00 00", (1, 4)),  # MAINTENANCE IN
+    ("a3 0a 00 00 00 00 00 00 04 00 00 00", (1, 4)),  # REPORT TARGET PORT GROUPS: no ALUA
+    ("5e 1f 00 00 00 00 00 20 00 00", (1, 4)),  # PERSISTENT RESERVE IN
+    ("48 04 00 00 00 00 00 00 00 00", (1, 4)),  # SANITIZE: a reserved service action
+]
+
+
+@pytest.mark.parametrize(("cdb", "pointer"), UNSUPPORTED_SERVICE_ACTIONS)
+def test_an_unsupported_service_action_is_invalid_field_in_cdb_at_the_service_action(
+    cdb: str, pointer: tuple[int, int]
+) -> None:
+    lu = LogicalUnit()
+    lu.execute("x", b"\x00" * 6)  # the power-on unit attention
+    resp = lu.execute("x", bytes.fromhex(cdb))
+    s = parse_sense(resp.sense)
+    assert (s.sense_key, s.asc, s.ascq) == (SenseKey.ILLEGAL_REQUEST, 0x24, 0x00), s.summary()
+    sks = s.sense_key_specific
+    assert sks is not None and sks.cd and sks.bpv, s.summary()
+    assert (sks.field_pointer, sks.bit_pointer) == pointer
+
+
+def test_a_variable_length_cdb_with_an_unsupported_service_action_points_at_bytes_8_9() -> None:
+    """7Fh: once the unit answers one variable-length command, a service action it lacks
+    is the invalid field (byte 8, bit 7); a unit that answers none lacks the opcode."""
+    read32 = bytes.fromhex("7f 00 00 00 00 00 00 18 00 09") + bytes(22)
+    write32 = bytes.fromhex("7f 00 00 00 00 00 00 18 00 0b") + bytes(22)
+    bare = LogicalUnit()
+    bare.execute("x", b"\x00" * 6)
+    s = parse_sense(bare.execute("x", read32).sense)
+    assert (s.asc, s.ascq) == (0x20, 0x00) and s.sense_key_specific.field_pointer == 0
+    lu = LogicalUnit(handlers={**builtin_handlers(), "Read32": lambda unit, req: bytes(BS)})
+    lu.execute("x", b"\x00" * 6)
+    assert lu.execute("x", read32).good
+    for cdb in (write32, read32[:8] + b"\xff\xff" + read32[10:]):
+        s = parse_sense(lu.execute("x", cdb).sense)
+        sks = s.sense_key_specific
+        assert (s.sense_key, s.asc, s.ascq) == (SenseKey.ILLEGAL_REQUEST, 0x24, 0x00)
+        assert sks is not None and (sks.field_pointer, sks.bit_pointer) == (8, 7)
+
+
+def test_rsoc_agrees_with_how_unlisted_service_actions_are_refused() -> None:
+    """Every operation code REPORT SUPPORTED OPERATION CODES lists with service actions
+    refuses one it does not list with INVALID FIELD IN CDB at the service action; an
+    operation code it does not list at all is INVALID COMMAND OPERATION CODE."""
+    ch = disk()
+    lu = targets()["t"].lu(0)
+    listed = data(ch, K.ReportSupportedOperationCodes())["command_descriptors"]
+    with_sa: dict[int, set[int]] = {}
+    for d in listed:
+        if d["servactv"]:
+            with_sa.setdefault(d["operation_code"], set()).add(d["service_action"])
+    assert {0x9E, 0xA3, 0x5E, 0x5F} <= set(with_sa)
+    lu.execute("probe", b"\x00" * 6)
+    for opcode, actions in with_sa.items():
+        length = lu.catalog.with_opcode(opcode)[0].length
+        sa = next(a for a in range(0x1F, -1, -1) if a not in actions)
+        cdb = bytearray(length)
+        cdb[0], cdb[1] = opcode, sa
+        s = parse_sense(lu.execute("probe", bytes(cdb)).sense)
+        assert (s.asc, s.sense_key_specific.field_pointer) == (0x24, 1), hex(opcode)
+        one = data(
+            ch,
+            K.ReportSupportedOperationCodes(
+                reporting_options=3, requested_operation_code=opcode, requested_service_action=sa
+            ),
+        )
+        assert one["support_name"] == "not_supported", hex(opcode)
+    for opcode in set(range(256)) - {d["operation_code"] for d in listed}:
+        s = parse_sense(lu.execute("probe", bytes([opcode]) + bytes(15)).sense)
+        assert (s.asc, s.ascq) == (0x20, 0x00), hex(opcode)
 
 
 # ----------------------------------------------------------------- diagnostics

@@ -916,10 +916,11 @@ def test_validate_reports_each_file(here: Path, capsys: pytest.CaptureFixture[st
     write(here, "good.yaml", DESIGN_EXAMPLE)
     write(here, "bad.yaml", "sgscript: 1\ndevices: {a: x}\nsteps:\n  - {command: Raed10}\n")
     assert main(["validate", "good.yaml"]) == 0
-    assert capsys.readouterr().out == "good.yaml: ok (9 steps, 2 destructive)\n"
+    # the parallel group is not a step: its two branch steps are
+    assert capsys.readouterr().out == "good.yaml: ok (8 steps, 2 destructive)\n"
     assert main(["validate", "good.yaml", "bad.yaml", "gone.yaml"]) == 2
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "good.yaml: ok (9 steps, 2 destructive)"
+    assert out[0] == "good.yaml: ok (8 steps, 2 destructive)"
     assert out[1].startswith("bad.yaml:4:15: steps[0].command: unknown command 'Raed10'")
     assert out[2] == "gone.yaml:1:1: cannot read: No such file or directory"
 

@@ -36,8 +36,7 @@ def merged(
         for key, value in contributed.items():
             if not valid(key, value):
                 raise UsageError(
-                    f"plugin {impl.plugin_name}: {hook} returned {key!r}: {value!r},"
-                    f" not {expected}"
+                    f"plugin {impl.plugin_name}: {hook} returned {key!r}: {value!r}, not {expected}"
                 )
             if key in owner and not same(table[key], value):
                 raise UsageError(

@@ -52,6 +52,12 @@ def _opcode_text(cls: type[Command]) -> str:
     return text
 
 
+def _direction(cls: type[Command]) -> str:
+    """``in``, ``out``, ``none``, or ``fields`` when each command's fields decide (ATA
+    PASS-THROUGH: PROTOCOL, T_LENGTH, T_DIR)."""
+    return "fields" if len(cls.directions) > 1 else cls.direction.value
+
+
 def _marks(cls: type[Command]) -> str:
     return ("M" if cls.changes_media else "") + ("S" if cls.changes_state else "")
 
@@ -65,7 +71,7 @@ def _transfer_info(cls: type[Command]) -> dict[str, Any]:
     name = getattr(t, "field", None)
     if isinstance(name, str) and name in cls.layout.by_name:
         label = f"{cls.layout.by_name[name].field.label} ({name})"
-    if cls.direction is Direction.NONE or isinstance(t, NoData):
+    if cls.directions == {Direction.NONE} or isinstance(t, NoData):
         return info
     if isinstance(t, Bytes):
         scale = f" x {t.scale}" if t.scale != 1 else ""
@@ -93,7 +99,7 @@ def _command_summary(cls: type[Command]) -> dict[str, Any]:
         "opcode": cls.opcode,
         "service_action": _service_action(cls),
         "cdb_length": cls.length,
-        "direction": cls.direction.value,
+        "direction": _direction(cls),
         "title": cls.title,
         "standard": cls.standard,
         "changes_media": cls.changes_media,
@@ -133,7 +139,7 @@ def _decoded(cmd: Command) -> dict[str, Any]:
         "name": cls.__name__,
         "title": cls.title,
         "cdb": cmd.cdb.hex(),
-        "direction": cls.direction.value,
+        "direction": cmd.direction.value,
         "fields": values,
         "symbols": {k: s for k, s in names.items() if s is not None},
     }
@@ -143,7 +149,10 @@ def _print_command(cls: type[Command]) -> None:
     d = _command_detail(cls)
     head = f"{cls.__name__}: {cls.title}" if cls.title else cls.__name__
     print(head + (f"  [{cls.standard}]" if cls.standard else ""))
-    print(f"opcode {_opcode_text(cls)}, {cls.length}-byte CDB, data {cls.direction.value}")
+    data = _direction(cls)
+    if data == "fields":
+        data = "in or out, as the fields say (see transfer)"
+    print(f"opcode {_opcode_text(cls)}, {cls.length}-byte CDB, data {data}")
     media, state = cls.changes_media, cls.changes_state
     changes = [w for f, w in ((media, "medium contents"), (state, "device state")) if f]
     if changes:

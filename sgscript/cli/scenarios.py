@@ -389,7 +389,7 @@ def _run_validate(args: argparse.Namespace) -> int:
             print("\n".join(str(p) for p in issues), flush=True)
             bad += 1
             continue
-        n = len(scenario.all_steps())
+        n = scenario.count_steps()
         m = len(destructive_steps(plan))
         changes = f", {m} destructive" if m else ""
         print(f"{path}: ok ({n} step{'s' if n != 1 else ''}{changes})", flush=True)

@@ -21,6 +21,7 @@ from .format import (
     _command_detail,
     _command_summary,
     _decoded,
+    _direction,
     _hex_bytes,
     _marks,
     _opcode_text,
@@ -117,7 +118,7 @@ def _run_commands(args: argparse.Namespace) -> int:
         _print_json([_command_summary(c) for c in classes])
         return EXIT_OK
     rows = [
-        (c.__name__, _opcode_text(c), str(c.length), c.direction.value, _marks(c), c.title)
+        (c.__name__, _opcode_text(c), str(c.length), _direction(c), _marks(c), c.title)
         for c in classes
     ]
     for line in _table(("NAME", "OPCODE", "LEN", "DATA", "MARK", "TITLE"), rows):

@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ..scenario.model import CONTAINERS
 from . import device_targets, failure_lines, format_seconds
 
 __all__ = ["ConsoleReporter", "format_result"]
@@ -40,12 +41,10 @@ _COLOUR = {
     "error": "31",
     "not_applicable": "36",
 }
-#: Step kinds that hold steps: rows of their own, not counted as steps.
-_CONTAINERS = ("parallel", "group")
 
 
 def _count_steps(scenario: Any, plan: Any) -> int:
-    """Leaf steps the run will finish (parallel groups are containers, not steps)."""
+    """Steps the run will finish (a container such as a parallel group is not one)."""
     steps: Any = None
     if plan is not None and hasattr(plan, "steps"):
         try:
@@ -60,7 +59,7 @@ def _count_steps(scenario: Any, plan: Any) -> int:
     for item in steps:
         step = item[-1] if isinstance(item, tuple) else item
         step = getattr(step, "step", step)
-        n += getattr(step, "kind", "command") not in _CONTAINERS
+        n += getattr(step, "kind", "command") not in CONTAINERS
     return n
 
 
@@ -119,7 +118,7 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int
 
 
 def _leaf(r: Any) -> bool:
-    return getattr(r, "kind", "command") not in _CONTAINERS
+    return getattr(r, "kind", "command") not in CONTAINERS
 
 
 def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -> list[str]:
@@ -258,7 +257,7 @@ class ConsoleReporter:
             self._draw(time.monotonic())
 
     def step_started(self, step: Any, path: str) -> None:
-        if getattr(step, "kind", "command") not in _CONTAINERS:  # the steps, not their group
+        if getattr(step, "kind", "command") not in CONTAINERS:  # the steps, not their group
             self.running[path] = getattr(step, "name", None) or path
 
     def command_done(self, step_path: str, io: Any, failure: Any) -> None:

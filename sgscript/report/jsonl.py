@@ -4,7 +4,7 @@
 |---|---|---|
 | ``run`` | first line | sgscript and Python versions, host, seed, spec files, device bindings, argv, start time |
 | ``scenario_start`` | a scenario begins | name, file, seed, devices |
-| ``command`` | only with ``--log-commands``: every command as it completes | step path, CDB, status (the SCSI status by name, or ``timeout``, ``transport_error``, ``host_error`` when none came back), sense, duration, failure |
+| ``command`` | only with ``--log-commands``: every command as it completes | step path, ``seq`` (completion order in the step), ``index`` (the command's number in its step's repeat), CDB, status (the SCSI status by name, or ``timeout``, ``transport_error``, ``host_error`` when none came back), sense, duration, failure |
 | ``step`` | a step finished | the ``StepResult`` (status, count, failed, latency aggregate, first failures) and ``commands``: every command of a non-repeated step, only the failed ones (first 100) of a repeat |
 | ``scenario`` | a scenario finished (also when interrupted), or could not start (``status: error``, a device did not open) | the whole ``ScenarioResult``: the record of that run |
 | ``end`` | ``close()`` | scenarios finished, ``interrupted`` (a scenario was cut short, or a signal ended the run between scenarios) and ``signal`` (its name, or null) |
@@ -155,11 +155,12 @@ class JsonlReporter:
         if log is None:
             log = self._steps[step_path] = _StepLog()
         log.n += 1
+        index = getattr(io, "index", None)  # the runner's Io knows its number in the step
         if self.log_commands:
             if failure is None and _clean(io):
-                self._write_clean(step_path, log.n - 1, io)
+                self._write_clean(step_path, log.n - 1, index, io)
                 return
-            record = io_record(io, failure=failure)
+            record = io_record(io, index, failure=failure)
             record = {"type": "command", "step": step_path, "seq": log.n - 1, **record}
             now = time.monotonic()
             self.write(record, flush=now >= self._next_flush)
@@ -168,11 +169,11 @@ class JsonlReporter:
             return
         if failure is not None:
             if len(log.failed) < MAX_FAILED_COMMANDS:
-                log.failed.append({"seq": log.n - 1, **io_record(io, failure=failure)})
+                log.failed.append({"seq": log.n - 1, **io_record(io, index, failure=failure)})
         elif log.n == 1:
-            log.first = {"seq": 0, **io_record(io)}
+            log.first = {"seq": 0, **io_record(io, index)}
 
-    def _write_clean(self, step_path: str, seq: int, io: Any) -> None:
+    def _write_clean(self, step_path: str, seq: int, index: int | None, io: Any) -> None:
         """A GOOD command with nothing else to say, formatted without a dict or ``json.dumps``:
         the same keys, order and values ``io_record`` gives (a test holds them equal)."""
         head = self._quoted.get(step_path)
@@ -184,8 +185,10 @@ class JsonlReporter:
             size = f',"data_in":{io.received}}}\n'
         else:
             size = "}\n"
+        number = "" if index is None else f'"index":{index},'
         self.file.write(
-            f'{head}"seq":{seq},"command":"{type(io.command).__name__}","cdb":"{io.cdb.hex()}",'
+            f'{head}"seq":{seq},{number}"command":"{type(io.command).__name__}",'
+            f'"cdb":"{io.cdb.hex()}",'
             f'"status":"GOOD","duration":{round(io.duration, 9)!r}{size}'
         )
         now = time.monotonic()

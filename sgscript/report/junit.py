@@ -8,7 +8,13 @@ kept to the attributes of the common JUnit XML schema (as pytest's
 |---|---|---|
 | ``testsuites`` | ``name``, ``tests``, ``failures``, ``errors``, ``skipped``, ``time`` | one ``testsuite`` per scenario |
 | ``testsuite`` | ``name`` (scenario), ``tests``, ``failures``, ``errors``, ``skipped``, ``time``, ``timestamp``, ``hostname`` | ``properties`` (seed, spec file, devices, interrupted), testcases |
-| ``testcase`` | ``classname`` (scenario), ``name`` (step), ``time`` | ``failure`` (message + details: expected, got, sense, CDB, data diff, where in the spec), ``error`` (the step's device or its transport broke), ``skipped`` (optional step the device does not implement; a step not run, or cut short by a signal) |
+| ``testcase`` | ``classname`` (scenario), ``name`` (step, unique in its suite: below), ``time`` | ``failure`` (message + details: expected, got, sense, CDB, data diff, where in the spec), ``error`` (the step's device or its transport broke), ``skipped`` (optional step the device does not implement; a step not run, or cut short by a signal) |
+
+A testcase is named after its step. CI servers merge testcases of one suite that share
+a name, so a name two steps share (two unnamed ``TestUnitReady on a`` steps) gets the
+step's path in front, as the console and ``sgscript plan`` number steps: ``3
+TestUnitReady on a``, ``5 TestUnitReady on a``, ``finally.1 TestUnitReady on a``. A
+name no other step has stays as it is, so naming steps keeps their history in CI.
 
 The file is rewritten (to a temporary name, synced, then renamed over the
 target, so a reader never sees half a file) when the run starts, when each
@@ -30,9 +36,11 @@ import socket
 import stat
 import time
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..scenario.model import CONTAINERS
 from . import device_targets, failure_lines
 
 __all__ = ["JunitReporter"]
@@ -55,6 +63,23 @@ class _Suite:
     cases: list[tuple[Any, float]] = field(default_factory=list)
     result: Any = None  # the ScenarioResult once it finished
     error: str = ""  # why it could not start, or broke (a device or its transport)
+
+
+def _case_names(steps: list[Any]) -> list[str]:
+    """Each step's testcase name: its own, or ``PATH NAME`` when another step's is the same.
+
+    A path has no space and is unique, so the prefixed names never collide with each
+    other; a step named like another's prefixed name is prefixed in its turn.
+    """
+    own = [str(getattr(s, "name", "")) for s in steps]
+    paths = [str(getattr(s, "path", i + 1)) for i, s in enumerate(steps)]
+    shared = Counter(own)
+    names = [f"{p} {n}" if shared[n] > 1 else n for p, n in zip(paths, own, strict=True)]
+    prefixed = {n for n, o in zip(names, own, strict=True) if n != o}
+    return [
+        f"{p} {n}" if n == o and n in prefixed else n
+        for p, n, o in zip(paths, names, own, strict=True)
+    ]
 
 
 class _NotStarted:
@@ -104,7 +129,7 @@ class JunitReporter:
     def step_finished(self, result: Any) -> None:
         if not self.suites or self.suites[-1].result is not None:
             return  # a step outside any scenario: nothing to file it under
-        if getattr(result, "kind", "command") in ("parallel", "group"):
+        if getattr(result, "kind", "command") in CONTAINERS:
             return  # a group is not a test: its steps are
         seconds = getattr(result, "duration", None)
         if seconds is None:
@@ -122,7 +147,7 @@ class JunitReporter:
         suite.cases = [
             (r, timed.get(getattr(r, "path", None), getattr(r, "duration", 0.0) or 0.0))
             for r in getattr(result, "steps", ())
-            if getattr(r, "kind", "command") not in ("parallel", "group")
+            if getattr(r, "kind", "command") not in CONTAINERS
         ]
         if getattr(result, "status", "") == "error":
             suite.error = getattr(result, "message", "") or "device error"
@@ -224,8 +249,9 @@ class JunitReporter:
         for key, value in {**suite.properties, "interrupted": str(interrupted).lower()}.items():
             ET.SubElement(props, "property", name=_text(key), value=_text(value))
         counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
-        for step, seconds in suite.cases:
-            el.append(self._case(suite, step, seconds))
+        names = _case_names([step for step, _ in suite.cases])
+        for (step, seconds), name in zip(suite.cases, names, strict=True):
+            el.append(self._case(suite, step, seconds, name))
             counts["tests"] += 1
             if step.status == "failed":
                 counts["failures"] += 1
@@ -263,9 +289,9 @@ class JunitReporter:
         # properties first, then testcases: the schema's order
         return el
 
-    def _case(self, suite: _Suite, step: Any, seconds: float) -> ET.Element:
+    def _case(self, suite: _Suite, step: Any, seconds: float, name: str) -> ET.Element:
         case = ET.Element(
-            "testcase", classname=_text(suite.name), name=_text(step.name), time=f"{seconds:.3f}"
+            "testcase", classname=_text(suite.name), name=_text(name), time=f"{seconds:.3f}"
         )
         message = getattr(step, "message", "") or ""
         if step.status == "failed":

@@ -113,7 +113,7 @@ def destructive_reason(
     why = _marked(cls)
     if why is not None:
         return f"is a raw {cls.__name__}, which {why}"
-    if step.data is not None and cls.direction is not Direction.OUT:
+    if step.data is not None and Direction.OUT not in cls.directions:
         return f"sends data-out with a raw {cls.__name__}, which takes none (unknown meaning)"
     return None
 

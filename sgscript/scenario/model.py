@@ -71,7 +71,9 @@ __all__ = [
     "Value",
 ]
 
-#: Step kinds that hold steps of their own; their commands are their steps' commands.
+#: Step kinds that only hold other steps. They are not steps in any count (``validate``'s,
+#: the run's progress and summary, JUnit's testcases): their steps are, and their
+#: commands are their steps' commands.
 CONTAINERS = frozenset({"parallel", "group"})
 
 #: An int, a string with ``${...}``, a plain string (symbolic field values),
@@ -270,3 +272,7 @@ class Scenario:
         walk(self.steps)
         walk(self.finally_steps)
         return out
+
+    def count_steps(self) -> int:
+        """The steps a run reports, ``finally:`` included; a container is not one (its steps are)."""
+        return sum(step.kind not in CONTAINERS for step in self.all_steps())

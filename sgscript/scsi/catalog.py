@@ -95,9 +95,7 @@ class Catalog(Mapping[str, type[Command]]):
         got = best.layout.decode(raw)
         slots = best.layout.by_name
         kwargs = {
-            k: v
-            for k, v in got.items()
-            if not slots[k].field.fixed and v != slots[k].field.default
+            k: v for k, v in got.items() if not slots[k].field.fixed and v != slots[k].field.default
         }
         return best(**kwargs)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from .errors import FieldValueError, UnknownFieldError
 __all__ = [
     "ALIASES",
     "Blocks",
+    "ByFields",
     "Bytes",
     "Command",
     "Decoder",
@@ -39,6 +41,7 @@ __all__ = [
 ALIASES: dict[str, str] = {
     "lba": "logical_block_address",
     "sa": "service_action",
+    "byt_blok": "byte_block",  # SAT-2's name of ATA PASS-THROUGH's BYTE_BLOCK
 }
 
 
@@ -186,6 +189,31 @@ class Layout:
         return out
 
 
+class ByFields:
+    """A data direction the fields decide, command by command (ATA PASS-THROUGH's PROTOCOL,
+    T_LENGTH and T_DIR), declared as ``direction = ByFields(rule)``.
+
+    Read on a command it is that command's direction; read on the class, the direction of
+    the all-defaults command. ``possible`` is what the rule can give: what a spec may do
+    with the class before its fields are known (check its data-in, ``save:``, send data).
+    """
+
+    __slots__ = ("possible", "rule")
+
+    def __init__(
+        self,
+        rule: Callable[[Mapping[str, int]], Direction],
+        possible: Iterable[Direction] = tuple(Direction),
+    ) -> None:
+        self.rule = rule
+        self.possible = frozenset(possible)
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Direction:
+        if obj is None:
+            return self.rule(getattr(owner, "nonzero_defaults", {}))
+        return self.rule({**obj.nonzero_defaults, **obj.values})
+
+
 # ---------------------------------------------------------------- transfers
 
 
@@ -299,6 +327,9 @@ class Command:
     length: ClassVar[int]
     fields: ClassVar[tuple[Field, ...]] = ()
     direction: ClassVar[Direction] = Direction.NONE
+    #: Every direction a command of this class may have: ``{direction}``, or what a
+    #: ``ByFields`` direction's rule can give.
+    directions: ClassVar[frozenset[Direction]] = frozenset({Direction.NONE})
     transfer: ClassVar[Transfer] = NoData()
     title: ClassVar[str] = ""
     standard: ClassVar[str] = ""
@@ -325,6 +356,10 @@ class Command:
         table = (F("operation_code", 0, 7, 8, cls.opcode, fixed=True), *cls.fields)
         cls.layout = Layout(cls.__name__, cls.length, table)
         cls.nonzero_defaults = {f.name: f.default for f in cls.fields if f.default and not f.fixed}
+        declared = inspect.getattr_static(cls, "direction")
+        cls.directions = (
+            declared.possible if isinstance(declared, ByFields) else frozenset({declared})
+        )
 
     def __init__(self, **kwargs: Any) -> None:
         opts = _Options()
@@ -477,8 +512,9 @@ class Template:
 
     __slots__ = ("_acc", "_base", "_changing", "cls", "options", "size_changes")
 
-    def __init__(self, cls: type[Command], fixed: Mapping[str, Any], changing: Iterable[str],
-                 **options: Any) -> None:
+    def __init__(
+        self, cls: type[Command], fixed: Mapping[str, Any], changing: Iterable[str], **options: Any
+    ) -> None:
         layout = cls.layout
         written = list(changing)
         names = [layout.canonical(key) for key in written]
@@ -488,13 +524,14 @@ class Template:
         self._base = {k: v for k, v in proto.values.items() if k not in names}
         self._acc = int.from_bytes(layout.encode(proto.values), "big")
         self._changing = tuple(
-            (key, name, layout.by_name[name].shift) for key, name in zip(written, names, strict=True)
+            (key, name, layout.by_name[name].shift)
+            for key, name in zip(written, names, strict=True)
         )
         transfer = cls.transfer
         #: Whether the data-phase size follows a changing field (then check it per command).
-        self.size_changes = isinstance(transfer, Computed) or getattr(
-            transfer, "field", None
-        ) in names
+        self.size_changes = (
+            isinstance(transfer, Computed) or getattr(transfer, "field", None) in names
+        )
 
     def make(self, changing: Mapping[str, Any]) -> Command:
         """The command with these values for the changing fields (keyed as the template was
@@ -514,4 +551,3 @@ class Template:
         command._given = None
         command._bound = 0
         return command
-

@@ -260,10 +260,12 @@ class Sense:
     # ------------------------------------------------------------ data
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field, JSON-ready: bytes and codes as hex strings, descriptors as dicts."""
+        """Every field, JSON-ready: numbers as numbers (``asc: 0x29`` in a spec compares with
+        them, ``save:`` keeps them), bytes as spaced hex, descriptors as dicts; the words a
+        person reads are ``summary``, ``asc_text`` and ``describe()``."""
         return {
             "raw": _hex(self.raw),
-            "response_code": f"0x{self.response_code:02x}",
+            "response_code": self.response_code,
             "format": "vendor"
             if self.vendor_format
             else ("descriptor" if self.descriptor_format else "fixed"),
@@ -273,12 +275,12 @@ class Sense:
             "sense_key": self.sense_key,
             "sense_key_name": self.key_name,
             "sense_key_title": self.key_title,
-            "asc": None if self.asc is None else f"0x{self.asc:02x}",
-            "ascq": None if self.ascq is None else f"0x{self.ascq:02x}",
+            "asc": self.asc,
+            "ascq": self.ascq,
             "asc_text": self.asc_text,
             "valid": self.valid,
-            "information": _jsonable("information", self.information),
-            "command_specific": _jsonable("command_specific", self.command_specific),
+            "information": _jsonable(self.information),
+            "command_specific": _jsonable(self.command_specific),
             "filemark": self.filemark,
             "eom": self.eom,
             "ili": self.ili,

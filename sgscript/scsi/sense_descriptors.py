@@ -16,7 +16,6 @@ from .sense_tables import (
     _ASSOCIATIONS,
     _CODE_SETS,
     _DESIGNATOR_TYPES,
-    _HEX_FIELDS,
     _SKS_KIND,
     _TPG_STATES,
     _USAGE_REASONS,
@@ -78,7 +77,7 @@ class SenseKeySpecific:
         return f"reserved: {_hex(self.raw)}"
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: _jsonable(f.name, getattr(self, f.name)) for f in fields(self)}
+        out = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
         out = {k: v for k, v in out.items() if v is not None}
         if self.progress is not None:
             out["fraction"] = self.fraction
@@ -151,8 +150,8 @@ class Descriptor:
         return self.type >= 0x80
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": f"0x{self.type:02x}", "name": self.name}
-        out.update({k: _jsonable(k, v) for k, v in self.fields.items() if k != "sks"})
+        out: dict[str, Any] = {"type": self.type, "name": self.name}
+        out.update({k: _jsonable(v) for k, v in self.fields.items() if k != "sks"})
         out["truncated"] = self.truncated
         out["raw"] = _hex(self.raw)
         return out
@@ -202,11 +201,10 @@ def _designation(d: bytes, _key: int) -> dict[str, Any]:
     return {"designator": d[8 : 8 + length]}
 
 
-def _jsonable(name: str, value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
+def _jsonable(value: Any) -> Any:
+    """A decoded value as JSON has it: numbers stay numbers, bytes become spaced hex."""
+    if isinstance(value, bool | int) or value is None:
         return value
-    if isinstance(value, int):
-        return f"0x{value:x}" if name in _HEX_FIELDS else value
     if isinstance(value, (bytes, bytearray)):
         return _hex(bytes(value))
     # Sense (a forwarded one), SenseKeySpecific, Descriptor: by their method, since
@@ -215,8 +213,8 @@ def _jsonable(name: str, value: Any) -> Any:
         return value.to_dict()
     if isinstance(value, ReferralSegment):
         return {
-            "first_lba": f"0x{value.first_lba:x}",
-            "last_lba": f"0x{value.last_lba:x}",
+            "first_lba": value.first_lba,
+            "last_lba": value.last_lba,
             "target_port_groups": [
                 {"state": s, "state_text": _TPG_STATES.get(s, f"unknown: 0x{s:x}"), "group": g}
                 for s, g in value.target_port_groups
@@ -225,7 +223,7 @@ def _jsonable(name: str, value: Any) -> Any:
     if isinstance(value, float | str):
         return value
     if isinstance(value, tuple | list):
-        return [_jsonable(name, v) for v in value]
+        return [_jsonable(v) for v in value]
     return repr(value)
 
 

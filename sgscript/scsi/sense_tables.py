@@ -181,12 +181,6 @@ _DESIGNATOR_TYPES = (
     "Protocol specific port identifier",
     "UUID identifier",
 )
-# Fields that read better in hex in to_dict().
-_HEX_FIELDS = frozenset(
-    {"information", "command_specific", "first_lba", "last_lba", "lba", "partition_id"}
-    | {"object_id", "not_initiated_functions", "completed_functions", "response_code"}
-    | {"asc", "ascq", "error", "status", "device"}
-)
 
 
 def _extract(data: bytes, table: Iterable[_Field]) -> dict[str, Any]:

@@ -259,13 +259,29 @@ class LogicalUnit:
         """What a CDB is and who answers it, or the CHECK CONDITION that refuses it."""
         cls = self.catalog.identify(cdb) if cdb else None
         handler = self.handlers.get(cls.__name__) if cls is not None else None
-        if cls is None or handler is None or len(cdb) < cls.length:
+        if cls is None or handler is None:
+            raise self._unsupported(cdb[0]) if cdb else Fail(C.INVALID_OPCODE, field=(0, 7))
+        if len(cdb) < cls.length:
             raise Fail(C.INVALID_OPCODE, field=(0, 7))
         at = 1 if cdb[0] == 0x7F else cls.length - 1  # the CONTROL byte
         if cdb[at] & 0x04:  # NACA, and this unit has no NormACA (SAM-5 5.2)
             raise Fail(C.INVALID_FIELD_IN_CDB, field=(at, 2))
         name = cls.__name__
         return cls, handler, name in UA_EXEMPT, name in READY_NOT_NEEDED
+
+    def _unsupported(self, opcode: int) -> Fail:
+        """Why a CDB this unit does not answer is refused (SPC-5 4.4.1, as scsi_debug does).
+
+        An operation code the unit answers for some other service action is supported:
+        the service action is the invalid field (INVALID FIELD IN CDB, the pointer at
+        its most significant bit, byte 1 bit 4 or byte 8 bit 7 of a variable-length
+        CDB). Only an operation code nothing answers is INVALID COMMAND OPERATION CODE.
+        """
+        for cls in self.catalog.with_opcode(opcode):
+            slot = cls.layout.by_name.get("service_action")
+            if slot is not None and cls.__name__ in self.handlers:
+                return Fail(C.INVALID_FIELD_IN_CDB, field=(slot.field.byte, slot.field.bit))
+        return Fail(C.INVALID_OPCODE, field=(0, 7))
 
     def _run(self, nexus: str, cdb: bytes, data_out: bytes, allocation: int) -> bytes | None:
         if nexus not in self.seen:

@@ -2,9 +2,11 @@
 
 Mode pages live in ``modes.py``, log pages in ``logs.py``, VPD pages in
 ``vpd.py``; reservations in ``reservations.py``.  ``NOT_IMPLEMENTED`` lists the
-catalog commands this disk answers with INVALID COMMAND OPERATION CODE, each
-with the reason; every other catalog command has a handler, and REPORT
-SUPPORTED OPERATION CODES reports exactly the handled ones.
+catalog commands this disk refuses, each with the reason (INVALID COMMAND OPERATION
+CODE, or INVALID FIELD IN CDB at the service action when the disk answers other
+service actions of the operation code: ``LogicalUnit._unsupported``); every other
+catalog command has a handler, and REPORT SUPPORTED OPERATION CODES reports exactly
+the handled ones.
 
 Choices where the standard leaves room:
 

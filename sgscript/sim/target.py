@@ -255,7 +255,8 @@ def get_target(
     options = dict(options or {})
     luns = option_int("luns", str(options.pop("luns", "1")))
     config, rest = lu_config(options)
-    parse_options(_fault_keys(rest), catalog)  # a bad fault value is refused before the target exists
+    # a bad fault value is refused before the target exists
+    parse_options(_fault_keys(rest), catalog)
     given = {k for k in options if k in _LU_FIELDS}
     with _LOCK:
         target = _TARGETS.get(name)

@@ -16,6 +16,7 @@ from typing import Any
 from ...grammar import DurationRangeError, GrammarError, parse_duration, parse_hex
 from ...limits import MAX_DATA_FILE_BYTES
 from ...scsi.catalog import Catalog
+from ...scsi.cdb import Direction
 from ...scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError
 from ..expr import ExprError, Template, condition, template
 from ..files import FileRefused, confine
@@ -300,7 +301,7 @@ class _Values:
                     self.problems.at(doc, (*here, "hex"), "expected hex bytes like '00 01 02 03'")
                 if isinstance(v.get("file"), str):
                     v = {**v, "file": self.data_file(_At(v["file"], doc, (*here, "file")))}
-                if cls is not None and getattr(cls.direction, "value", None) != "in":
+                if cls is not None and Direction.IN not in cls.directions:
                     self.problems.at(
                         doc, here, f"{cls.__name__} reads no data: nothing to check", key=True
                     )
@@ -349,7 +350,7 @@ class _Values:
                 )
             if isinstance(fieldname, str):
                 out[str(var)] = fieldname
-        if cls is not None and getattr(cls.direction, "value", None) != "in" and out:
+        if cls is not None and Direction.IN not in cls.directions and out:
             self.problems.at(
                 at.doc, at.path, f"{cls.__name__} returns no data: nothing to save", key=True
             )

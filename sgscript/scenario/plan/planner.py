@@ -19,7 +19,7 @@ from ..model import CONTAINERS, Mark, Scenario, Step
 from .commands import _Maker
 from .select import compile_selection
 from .steps import DEFAULT_BLOCK_SIZE, Env, PlannedStep, PreviewRow
-from .targets import device_target
+from .targets import block_size_option, device_target
 from .values import (
     _CHECKED,
     _DATA_KEYS,
@@ -229,15 +229,16 @@ class Plan:
         )
 
     def block_size_hint(self, name: str | None) -> int:
-        """The block size ``sgscript plan`` assumes: the device option, else 512."""
+        """The block size ``sgscript plan`` assumes: what the device's target string (its
+        ``sim:`` binding, or the spec's) and ``options:`` say, else 512 (a device bound to
+        another kind tells its own at run time)."""
         device = self.scenario.devices.get(name or "")
-        if device is None or name in self.bindings:
+        if device is None:
             return DEFAULT_BLOCK_SIZE
-        value = device.options.get("block_size", device.options.get("bs"))
-        try:
-            return int(str(value), 0) if value is not None else DEFAULT_BLOCK_SIZE
-        except ValueError:
+        target = self.bindings.get(device.name, device.target)
+        if target != device.target and not target.startswith("sim:"):
             return DEFAULT_BLOCK_SIZE
+        return block_size_option(target, device.options) or DEFAULT_BLOCK_SIZE
 
     # -- values ----------------------------------------------------------------
 

@@ -8,17 +8,41 @@ factory gets them whole (``transport.open_transport``).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from ... import grammar
 from ...scsi.errors import UsageError
 from ..model import Device
 
-__all__ = ["confine_path", "confine_sim_file", "device_target"]
+__all__ = ["block_size_option", "confine_path", "confine_sim_file", "device_target"]
 
 
 #: Option keys that name a file (a ``sim:`` backing file); the spec's must stay in its folder.
 _FILE_KEYS = ("file", "backing_file")
+#: Option keys that give a ``sim:`` disk's logical block size (``bs`` is the short one).
+_BLOCK_SIZE_KEYS = ("block_size", "bs")
+
+
+def block_size_option(target: str, options: Mapping[str, Any]) -> int | None:
+    """The logical block size a device is opened with, as far as its words say: a ``sim:``
+    target string's (``sim:lu0?block_size=4096``, ``bs=4k``), else ``options:``'s.
+
+    What ``sgscript plan`` shows data sizes with (the run learns the real size from the
+    device); the string wins as it does when the target opens. None: not given, or no size.
+    """
+    base, _, query = target.partition("?")
+    given = dict(parse_qsl(query, keep_blank_values=True)) if base.startswith("sim:") else {}
+    for source in (given, options):
+        key = next((k for k in _BLOCK_SIZE_KEYS if k in source), None)
+        if key is not None:
+            try:
+                size = grammar.parse_size(source[key])
+            except (grammar.GrammarError, TypeError):
+                return None
+            return size if size > 0 else None
+    return None
 
 
 def confine_path(value: Any, base_dir: str, device: Device) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..cdb import Blocks, Bytes, Command, Computed, Direction, F, Transfer
+from ..cdb import Blocks, ByFields, Bytes, Command, Computed, Direction, F, Transfer
 
 __all__ = [
     "AtaPassThrough12",
@@ -117,7 +117,7 @@ _ATA_NON_DATA = frozenset({0, 1, 3, 8, 9, 15})
 
 
 def _ata_length(values: Mapping[str, int], block_size: int) -> int:
-    """Bytes an ATA PASS-THROUGH moves, from T_LENGTH, BYT_BLOK, T_TYPE and EXTEND."""
+    """Bytes an ATA PASS-THROUGH moves, from T_LENGTH, BYTE_BLOCK, T_TYPE and EXTEND."""
     t_length = values.get("t_length", 0)
     if t_length == 0 or values.get("protocol", 0) in _ATA_NON_DATA:
         return 0
@@ -126,25 +126,16 @@ def _ata_length(values: Mapping[str, int], block_size: int) -> int:
     n = values.get("features" if t_length == 1 else "count", 0)
     if not values.get("extend"):
         n &= 0xFF  # without EXTEND only the 7:0 half is sent to the device
-    if not values.get("byt_blok"):
+    if not values.get("byte_block"):
         return n
     return n * (block_size if values.get("t_type") else 512)
 
 
-class _AtaDirection:
-    """ATA PASS-THROUGH's direction comes from PROTOCOL, T_LENGTH and T_DIR, per command.
-
-    Read on an instance it is that command's direction; read on the class it
-    is the direction of the all-defaults command (NONE: a hardware reset).
-    """
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Direction:
-        if obj is None:
-            return Direction.NONE
-        v = obj.values
-        if v.get("t_length", 0) == 0 or v.get("protocol", 0) in _ATA_NON_DATA:
-            return Direction.NONE
-        return Direction.IN if v.get("t_dir") else Direction.OUT
+def _ata_direction(values: Mapping[str, int]) -> Direction:
+    """SAT-4: no data for a non-data PROTOCOL or T_LENGTH=00b; else T_DIR says which way."""
+    if values.get("t_length", 0) == 0 or values.get("protocol", 0) in _ATA_NON_DATA:
+        return Direction.NONE
+    return Direction.IN if values.get("t_dir") else Direction.OUT
 
 
 # ------------------------------------------------------------ coded values
@@ -1105,13 +1096,13 @@ _ATA_FLAGS = (
     F("ck_cond", 2, 5, 1),
     F("t_type", 2, 4, 1),
     F("t_dir", 2, 3, 1),
-    F("byt_blok", 2, 2, 1),
+    F("byte_block", 2, 2, 1),
     F("t_length", 2, 1, 2, values=ATA_T_LENGTH),
 )
 
 _ATA_TRANSFER = Computed(
     _ata_length,
-    "T_LENGTH names FEATURES or COUNT (their 7:0 half unless EXTEND); BYT_BLOK=0 counts"
+    "T_LENGTH names FEATURES or COUNT (their 7:0 half unless EXTEND); BYTE_BLOCK=0 counts"
     " bytes, else blocks of 512 bytes (T_TYPE=0) or the logical block size (T_TYPE=1);"
     " no data for non-data protocols or T_LENGTH=00b; STPSIU lengths need data=/data_in=",
 )
@@ -1124,7 +1115,7 @@ class AtaPassThrough12(Command):
     length = 12
     title = "ATA PASS-THROUGH(12)"
     standard = "SAT-4"
-    direction = _AtaDirection()  # type: ignore[assignment]
+    direction = ByFields(_ata_direction)  # type: ignore[assignment]
     transfer = _ATA_TRANSFER
     changes_media = True  # any ATA command may write or erase: gate it like one
     changes_state = True
@@ -1148,7 +1139,7 @@ class AtaPassThrough16(Command):
     length = 16
     title = "ATA PASS-THROUGH(16)"
     standard = "SAT-4"
-    direction = _AtaDirection()  # type: ignore[assignment]
+    direction = ByFields(_ata_direction)  # type: ignore[assignment]
     transfer = _ATA_TRANSFER
     changes_media = True  # any ATA command may write or erase: gate it like one
     changes_state = True
