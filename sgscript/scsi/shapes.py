@@ -359,13 +359,17 @@ class Row:
         if isinstance(node, Items):
             return "list" + (f", at most {node.most}" if node.most is not None else "")
         if isinstance(node, Record):
-            return "more fields, not described" if node.open and not node.fields else "record"
+            if node.open and not node.fields:
+                return "any other name: not checked before the run"
+            return "record"
         return "depends on the data"
 
     def to_dict(self) -> dict[str, Any]:
         node = self.shape
         scalar = node if isinstance(node, Scalar) else None
         kind = {Items: "list", Record: "record"}.get(type(node), "any")
+        if isinstance(node, Record) and node.open and not node.fields:
+            kind = "any"
         return {
             "name": self.path,
             "type": scalar.kind if scalar else kind,

@@ -290,12 +290,17 @@ def _page_fields(key: tuple[int, int] | None, *, decoded: bool) -> Record:
     head = record("", SUB_PAGE, {"raw": HEX}, extra).fields
     if key is None or key not in MODE_PAGES:
         return record("a mode page without a table", head)
-    name, table = MODE_PAGES[key]
-    return record(f"{name} mode page ({key[0]:02X}h/{key[1]:02X}h)", head, table)
+    return record(f"{_page_label(key)} mode page", head, MODE_PAGES[key][1])
+
+
+def _page_label(key: tuple[int, int]) -> str:
+    """``caching (08h)``, ``control_extension (0Ah/01h)``."""
+    code = f"{key[0]:02X}h" + (f"/{key[1]:02X}h" if key[1] else "")
+    return f"{MODE_PAGES[key][0]} ({code})"
 
 
 def _any_page(keys: list[tuple[int, int]], *, decoded: bool) -> AnyOf:
-    options = {MODE_PAGES[key][0]: _page_fields(key, decoded=decoded) for key in keys}
+    options = {_page_label(key): _page_fields(key, decoded=decoded) for key in keys}
     return AnyOf({**options, "other pages": _page_fields(None, decoded=decoded)})
 
 
