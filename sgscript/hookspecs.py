@@ -134,7 +134,9 @@ def sgscript_add_commands() -> list[type[Command]]:  # type: ignore[empty-body]
     built-in plugin returns the T10 tables); defining a class registers nothing.
     A command brings its own data formats: its class's ``decoder`` (``(command,
     data-in bytes) -> dict``, or a ``decode_response`` method) and ``encoder``
-    (``dict -> parameter-list bytes``).  A class that collides with a catalog
+    (``dict -> parameter-list bytes``), and the shapes of what they return and take
+    (``response``/``parameters``, ``sgscript.scsi.shapes``: listed by ``sgscript
+    commands``, the names ``validate`` checks ``fields:`` and ``save:`` against).  A class that collides with a catalog
     command (same name, or the same CDBs) is refused unless it says ``replace = True``.
     """
 

@@ -125,6 +125,88 @@ def test_commands_unknown_name_suggests(capsys: pytest.CaptureFixture[str]) -> N
     assert_usage_error(*run(capsys, "commands", "Read11"), "Read11", "did you mean", "Read10")
 
 
+def field_rows(out: str) -> dict[str, str]:
+    """``FIELD  TYPE...`` rows of the response and parameter tables: path -> the rest."""
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("  ") and not line.lstrip().startswith("FIELD"):
+            path, _, rest = line.strip().partition("  ")
+            rows.setdefault(path, rest.strip())
+    return rows
+
+
+def test_commands_name_lists_the_response_fields_of_every_page(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "commands", "Inquiry")
+    assert code == 0
+    assert "\nwith evpd=0: standard INQUIRY data\n" in out
+    assert "\nwith evpd=1, page_code=0x83: device_identification VPD page (83h)\n" in out
+    rows = field_rows(out)
+    assert rows["peripheral_device_type"].startswith("integer, 5 bits")
+    assert "direct_access_block=0" in rows["peripheral_device_type"]
+    assert rows["vendor_identification"] == "text, 8 bytes"
+    assert rows["version_descriptors"] == "list, at most 8"
+    assert rows["designation_descriptors.N.designator"] == "bytes as hex"
+    assert rows["maximum_write_same_length"] == "integer, 64 bits"  # block limits, B0h
+
+
+def test_commands_field_values_choose_one_response(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "commands", "Inquiry", "evpd=1", "page_code=0x83")
+    assert code == 0
+    rows = field_rows(out)
+    assert "designation_descriptors.N.association" in rows
+    assert "vendor_identification" not in rows and "maximum_write_same_length" not in rows
+    _, out, _ = run(capsys, "commands", "ModeSense6", "page_code=0x08")
+    rows = field_rows(out)
+    assert "mode_pages.N.wce" in rows and "mode_pages.N.d_sense" not in rows
+    assert_usage_error(*run(capsys, "commands", "Inquiry", "evpd=2"), "evpd=2", "1-bit")
+
+
+def test_commands_all_mode_pages_say_which_page_has_a_field(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, out, _ = run(capsys, "commands", "ModeSense10")
+    rows = field_rows(out)
+    assert re.fullmatch(r"flag \(0/1\) +caching \(08h\)", rows["mode_pages.N.wce"])
+    assert rows["mode_pages.N.page_code"] == "integer, 6 bits"  # every page has it
+
+
+def test_commands_name_lists_the_parameter_list_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "commands", "PersistentReserveOut")
+    assert "parameter list fields" in out
+    rows = field_rows(out)
+    assert rows["reservation_key"] == "integer, 64 bits"
+    assert rows["transport_ids.N"] == "bytes as hex"
+    _, out, _ = run(capsys, "commands", "Unmap")
+    assert field_rows(out)["unmap_block_descriptors.N.number_of_logical_blocks"] == (
+        "integer, 32 bits"
+    )
+    _, out, _ = run(capsys, "commands", "Read10")
+    assert "response: not decoded into fields" in out
+
+
+def test_commands_json_has_the_response_and_parameter_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, out, _ = run(capsys, "commands", "Inquiry", "evpd=1", "page_code=0xb0", "--json")
+    d = json.loads(out)
+    (page,) = d["response"]
+    assert page["when"] == {"evpd": 1, "page_code": 0xB0}
+    assert page["title"] == "block_limits VPD page (B0h)"
+    fields = {f["name"]: f for f in page["fields"]}
+    assert fields["wsnz"]["type"] == "integer" and fields["wsnz"]["bits"] == 1
+    assert d["parameters"] is None
+    _, out, _ = run(capsys, "commands", "ModeSelect10", "--json")
+    d = json.loads(out)
+    (params,) = d["parameters"]
+    fields = {f["name"]: f for f in params["fields"]}
+    assert fields["mode_pages.N.wce"]["in"] == "caching (08h)"
+    assert "mode_data_length" not in fields  # the encoder computes it
+    _, out, _ = run(capsys, "commands", "Read10", "--json")
+    assert json.loads(out)["response"] is None
+
+
 # --------------------------------------------------------------------- cdb
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sgscript.cli import main
 from sgscript.scenario.schema import load_schema
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "format.md"
@@ -86,3 +87,27 @@ def test_whole_examples_run_on_the_simulated_disk(text: str, tmp_path: Path) -> 
 def test_the_doc_shows_runnable_examples_of_groups_and_conditions() -> None:
     keys = {key for text in _whole_specs() for key in re.findall(r"\b(\w+):", text)}
     assert {"group", "for", "duration", "finally", "when", "requires"} <= keys
+
+
+def test_the_response_field_examples_are_what_sgscript_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The `commands` listing and the `validate` messages of the `save` section, as run."""
+    text = DOC.read_text()
+    spec = _block(text, "```yaml\n# fields.yaml\n")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fields.yaml").write_text(spec)
+    assert main(["validate", "fields.yaml"]) == 2
+    shown = _block(text, "$ sgscript validate fields.yaml\n").splitlines()
+    assert capsys.readouterr().out.splitlines() == shown
+    assert main(["commands", "Inquiry", "evpd=1", "page_code=0x83"]) == 0
+    printed = {" ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
+    listing = _block(text, "$ sgscript commands Inquiry evpd=1 page_code=0x83\n")
+    rows = [" ".join(line.split()) for line in listing.splitlines() if line.strip() != "..."]
+    assert len(rows) > 3 and [r for r in rows if r not in printed] == []
+
+
+def _block(text: str, start: str) -> str:
+    """What follows ``start`` in the doc, up to the end of its code block."""
+    at = text.index(start) + len(start)
+    return text[at : text.index("```", at)]

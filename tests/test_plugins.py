@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import re
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ import pytest
 
 import sgscript.sim as sim
 from sgscript import Channel
+from sgscript.cli import main
+from sgscript.scenario import SpecError, load_scenario_text
 from sgscript.scenario.model import Expectation
 from sgscript.scsi.catalog import identify, lookup, standard_catalog
 from sgscript.scsi.commands import Read10, TestUnitReady
@@ -299,3 +302,51 @@ def test_the_example_plugin_through_dash_p_on_sim(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(IllegalRequest, match="Invalid field in cdb"):
         ch.execute(acme.AcmeReadTemperature(sensor=7))
     ch.close()
+
+
+SHAPED = """
+from sgscript.scsi.cdb import Bytes, Command, Direction, F
+from sgscript.scsi.shapes import BOOL, Items, integer, record
+from sgscript.verify import hookimpl
+
+class {cls}(Command):
+    opcode = {opcode}
+    length = 10
+    direction = Direction.IN
+    transfer = Bytes("allocation_length")
+    fields = (F("allocation_length", 7, 7, 16, 8),)
+    response = record(
+        "temperatures",
+        {{"sensors": Items(record("sensor", {{"celsius": integer(16), "alarm": BOOL}}))}},
+    )
+
+    def decode_response(self, data):
+        return {{"sensors": [{{"celsius": data[0], "alarm": False}}]}}
+
+@hookimpl
+def sgscript_add_commands():
+    return [{cls}]
+"""
+
+
+def test_a_plugin_commands_declared_response_is_listed_and_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the Acme example does: ``response`` beside ``decode_response``."""
+    name = write_plugin(tmp_path, SHAPED, cls="AcmeTemperature")
+    assert main(["commands", "-p", name, "AcmeTemperature"]) == 0
+    assert re.search(r"^  sensors\.N\.celsius +integer, 16 bits$", capsys.readouterr().out, re.M)
+    spec = """\
+        sgscript: 1
+        devices: {disk: "sim:acme"}
+        steps:
+          - {command: AcmeTemperature, save: {hot: sensors.0.alarm}}
+          - {command: AcmeTemperature, expect: {fields: {sensors.0.celcius: 30}}}
+        """
+    with pytest.raises(SpecError) as info:
+        load_scenario_text(textwrap.dedent(spec), "acme.yaml", plugins=get_plugin_manager([name]))
+    (problem,) = info.value.problems
+    assert str(problem) == (
+        "acme.yaml:5:50: steps[1].expect.fields: AcmeTemperature has no response field"
+        " 'sensors.0.celcius' (did you mean 'sensors.0.celsius'?)"
+    )

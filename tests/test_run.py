@@ -184,8 +184,10 @@ def test_save_takes_a_dotted_path_as_fields_does() -> None:
     assert steps["1"].saved == {"wce": 1}
     assert steps["2"].status == "passed", steps["2"].failures
     assert steps["3"].status == "failed"
-    assert "no field 'mode_pages.0.nope'" in steps["3"].message
-    assert "it has: " in steps["3"].message and "mode_pages" in steps["3"].message
+    assert "no field 'mode_pages.0.nope': mode_pages.0 has no field 'nope'; it has: " in (
+        steps["3"].message
+    )
+    assert "wce" in steps["3"].message  # the names of the page that came back
 
 
 # ----------------------------------------------------------------- concurrency

@@ -461,7 +461,7 @@ MISTAKES: list[tuple[str, str, int, str]] = [
         "steps[0].save: TestUnitReady returns no data: nothing to save",
     ),
     (
-        "  - {device: a, command: Inquiry, save: {my-x: y}}\n",
+        "  - {device: a, command: Inquiry, save: {my-x: version}}\n",
         "my-x",
         1,
         "steps[0].save.my-x: 'my-x' is not a valid name",
@@ -551,6 +551,104 @@ MISTAKES: list[tuple[str, str, int, str]] = [
         "finaly: unknown key 'finaly' in scenario (did you mean 'finally'?)",
     ),
 ]
+
+
+# ----------------------------------------------------------- response field names
+
+# (steps text, the needle the problem points at, what the message says)
+FIELD_NAME_MISTAKES: list[tuple[str, str, str]] = [
+    (
+        "  - {device: a, command: Inquiry, expect: {fields: {peripheral_devic_type: 0}}}\n",
+        "peripheral_devic_type",
+        "steps[0].expect.fields: Inquiry with evpd=0 has no response field"
+        " 'peripheral_devic_type' (did you mean 'peripheral_device_type'?)",
+    ),
+    (
+        "  - {device: a, command: ReadCapacity10, save: {last: last_lba}}\n",
+        "last_lba",
+        "steps[0].save.last: ReadCapacity10 has no response field 'last_lba'; it has:"
+        " returned_logical_block_address, logical_block_length_in_bytes",
+    ),
+    (
+        "  - device: a\n"
+        "    command: {Inquiry: {evpd: 1, page_code: 0x83}}\n"
+        "    save: {id: designation_descriptors.0.designatr}\n",
+        "designation_descriptors.0.designatr",
+        "steps[0].save.id: Inquiry with evpd=1, page_code=0x83 has no response field"
+        " 'designation_descriptors.0.designatr'"
+        " (did you mean 'designation_descriptors.0.designator'?)",
+    ),
+    (
+        "  - {device: a, command: Inquiry, expect: {fields: {version_descriptors.8.code: 0}}}\n",
+        "version_descriptors.8.code",
+        "version_descriptors has at most 8 entries (0..7)",
+    ),
+    (  # the page is right for another page code: say which
+        "  - {device: a, command: Inquiry, save: {n: maximum_write_same_length}}\n",
+        "maximum_write_same_length",
+        "'maximum_write_same_length': evpd=1, page_code=0xb0 returns it",
+    ),
+    (  # a symbolic value and an expression without variables choose as well as numbers
+        "  - device: a\n"
+        "    command: {ModeSense6: {page_code: '${0x08}', pc: current}}\n"
+        "    expect: {fields: {mode_pages.0.d_sense: 0}}\n",
+        "mode_pages.0.d_sense",
+        "ModeSense6 has no response field 'mode_pages.0.d_sense'",
+    ),
+    (
+        "  - {device: a, command: TestUnitReady, expect: {fields: {x: 1}}}\n",
+        "x: 1",
+        "TestUnitReady has no response field 'x' (its response has no decoded fields)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("steps", "needle", "message"), FIELD_NAME_MISTAKES)
+def test_a_response_field_no_answer_holds_is_refused_at_its_place(
+    here: Path, steps: str, needle: str, message: str
+) -> None:
+    text = BASE + steps
+    write(here, "spec.yaml", text)
+    (line,) = problems("spec.yaml")
+    assert line.startswith(f"{loc(text, needle, start=len(BASE))}: "), line
+    assert message in line
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        # names of the page asked for, lists indexed past what a device may return
+        "  - device: a\n"
+        "    command: {Inquiry: {evpd: 1, page_code: 0x83}}\n"
+        "    expect: {fields: {designation_descriptors.4.designator_type: 3}}\n"
+        "    save: {naa: designation_descriptors.0.naa}\n",
+        "  - {device: a, command: ModeSense6, expect: {fields: {mode_pages.2.d_sense: 0}}}\n",
+        # the page known only at run time, or a vendor's: nothing to check against
+        '  - {device: a, command: {Inquiry: {evpd: 1, page_code: "${lba}"}}, save: {x: anything}}\n',
+        "  - {device: a, command: {Inquiry: {evpd: 1, page_code: 0xC0}}, save: {x: vendor_bit}}\n",
+        "  - {device: a, command: {ModeSense6: {page_code: {random: [0, 63]}}},"
+        " save: {x: mode_pages.0.anything}}\n",
+        # a raw CDB has no table
+        '  - {device: a, cdb: "12 00 00 00 24 00", data_in: 36, save: {x: anything}}\n',
+    ],
+)
+def test_a_response_field_an_answer_may_hold_passes(here: Path, steps: str) -> None:
+    """Only names no answer can hold are refused: beside a misspelt one, these pass."""
+    bad = "  - {device: a, command: ReadCapacity10, save: {n: returned_lba}}\n"
+    write(here, "spec.yaml", BASE + steps + bad)
+    (line,) = problems("spec.yaml")
+    assert "has no response field 'returned_lba'" in line
+
+
+def test_validate_names_a_misspelt_field_before_anything_runs(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = BASE + "  - {device: a, command: ReadCapacity16, expect: {fields: {lbpm: 1}}}\n"
+    write(here, "spec.yaml", text)
+    assert main(["validate", "spec.yaml"]) == 2
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"{loc(text, 'lbpm', start=len(BASE))}: steps[0].expect.fields: ")
+    assert line.endswith("ReadCapacity16 has no response field 'lbpm' (did you mean 'lbpme'?)")
 
 
 @pytest.mark.parametrize(("steps", "needle", "nth", "message"), MISTAKES)

@@ -276,6 +276,24 @@ def test_fields_strings_lists_and_unknown_names(disk: Channel) -> None:
     assert "did you mean vendor_identification" in message
 
 
+def test_a_missing_field_says_how_long_the_list_is_and_what_is_near(disk: Channel) -> None:
+    """The device answered three descriptors: the message says so, not just "no field"."""
+    ctx = run(disk, Inquiry(evpd=1, page_code=0x83))
+    (message,) = judge(ctx, fields={"designation_descriptors.4.designator_type": 3})
+    assert (
+        "got no field designation_descriptors.4.designator_type in the Inquiry response:"
+        " designation_descriptors has 3 entries (0..2)"
+    ) in message
+    (message,) = judge(ctx, fields={"designation_descriptors.1.designator_typ": 1})
+    assert (
+        "designation_descriptors.1 has no field 'designator_typ' (did you mean designator_type,"
+    ) in message
+    (message,) = judge(ctx, fields={"designation_descriptors.naa": 5})
+    assert "designation_descriptors is a list of 3: give an entry's index, not 'naa'" in message
+    (message,) = judge(ctx, fields={"page_code.x": 1})
+    assert "page_code is 131 (0x83), with no field 'x'" in message
+
+
 # ------------------------------------------------------------------ duration
 
 

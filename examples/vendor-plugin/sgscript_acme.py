@@ -23,6 +23,7 @@ from typing import Any
 
 from sgscript.hookspecs import CheckContext, ExpectationKind, hookimpl
 from sgscript.scsi.cdb import Bytes, Command, Direction, F
+from sgscript.scsi.shapes import BOOL, Items, integer, record
 from sgscript.sim import LogicalUnit, Request
 from sgscript.verify import mismatch
 
@@ -59,6 +60,19 @@ class AcmeReadTemperature(Command):
         F("sensor", 2, default=ALL_SENSORS),
         F("allocation_length", 7, 7, 16, 64),
         F("control", 9),
+    )
+    #: What ``decode_response`` returns: ``sgscript commands AcmeReadTemperature`` lists
+    #: it, and ``sgscript validate`` refuses a ``fields:`` or ``save:`` name it lacks.
+    response = record(
+        "temperatures",
+        {
+            "sensor_count": integer(),
+            "sensors": Items(
+                record("sensor", {"sensor": integer(8), "alarm": BOOL, "celsius": integer(16)})
+            ),
+            "max_celsius": integer(16),
+            "truncated": BOOL,
+        },
     )
 
     def decode_response(self, data: bytes) -> dict[str, Any]:

@@ -70,8 +70,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "the command catalog, or one command's fields",
         _configure_commands,
         _run_commands,
-        "List every command sgscript can build, or show one command's CDB fields\n"
-        "and how its data-phase size is computed.",
+        "List every command sgscript can build, or show one command's CDB fields,\n"
+        "how its data-phase size is computed, and the fields of its decoded response\n"
+        "(the names expect: {fields:} and save: take) and of its parameter list.\n"
+        "CDB field values narrow the response to theirs:\n"
+        "  sgscript commands Inquiry evpd=1 page_code=0x83",
     ),
     "cdb": Subcommand(
         "encode a CDB from field values, or decode one (--decode HEX)",

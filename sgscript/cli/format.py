@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..scsi import shapes
 from ..scsi.cdb import Blocks, Bytes, Command, Computed, Direction, NoData, Transfer
 
 __all__: list[str] = []
@@ -107,7 +108,35 @@ def _command_summary(cls: type[Command]) -> dict[str, Any]:
     }
 
 
-def _command_detail(cls: type[Command]) -> dict[str, Any]:
+def _data_cases(
+    cls: type[Command], shape: shapes.Shape | None, given: Mapping[str, int]
+) -> list[shapes.Case] | None:
+    """The shapes a data phase takes (one per value of the CDB fields that choose it and
+    are not ``given``), or None when it has none declared."""
+    if shape is None:
+        return None
+    defaults = {f.name: f.default for f in cls.layout.fields}
+    return shapes.cases(shape, given, defaults)
+
+
+def _cases_json(cases: list[shapes.Case] | None) -> list[dict[str, Any]] | None:
+    if cases is None:
+        return None
+    return [
+        {
+            "when": dict(case.when),
+            "title": case.title,
+            "fields": [row.to_dict() for row in shapes.rows(case.shape)],
+            "open": isinstance(case.shape, shapes.Record) and case.shape.open,
+        }
+        for case in cases
+    ]
+
+
+def _command_detail(cls: type[Command], given: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """Everything about one command; ``response`` and ``parameters`` list the fields of
+    its decoded data-in and of its parameter list (for the CDB field values ``given``)."""
+    given = given or {}
     out = _command_summary(cls)
     out["doc"] = inspect.cleandoc(cls.__doc__) if cls.__doc__ else ""
     out["fields"] = [
@@ -124,6 +153,8 @@ def _command_detail(cls: type[Command]) -> dict[str, Any]:
         for f in cls.layout.fields
     ]
     out["transfer"] = _transfer_info(cls)
+    out["response"] = _cases_json(_data_cases(cls, cls.response, given))
+    out["parameters"] = _cases_json(_data_cases(cls, cls.parameters, given))
     return out
 
 
@@ -145,8 +176,9 @@ def _decoded(cmd: Command) -> dict[str, Any]:
     }
 
 
-def _print_command(cls: type[Command]) -> None:
-    d = _command_detail(cls)
+def _print_command(cls: type[Command], given: Mapping[str, int] | None = None) -> None:
+    given = given or {}
+    d = _command_detail(cls, given)
     head = f"{cls.__name__}: {cls.title}" if cls.title else cls.__name__
     print(head + (f"  [{cls.standard}]" if cls.standard else ""))
     data = _direction(cls)
@@ -167,6 +199,51 @@ def _print_command(cls: type[Command]) -> None:
     for line in _table(("FIELD", "BYTE", "BIT", "WIDTH", "DEFAULT", "VALUES"), rows):
         print(line)
     print(f"\ntransfer: {d['transfer']['text']}")
+    response = _data_cases(cls, cls.response, given)
+    if response is not None:
+        _print_cases(
+            "response fields (the names expect: {fields: ...} and save: take; N: a list index)",
+            response,
+        )
+    elif cls.direction is Direction.IN:
+        undeclared = cls.decoder is not None or cls.decode_response is not Command.decode_response
+        print(
+            "\nresponse: "
+            + (
+                "decoded, its fields not declared"
+                if undeclared
+                else "not decoded into fields (expect: {data: ...} checks its bytes)"
+            )
+        )
+    parameters = _data_cases(cls, cls.parameters, given)
+    if parameters is not None:
+        _print_cases("parameter list fields (what the encoder takes; N: a list index)", parameters)
+
+
+def _print_cases(what: str, cases: list[shapes.Case]) -> None:
+    """Each shape's fields as a table; list entries are ``N`` in the paths."""
+    print(f"\n{what}:")
+    for case in cases:
+        when = case.when_text()
+        title = case.title or "(not described)"
+        print(f"\nwith {when}: {title}" if when else f"\n{title}")
+        rows = shapes.rows(case.shape)
+        if not rows:
+            print("  (known only when the answer comes)")
+            continue
+        within = any(r.within for r in rows)
+        table = [
+            (
+                r.path,
+                r.type_text,
+                *((r.within,) if within else ()),
+                _symbols(r.shape.values if isinstance(r.shape, shapes.Scalar) else None),
+            )
+            for r in rows
+        ]
+        headers = ("FIELD", "TYPE", *(("IN",) if within else ()), "VALUES")
+        for line in _table(headers, table):
+            print("  " + line)
 
 
 def _print_decoded(cmd: Command, decoded: Mapping[str, Any]) -> None:

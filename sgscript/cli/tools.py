@@ -100,6 +100,12 @@ def _catalog(args: argparse.Namespace) -> Any:
 
 def _configure_commands(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", metavar="NAME", help="one command: its fields")
+    p.add_argument(
+        "values",
+        nargs="*",
+        metavar="FIELD=VALUE",
+        help="with NAME: only the response these CDB field values choose (evpd=1 page_code=0x83)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_plugin_option(p, _PLUGIN_HELP)
 
@@ -108,11 +114,17 @@ def _run_commands(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     if args.name:
         cls = catalog.lookup(args.name)
+        given = {
+            name: cls.layout.coerce(name, value)
+            for name, value in _field_assignments(cls, args.values).items()
+        }
         if args.json:
-            _print_json(_command_detail(cls))
+            _print_json(_command_detail(cls, given))
             return EXIT_OK
-        _print_command(cls)
+        _print_command(cls, given)
         return EXIT_OK
+    if args.values:
+        raise UsageError("FIELD=VALUE needs a command NAME before it")
     classes = sorted(catalog.values(), key=lambda c: c.__name__)
     if args.json:
         _print_json([_command_summary(c) for c in classes])

@@ -394,7 +394,7 @@ class _StepRun:
             fields = {}
             self.messages.append(f"save: the response could not be decoded ({exc})")
             return
-        from ..verify.builtin import MISSING, lookup_path
+        from ..verify.builtin import MISSING, lookup_path, missing_field
 
         for var, name in names.items():
             value = lookup_path(fields, name) if fields else MISSING
@@ -409,8 +409,7 @@ class _StepRun:
                 )
             else:
                 self.messages.append(
-                    f"save: {what}'s response has no field {name!r}; it has: "
-                    + ", ".join(sorted(fields))
+                    f"save: {what}'s response has no field {name!r}: {missing_field(fields, name)}"
                 )
         self.runner.vars.update(self.saved)
 

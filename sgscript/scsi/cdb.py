@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from . import shapes
 from .errors import FieldValueError, UnknownFieldError
 
 __all__ = [
@@ -344,6 +345,10 @@ class Command:
     decoder: ClassVar[Decoder | None] = None
     #: Encodes this command's parameter list (``encode_parameters``); None: it has none.
     encoder: ClassVar[Encoder | None] = None
+    #: What ``decoder`` returns, declared beside it (``shapes``); None: not declared.
+    response: ClassVar[shapes.Shape | None] = None
+    #: What ``encoder`` takes, declared beside it; None: not declared.
+    parameters: ClassVar[shapes.Shape | None] = None
 
     __slots__ = ("_bound", "_cdb", "_given", "options", "values")
 
@@ -351,6 +356,13 @@ class Command:
         # ``register`` is accepted, and ignored, for plugins written when classes
         # entered a process-wide catalog on definition (``register=False`` opted out).
         super().__init_subclass__(**kw)
+        # A shape describes one decoder (encoder): a class bringing its own without one
+        # has none, rather than its base class's.
+        own = cls.__dict__
+        if ("decoder" in own or "decode_response" in own) and "response" not in own:
+            cls.response = None
+        if "encoder" in own and "parameters" not in own:
+            cls.parameters = None
         if "opcode" not in cls.__dict__:
             return  # an abstract intermediate
         table = (F("operation_code", 0, 7, 8, cls.opcode, fixed=True), *cls.fields)
@@ -467,6 +479,82 @@ class Command:
         if cls.encoder is None:
             raise FieldValueError(f"{cls.__name__} has no parameter list to encode")
         return cls.encoder(values)
+
+    # -- what the data phases hold -------------------------------------------
+
+    @classmethod
+    def response_fields(cls, values: Mapping[str, int | None] | None = None) -> shapes.Shape | None:
+        """What ``decode_response`` returns for a CDB with these field ``values``, as a
+        ``shapes.Shape``; None when that is not declared (a plugin's decoder without one).
+
+        ``values`` maps field names (aliases too) to values; a field left out has its
+        default, one mapped to None is known only at run time (the parts of the response
+        it chooses are then ``OPEN``: any name passes). A command without a decoder
+        returns no fields (``NO_FIELDS``).
+        """
+        if cls.response is None:
+            plain = cls.decoder is None and cls.decode_response is Command.decode_response
+            return shapes.NO_FIELDS if plain else None
+        return shapes.resolve(cls.response, cls._choosing(values))
+
+    @classmethod
+    def parameter_fields(
+        cls, values: Mapping[str, int | None] | None = None
+    ) -> shapes.Shape | None:
+        """What ``encode_parameters`` takes for these CDB field ``values`` (as
+        ``response_fields``); None when the command has no parameter encoder, or declares
+        no shape for it."""
+        if cls.parameters is None:
+            return None
+        return shapes.resolve(cls.parameters, cls._choosing(values))
+
+    @classmethod
+    def response_path_problem(
+        cls, path: str, values: Mapping[str, int | None] | None = None
+    ) -> str | None:
+        """Why the dotted ``path`` (``expect: {fields:}``, ``save:``) can never be in this
+        command's decoded response when its CDB has these field ``values``, in one sentence
+        with a did-you-mean; None when it may be, or when the response is not known before
+        the run. Where the name is in the response for other CDB values, it says which."""
+        shape = cls.response_fields(values)
+        if shape is None:
+            return None
+        subject = cls._subject(values)
+        problem = shapes.path_problem(shape, path, subject)
+        if problem is None or cls.response is None:
+            return problem
+        for case in shapes.cases(cls.response, {}, cls._choosing(values)):
+            if case.when and shapes.path_problem(case.shape, path, "", strict=True) is None:
+                where = case.when_text()
+                return f"{subject} has no response field {path!r}: {where} returns it"
+        return problem
+
+    @classmethod
+    def parameter_path_problem(
+        cls, path: str, values: Mapping[str, int | None] | None = None
+    ) -> str | None:
+        """Why ``path`` can never be a field of this command's parameter list (as
+        ``response_path_problem``); None when it may be, or is not known."""
+        shape = cls.parameter_fields(values)
+        if shape is None:
+            return None
+        return shapes.path_problem(shape, path, cls.__name__, "parameter list field")
+
+    @classmethod
+    def _choosing(cls, values: Mapping[str, int | None] | None) -> dict[str, int | None]:
+        chosen: dict[str, int | None] = {f.name: f.default for f in cls.layout.fields}
+        for key, value in (values or {}).items():
+            chosen[ALIASES.get(key, key)] = value
+        return chosen
+
+    @classmethod
+    def _subject(cls, values: Mapping[str, int | None] | None) -> str:
+        """``Inquiry with evpd=1, page_code=0x83``: the command, and the CDB fields that
+        chose its response's shape."""
+        if cls.response is None:
+            return cls.__name__
+        when = shapes.when_text(shapes.chosen_by(cls.response, cls._choosing(values)))
+        return f"{cls.__name__} with {when}" if when else cls.__name__
 
     # -- handlers (the seed library's API) -----------------------------------
 

@@ -41,6 +41,7 @@ __all__ = [
     "Mismatch",
     "failed_message",
     "mismatch",
+    "missing_field",
     "outcome",
     "parse_duration",
     "sgscript_expectation_kinds",
@@ -408,6 +409,36 @@ def lookup_path(decoded: Any, path: str) -> Any:
     return here
 
 
+def missing_field(decoded: Any, path: str) -> str:
+    """Why ``lookup_path(decoded, path)`` found nothing, where the walk stopped:
+    ``designation_descriptors has 3 entries (0..2)``, ``mode_pages.0 has no field
+    'wcee' (did you mean wce?)``. For the messages of ``fields:`` and ``save:``."""
+    here = decoded
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        done = ".".join(parts[:i]) or "the response"
+        if isinstance(here, Mapping):
+            if part in here:
+                here = here[part]
+                continue
+            names = [str(k) for k in here]
+            near = difflib.get_close_matches(part, names, n=3)
+            if near:
+                return f"{done} has no field {part!r} (did you mean {', '.join(near)}?)"
+            shown = names if len(names) <= 12 else [*names[:12], "…"]
+            return f"{done} has no field {part!r}; it has: {', '.join(shown)}"
+        if isinstance(here, (list, tuple)):
+            n = len(here)
+            if not part.lstrip("-").isdigit():
+                return f"{done} is a list of {n}: give an entry's index, not {part!r}"
+            if not -n <= int(part) < n:
+                return f"{done} is empty" if not n else f"{done} has {n} entries (0..{n - 1})"
+            here = here[int(part)]
+            continue
+        return f"{done} is {_show(here)}, with no field {part!r}"
+    return f"{path} is there"
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
@@ -530,10 +561,8 @@ def _check_fields(ctx: CheckContext, value: Any) -> str | None:
         got = lookup_path(decoded, path)
         ranged = isinstance(want, Mapping)
         if got is MISSING:
-            near = difflib.get_close_matches(path.split(".")[-1], [str(k) for k in decoded], n=3)
-            hint = f" (did you mean {', '.join(near)}?)" if near else ""
             wants.append(f"{path}{_check_words(want)}")
-            gots.append(f"no field {path} in the {name} response{hint}")
+            gots.append(f"no field {path} in the {name} response: {missing_field(decoded, path)}")
             continue
         if _field_fails(want, got) is None if ranged else _equal(want, got):
             continue

@@ -64,3 +64,12 @@ def test_a_bad_temperature_value_is_a_spec_error_with_its_line() -> None:
     with pytest.raises(SpecError) as info:
         load_scenario_text(text, "acme.yaml", plugins=get_plugin_manager())
     assert "acme.yaml:14:" in str(info.value)
+
+
+def test_a_misspelt_response_field_is_a_spec_error_before_the_run() -> None:
+    text = SPEC.read_text().replace("sensor_count: 4", "sensor_cuont: 4")
+    with pytest.raises(SpecError) as info:
+        load_scenario_text(text, "acme.yaml", plugins=get_plugin_manager())
+    assert str(info.value).endswith(
+        "AcmeReadTemperature has no response field 'sensor_cuont' (did you mean 'sensor_count'?)"
+    )

@@ -18,7 +18,9 @@ semantics      commands (did you mean; plugin commands count once
                values against the field's width and symbolic names,
                expressions (syntax, column-accurate) and variables in scope,
                devices declared, raw CDB hex, data hex/files, status and
-               sense key names, ``save:`` names, direction of ``data:``
+               sense key names, ``save:`` names, direction of ``data:``,
+               response field names (``expect: {fields:}`` keys, ``save:``
+               values) where the CDB fixes the response's shape
 =============  =============================================================
 
 Variables in scope for a step: ``vars:`` (each may use the ones before it),
@@ -39,10 +41,14 @@ Expectation kinds: the schema file defines the built-ins; kinds only plugins
 define come from ``sgscript.verify.plugins.expectation_schema(pm)`` when that
 layer is importable (``spec`` must not need it: without it, the file's kinds).
 
-``save:`` values name decoded response fields.  Which fields a decoder
-returns depends on the device's answer (page codes, descriptor lists), so
-they are not checked here; a command without a data-in phase cannot save
-anything, and that is an error.
+``save:`` values and ``expect: {fields:}`` keys name decoded response fields
+(dotted paths).  A name no answer can hold is an error with a did-you-mean:
+the command's response shape (``Command.response_fields``) for the CDB field
+values known now says which names may be there (``values.check_response_path``).
+Whether a name is in one device's answer (a descriptor list's length, a page it
+lacks) is known only at run time; where the shape itself depends on a value
+known then (a page code from an expression, a vendor page), nothing is refused.
+A command without a data-in phase cannot save anything, and that is an error.
 """
 
 from __future__ import annotations

@@ -318,8 +318,10 @@ class _Builder(_Includes, _Values):
             cls = self.lookup(cname, _At(cname, doc, (*path, "command", cname)), key=True)
             if cls is not None and isinstance(given, dict):
                 fields = self.fields(cls, given, doc, (*path, "command", cname), scope)
+        values: dict[str, int | None] = {}
         if cls is not None:
             command = cls.__name__
+            values = self.cdb_constants(cls, fields)
         cdb = None
         if isinstance(data.get("cdb"), str):
             cdb = self.cdb(_At(data["cdb"], doc, (*path, "cdb")))
@@ -353,12 +355,14 @@ class _Builder(_Includes, _Values):
                     key=True,
                 )
         if "expect" in data:
-            expect = self.expectations(_At(data["expect"], doc, (*path, "expect")), scope, cls)
+            expect = self.expectations(
+                _At(data["expect"], doc, (*path, "expect")), scope, cls, values
+            )
         else:
             expect = self.defaults.get("expect", ())
         save: dict[str, str] = {}
         if isinstance(data.get("save"), dict):
-            save = self.save(_At(data["save"], doc, (*path, "save")), cls, scope)
+            save = self.save(_At(data["save"], doc, (*path, "save")), cls, scope, values)
         repeat = self.count(data, at, "repeat", scope, 1)
         qd = self.count(data, at, "queue_depth", scope, self.defaults.get("queue_depth", 1))
         counts = []
@@ -366,7 +370,9 @@ class _Builder(_Includes, _Values):
             if not isinstance(item, dict):
                 continue
             here = (*path, "counts", i)
-            match = self.expectations(_At(item.get("match"), doc, (*here, "match")), scope, cls)
+            match = self.expectations(
+                _At(item.get("match"), doc, (*here, "match")), scope, cls, values
+            )
             for key in ("at_least", "at_most"):
                 if key in item:
                     self.check_value(_At(item[key], doc, (*here, key)), scope)

@@ -2,6 +2,11 @@
 
 The value half of the builder (``builder._Builder`` inherits it): each check
 reports at the value's mark and returns what the model keeps.
+
+Response field names (``expect: {fields:}`` keys, ``save:`` values) are checked by
+``check_response_path`` against the command's response shape for the CDB field
+values known before the run (``cdb_constants``); where those values leave the
+shape open (a page code from an expression, a vendor page) nothing is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 from ...grammar import DurationRangeError, GrammarError, parse_duration, parse_hex
 from ...limits import MAX_DATA_FILE_BYTES
 from ...scsi.catalog import Catalog
-from ...scsi.cdb import Direction
+from ...scsi.cdb import Direction, Layout
 from ...scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError
 from ..expr import ExprError, Template, condition, template
 from ..files import FileRefused, confine
@@ -93,6 +98,33 @@ class _Values:
                 except FieldValueError as exc:
                     self.problems.at(doc, cpath, str(exc))
         return out
+
+    def cdb_constants(self, cls: Any, fields: Mapping[str, Any]) -> dict[str, int | None]:
+        """A step's CDB field values known before the run, for ``check_response_path``:
+        a field written as an expression over variables, or ``random``, is None (known
+        only at run time); a field left out has its default (not listed)."""
+        return {name: _constant(cls.layout, name, value) for name, value in fields.items()}
+
+    def check_response_path(
+        self,
+        at: _At,
+        cls: Any,
+        values: Mapping[str, int | None],
+        path: Any,
+        *,
+        key: bool = False,
+    ) -> None:
+        """Report a dotted response field ``path`` (``mode_pages.0.wce``) that no answer
+        of ``cls`` with these CDB field ``values`` can hold, with a did-you-mean, at
+        ``at`` (the key ``path`` under it when ``key``). Where the response's shape
+        depends on values known only at run time, or is not declared, nothing is.
+        The one check of response field names: ``expect: {fields:}`` and ``save:``."""
+        if not isinstance(path, str):
+            return
+        problem = cls.response_path_problem(path, values)
+        if problem is not None:
+            mark = at.doc.key_mark((*at.path, path)) if key else at.doc.mark(at.path)
+            self.problems.add(mark, f"{path_text(at.path)}: {problem}")
 
     def constants(self, at: _At, scope: set[str]) -> list[tuple[Any, PathT]]:
         """Check a value's expressions; the parts whose value is known now, for range checks."""
@@ -264,7 +296,15 @@ class _Values:
 
     # -- expect and save ----------------------------------------------------
 
-    def expectations(self, at: _At, scope: set[str], cls: Any) -> tuple[Expectation, ...]:
+    def expectations(
+        self,
+        at: _At,
+        scope: set[str],
+        cls: Any,
+        values: Mapping[str, int | None] | None = None,
+    ) -> tuple[Expectation, ...]:
+        """The expectations of ``expect:``; ``values``: the step's CDB field values known
+        now (``cdb_constants``), for checking ``fields:`` names."""
         value, doc, path = at.value, at.doc, at.path
         if isinstance(value, str):
             if value in ("good", "fail", "any"):
@@ -289,7 +329,7 @@ class _Values:
                 self.check_value(_At(v, doc, here), scope)  # e.g. information: "${offset}"
             elif kind == "any_of" and isinstance(v, list):
                 v = tuple(
-                    self.expectations(_At(alt, doc, (*here, i)), scope, cls)
+                    self.expectations(_At(alt, doc, (*here, i)), scope, cls, values)
                     or (Expectation("good", None, mark),)
                     for i, alt in enumerate(v)
                 )
@@ -307,6 +347,11 @@ class _Values:
                     )
             else:
                 self.check_value(_At(v, doc, here), scope)
+                if kind == "fields" and isinstance(v, dict) and cls is not None:
+                    for name in v:
+                        self.check_response_path(
+                            _At(v, doc, here), cls, values or {}, name, key=True
+                        )
             out.append(Expectation(str(kind), v, mark))
         return tuple(out)
 
@@ -340,7 +385,14 @@ class _Values:
                         _name_problem("sense key", one, list(SenseKey.__members__)),
                     )
 
-    def save(self, at: _At, cls: Any, scope: set[str]) -> dict[str, str]:
+    def save(
+        self,
+        at: _At,
+        cls: Any,
+        scope: set[str],
+        values: Mapping[str, int | None] | None = None,
+    ) -> dict[str, str]:
+        """``save:``'s variables and field paths; ``values`` as for ``expectations``."""
         out = {}
         for var, fieldname in at.value.items():
             here = (*at.path, var)
@@ -354,6 +406,10 @@ class _Values:
             self.problems.at(
                 at.doc, at.path, f"{cls.__name__} returns no data: nothing to save", key=True
             )
+        elif cls is not None:
+            for var, fieldname in out.items():
+                where = _At(fieldname, at.doc, (*at.path, var))
+                self.check_response_path(where, cls, values or {}, fieldname)
         return out
 
     def duration(self, at: _At, *, timeout: bool = False) -> float | None:
@@ -368,6 +424,23 @@ class _Values:
             self.problems.at(at.doc, at.path, "a timeout must be more than 0")
             return None
         return seconds
+
+
+def _constant(layout: Layout, name: str, value: Any) -> int | None:
+    """A CDB field's value when it is known now (a literal, a symbolic name, an
+    expression without variables), else None."""
+    if isinstance(value, str) and "$" in value:
+        try:
+            t = template(value)
+            if t.names:
+                return None
+            value = t.render({})
+        except ExprError:
+            return None
+    try:
+        return layout.coerce(name, value)
+    except FieldValueError:
+        return None
 
 
 def _hex_bytes(text: str) -> bytes | None:

@@ -3,14 +3,15 @@
 ``spc`` holds the SPC-5 commands every device type shares; ``sbc`` the SBC-4
 block commands and SAT's ATA PASS-THROUGH.  Each class is a table; the engine
 in :mod:`sgscript.scsi.cdb` compiles it once when it is defined.
-Each class gets its data formats here, from the tables of :mod:`sgscript.scsi.pages`
-(a decoder or encoder for a command the tables lack is an error).
+Each class gets its data formats here, from the tables of :mod:`sgscript.scsi.pages`:
+decoder and encoder, and the shapes of what they return and take (a format for a
+command the tables lack is an error).
 """
 
 from __future__ import annotations
 
 from ..cdb import Command
-from ..pages import DECODERS, ENCODERS
+from ..pages import DECODERS, ENCODERS, PARAMETERS, RESPONSES
 from . import sbc, spc
 from .sbc import *  # noqa: F403
 from .spc import *  # noqa: F403
@@ -25,7 +26,13 @@ STANDARD: tuple[type[Command], ...] = tuple(
 
 def _attach() -> None:
     classes = {cls.__name__: cls for cls in STANDARD}
-    for table, attribute in ((DECODERS, "decoder"), (ENCODERS, "encoder")):
+    tables = (
+        (DECODERS, "decoder"),
+        (ENCODERS, "encoder"),
+        (RESPONSES, "response"),
+        (PARAMETERS, "parameters"),
+    )
+    for table, attribute in tables:
         unknown = sorted(set(table) - set(classes))
         if unknown:
             raise ValueError(f"{attribute}s for commands the tables lack: {', '.join(unknown)}")

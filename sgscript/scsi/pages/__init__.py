@@ -1,8 +1,10 @@
 """Parameter data: decoders for what devices return, encoders for what people send.
 
 ``DECODERS`` and ``ENCODERS`` name, per catalog command, the decoder of its
-data-in and the encoder of its parameter list; the catalog attaches them to the
-command classes (``Command.decoder``/``encoder``).  A decoder picks the format
+data-in and the encoder of its parameter list; ``RESPONSES`` and ``PARAMETERS``
+the shapes of what they return and take (``sgscript.scsi.shapes``, declared
+beside each decoder, from its tables). The catalog attaches them to the command
+classes (``Command.decoder``/``encoder``/``response``/``parameters``).  A decoder picks the format
 from the command's field values where one command has several (INQUIRY's EVPD,
 PR IN's service action, RSOC's reporting options).  ``decode_response(cmd,
 data)`` decodes by class name; commands without a decoder give ``{}``.
@@ -20,16 +22,35 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..shapes import BOOL, HEX, TEXT, Choice, Items, Scalar, Shape, integer, record
 from .capacity import (
+    READ_CAPACITY_10_FIELDS,
+    READ_CAPACITY_16_FIELDS,
     decode_read_capacity10,
     decode_read_capacity16,
     encode_read_capacity10,
     encode_read_capacity16,
 )
-from .inquiry import decode_standard_inquiry, encode_standard_inquiry, version_descriptor_name
-from .lba_status import decode_get_lba_status, encode_get_lba_status
-from .luns import decode_lun, decode_report_luns, encode_lun, encode_report_luns, linux_lun
+from .inquiry import (
+    STANDARD_INQUIRY_FIELDS,
+    decode_standard_inquiry,
+    encode_standard_inquiry,
+    version_descriptor_name,
+)
+from .lba_status import GET_LBA_STATUS_FIELDS, decode_get_lba_status, encode_get_lba_status
+from .luns import (
+    REPORT_LUNS_FIELDS,
+    decode_lun,
+    decode_report_luns,
+    encode_lun,
+    encode_report_luns,
+    linux_lun,
+)
 from .mode import (
+    MODE_SELECT6_PARAMETERS,
+    MODE_SELECT10_PARAMETERS,
+    MODE_SENSE6_FIELDS,
+    MODE_SENSE10_FIELDS,
     decode_mode_page,
     decode_mode_parameters,
     decode_mode_select6,
@@ -44,6 +65,9 @@ from .mode import (
     encode_mode_sense10,
 )
 from .opcodes import (
+    RSOC_ALL_FIELDS,
+    RSOC_ONE_FIELDS,
+    RSTMF_FIELDS,
     decode_rsoc_all,
     decode_rsoc_one,
     decode_rstmf,
@@ -52,6 +76,8 @@ from .opcodes import (
     encode_rstmf,
 )
 from .pr import (
+    PR_IN_FIELDS,
+    PR_OUT_PARAMETERS,
     decode_pr_in,
     decode_pr_out_parameters,
     decode_read_full_status,
@@ -68,8 +94,9 @@ from .pr import (
     encode_register_and_move_parameters,
     encode_report_capabilities,
 )
-from .unmap import decode_unmap_parameters, encode_unmap_parameters
+from .unmap import UNMAP_PARAMETERS, decode_unmap_parameters, encode_unmap_parameters
 from .vpd import (
+    VPD_FIELDS,
     decode_designation_descriptor,
     decode_designation_descriptors,
     decode_vpd,
@@ -83,6 +110,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DECODERS",
     "ENCODERS",
+    "PARAMETERS",
+    "RESPONSES",
     "Decoder",
     "decode_designation_descriptor",
     "decode_designation_descriptors",
@@ -179,6 +208,63 @@ def decode_request_sense(data: bytes) -> dict[str, Any]:
         return out
 
 
+#: What ``decode_request_sense`` returns: ``Sense.to_dict()`` (a descriptor's fields
+#: follow its type), or ``raw`` and ``notes`` for what is not sense data.
+SENSE_FIELDS = record(
+    "sense data",
+    {
+        "raw": HEX,
+        "response_code": integer(7),
+        "format": TEXT,
+        "descriptor_format": BOOL,
+        "deferred": BOOL,
+        "current": BOOL,
+        "sense_key": integer(4),
+        "sense_key_name": TEXT,
+        "sense_key_title": TEXT,
+        "asc": integer(8),
+        "ascq": integer(8),
+        "asc_text": TEXT,
+        "valid": BOOL,
+        "information": integer(64),
+        "command_specific": integer(64),
+        "filemark": BOOL,
+        "eom": BOOL,
+        "ili": BOOL,
+        "sdat_ovfl": BOOL,
+        "fru": integer(8),
+        "sense_key_specific": record(
+            "sense-key specific",
+            {
+                "kind": TEXT,
+                "raw": HEX,
+                "cd": BOOL,
+                "sd": BOOL,
+                "bpv": BOOL,
+                "bit_pointer": integer(3),
+                "field_pointer": integer(16),
+                "retry_count": integer(16),
+                "progress": integer(16),
+                "overflow": BOOL,
+                "fraction": Scalar("number"),
+                "percent": Scalar("number"),
+            },
+        ),
+        "descriptors": Items(
+            record(
+                "sense data descriptor",
+                {"type": integer(8), "name": TEXT, "raw": HEX, "truncated": BOOL},
+                open=True,
+            )
+        ),
+        "additional_length": integer(8),
+        "truncated": BOOL,
+        "notes": Items(TEXT),
+        "summary": TEXT,
+    },
+)
+
+
 def _rsoc(cmd: Command, data: bytes) -> dict[str, Any]:
     if _field(cmd, "reporting_options") == 0:
         return decode_rsoc_all(data)
@@ -211,6 +297,32 @@ ENCODERS: dict[str, Callable[[Mapping[str, Any]], bytes]] = {
     "ModeSelect10": encode_mode_select10,
     "PersistentReserveOut": encode_pr_out_parameters,
     "Unmap": encode_unmap_parameters,
+}
+
+#: The shape of what each decoder of ``DECODERS`` returns; a ``Choice`` where the
+#: decoder picks the format by a CDB field, as it does.
+RESPONSES: dict[str, Shape] = {
+    "Inquiry": Choice(("evpd",), {0: STANDARD_INQUIRY_FIELDS, 1: VPD_FIELDS}),
+    "ReadCapacity10": READ_CAPACITY_10_FIELDS,
+    "ReadCapacity16": READ_CAPACITY_16_FIELDS,
+    "RequestSense": SENSE_FIELDS,
+    "ReportLuns": REPORT_LUNS_FIELDS,
+    "ModeSense6": MODE_SENSE6_FIELDS,
+    "ModeSense10": MODE_SENSE10_FIELDS,
+    "PersistentReserveIn": PR_IN_FIELDS,
+    "ReportSupportedOperationCodes": Choice(
+        ("reporting_options",), {0: RSOC_ALL_FIELDS}, default=RSOC_ONE_FIELDS
+    ),
+    "ReportSupportedTaskManagementFunctions": RSTMF_FIELDS,
+    "GetLbaStatus": GET_LBA_STATUS_FIELDS,
+}
+
+#: The shape of what each encoder of ``ENCODERS`` takes.
+PARAMETERS: dict[str, Shape] = {
+    "ModeSelect6": MODE_SELECT6_PARAMETERS,
+    "ModeSelect10": MODE_SELECT10_PARAMETERS,
+    "PersistentReserveOut": PR_OUT_PARAMETERS,
+    "Unmap": UNMAP_PARAMETERS,
 }
 
 

@@ -10,11 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..cdb import F, Layout
+from ..shapes import record
 from ._common import Data, as_bytes, pack, unpack
 
 __all__ = [
     "READ_CAPACITY_10",
+    "READ_CAPACITY_10_FIELDS",
     "READ_CAPACITY_16",
+    "READ_CAPACITY_16_FIELDS",
     "decode_read_capacity10",
     "decode_read_capacity16",
     "encode_read_capacity10",
@@ -46,6 +49,10 @@ READ_CAPACITY_16 = Layout(
         F("lowest_aligned_logical_block_address", 14, 5, 14),
     ],
 )
+
+#: What the decoders return: the tables.
+READ_CAPACITY_10_FIELDS = record(READ_CAPACITY_10.name, READ_CAPACITY_10)
+READ_CAPACITY_16_FIELDS = record(READ_CAPACITY_16.name, READ_CAPACITY_16)
 
 
 def decode_read_capacity10(data: Data) -> dict[str, Any]:

@@ -12,11 +12,13 @@ from typing import Any
 
 from ..cdb import F, Layout
 from ..errors import FieldValueError
+from ..shapes import BOOL, HEX, TEXT, Items, ascii_text, integer, record
 from ._common import Data, as_bytes, from_hex, pack, put_text, text, unpack
 
 __all__ = [
     "PERIPHERAL_DEVICE_TYPES",
     "PERIPHERAL_QUALIFIERS",
+    "STANDARD_INQUIRY_FIELDS",
     "VERSION_DESCRIPTOR_FAMILIES",
     "decode_standard_inquiry",
     "encode_standard_inquiry",
@@ -108,6 +110,20 @@ _TEXT_FIELDS: tuple[tuple[str, int, int, bytes], ...] = (
 
 _VD_START, _VD_COUNT = 58, 8
 _VS_TAIL = 96  # vendor specific parameters run from here to the end
+
+#: What ``decode_standard_inquiry`` returns.
+STANDARD_INQUIRY_FIELDS = record(
+    "standard INQUIRY data",
+    STANDARD_INQUIRY,
+    {name: ascii_text(size) for name, _, size, _ in _TEXT_FIELDS},
+    {
+        "version_descriptors": Items(
+            record("version descriptor", {"code": integer(16), "standard": TEXT}), most=_VD_COUNT
+        ),
+        "vendor_specific_parameters": HEX,
+        "truncated": BOOL,
+    },
+)
 
 #: Version descriptor families: the "no version claimed" code of each standard
 #: (codes of one standard share their upper 11 bits). From SPC-5 annex E as

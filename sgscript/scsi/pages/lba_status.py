@@ -6,9 +6,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..cdb import F, Layout
+from ..shapes import BOOL, Items, record
 from ._common import Data, as_bytes, pack, unpack
 
 __all__ = [
+    "GET_LBA_STATUS_FIELDS",
     "PROVISIONING_STATUS",
     "decode_get_lba_status",
     "encode_get_lba_status",
@@ -48,6 +50,16 @@ LBA_STATUS_DESCRIPTOR = Layout(
         F("provisioning_status", 12, 3, 4, values=PROVISIONING_STATUS),
         F("additional_status", 13),
     ],
+)
+
+#: What ``decode_get_lba_status`` returns.
+GET_LBA_STATUS_FIELDS = record(
+    "GET LBA STATUS parameter data",
+    HEADER,
+    {
+        "lba_status_descriptors": Items(record(LBA_STATUS_DESCRIPTOR.name, LBA_STATUS_DESCRIPTOR)),
+        "truncated": BOOL,
+    },
 )
 
 

@@ -12,9 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import FieldValueError
+from ..shapes import BOOL, HEX, TEXT, Items, integer, record
 from ._common import Data, as_bytes, be, from_hex
 
 __all__ = [
+    "LUN_FIELDS",
+    "REPORT_LUNS_FIELDS",
     "decode_lun",
     "decode_report_luns",
     "encode_lun",
@@ -23,6 +26,26 @@ __all__ = [
 ]
 
 _METHODS = ("peripheral", "flat", "logical_unit", "extended")
+
+#: What ``decode_lun`` returns (the method's own parts only where it has them).
+LUN_FIELDS = record(
+    "LUN",
+    {
+        "hex": HEX,
+        "value": integer(64),
+        "address_method": TEXT,
+        "lun": integer(),
+        "linux_lun": integer(),
+        "bus_identifier": integer(6),
+        "target": integer(6),
+        "bus_number": integer(3),
+    },
+)
+#: What ``decode_report_luns`` returns.
+REPORT_LUNS_FIELDS = record(
+    "REPORT LUNS parameter data",
+    {"lun_list_length": integer(32), "luns": Items(LUN_FIELDS), "truncated": BOOL},
+)
 
 
 def linux_lun(raw: bytes) -> int:

@@ -21,11 +21,16 @@ from typing import Any
 
 from ..cdb import F, Layout
 from ..errors import FieldValueError
+from ..shapes import BOOL, HEX, TEXT, AnyOf, Choice, Items, Record, Shape, integer, record
 from ._common import Data, as_bytes, from_hex, overlay, pack, unpack
 
 __all__ = [
     "MODE_PAGES",
     "MODE_PAGE_NAMES",
+    "MODE_SELECT6_PARAMETERS",
+    "MODE_SELECT10_PARAMETERS",
+    "MODE_SENSE6_FIELDS",
+    "MODE_SENSE10_FIELDS",
     "decode_mode_page",
     "decode_mode_parameters",
     "decode_mode_select6",
@@ -268,6 +273,89 @@ MODE_PAGE_NAMES: dict[tuple[int, int], str] = {
     (0x1C, 2): "logical_block_provisioning",
     **{key: name for key, (name, _) in MODE_PAGES.items()},
 }
+
+
+# ---------------------------------------------------------------------- shapes
+#
+# What the decoders return and the encoders take, from the tables above. A page's
+# fields follow from its own page code; MODE SENSE asks for one page, or all (3Fh).
+
+_ALL_PAGES, _ALL_SUBPAGES = 0x3F, 0xFF
+
+
+def _page_fields(key: tuple[int, int] | None, *, decoded: bool) -> Record:
+    """One page: the header, ``raw``, its table's fields (a known page), what only a
+    decoded page has (``page_name``, ``truncated``)."""
+    extra: dict[str, Shape] = {"page_name": TEXT, "truncated": BOOL} if decoded else {}
+    head = record("", SUB_PAGE, {"raw": HEX}, extra).fields
+    if key is None or key not in MODE_PAGES:
+        return record("a mode page without a table", head)
+    return record(f"{_page_label(key)} mode page", head, MODE_PAGES[key][1])
+
+
+def _page_label(key: tuple[int, int]) -> str:
+    """``caching (08h)``, ``control_extension (0Ah/01h)``."""
+    code = f"{key[0]:02X}h" + (f"/{key[1]:02X}h" if key[1] else "")
+    return f"{MODE_PAGES[key][0]} ({code})"
+
+
+def _any_page(keys: list[tuple[int, int]], *, decoded: bool) -> AnyOf:
+    options = {_page_label(key): _page_fields(key, decoded=decoded) for key in keys}
+    return AnyOf({**options, "other pages": _page_fields(None, decoded=decoded)})
+
+
+def _pages_asked_for() -> Choice:
+    """The pages MODE SENSE returns, by its PAGE CODE and SUBPAGE CODE. A page without a
+    table (a vendor's) is not known before the run: other names are not refused."""
+    known = sorted(MODE_PAGES)
+    options: dict[tuple[int, int], Shape] = {key: _page_fields(key, decoded=True) for key in known}
+    every = _any_page(known, decoded=True)
+    options[_ALL_PAGES, 0] = options[_ALL_PAGES, _ALL_SUBPAGES] = every
+    for code in sorted({code for code, _ in known}):
+        same = [key for key in known if key[0] == code]
+        options[code, _ALL_SUBPAGES] = _any_page(same, decoded=True)
+    return Choice(
+        ("page_code", "subpage_code"),
+        options,
+        default=Record(
+            "a mode page without a table", _page_fields(None, decoded=True).fields, open=True
+        ),
+    )
+
+
+def _parameters(header: Layout, *, decoded: bool) -> Record:
+    long = header is HEADER_10
+    n = 10 if long else 6
+    short = record(SHORT_BLOCK_DESCRIPTOR.name, SHORT_BLOCK_DESCRIPTOR)
+    descriptor: Shape = (
+        AnyOf(
+            {
+                "short LBA": short,
+                "long LBA": record(LONG_BLOCK_DESCRIPTOR.name, LONG_BLOCK_DESCRIPTOR),
+            }
+        )
+        if long
+        else short
+    )
+    pages: Shape = _pages_asked_for() if decoded else _any_page(sorted(MODE_PAGES), decoded=False)
+    computed = () if decoded else ("mode_data_length", "block_descriptor_length")
+    return record(
+        f"MODE SENSE({n}) parameter data" if decoded else f"MODE SELECT({n}) parameter list",
+        header,
+        {"wp": integer(1), "dpofua": integer(1)},
+        {"block_descriptors": Items(descriptor), "mode_pages": Items(pages)},
+        {"truncated": BOOL} if decoded else {},
+        skip=computed,
+    )
+
+
+#: What ``decode_mode_sense6``/``10`` return.
+MODE_SENSE6_FIELDS = _parameters(HEADER_6, decoded=True)
+MODE_SENSE10_FIELDS = _parameters(HEADER_10, decoded=True)
+#: What ``encode_mode_select6``/``10`` take (MODE DATA LENGTH and BLOCK DESCRIPTOR LENGTH
+#: are computed).
+MODE_SELECT6_PARAMETERS = _parameters(HEADER_6, decoded=False)
+MODE_SELECT10_PARAMETERS = _parameters(HEADER_10, decoded=False)
 
 
 # ---------------------------------------------------------------------- pages

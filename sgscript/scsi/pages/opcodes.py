@@ -12,9 +12,13 @@ from typing import Any
 
 from ..cdb import F, Layout
 from ..errors import FieldValueError
+from ..shapes import BOOL, HEX, Items, integer, record
 from ._common import Data, as_bytes, be, from_hex, pack, unpack
 
 __all__ = [
+    "RSOC_ALL_FIELDS",
+    "RSOC_ONE_FIELDS",
+    "RSTMF_FIELDS",
     "SUPPORT_VALUES",
     "decode_rsoc_all",
     "decode_rsoc_one",
@@ -98,6 +102,31 @@ RSTMF = Layout(
         F("short_tmf_timeout", 12, 7, 32),
     ],
 )
+
+_TIMEOUTS_FIELDS = record(TIMEOUTS_DESCRIPTOR.name, TIMEOUTS_DESCRIPTOR)
+#: What ``decode_rsoc_all`` returns.
+RSOC_ALL_FIELDS = record(
+    "all_commands parameter data",
+    {
+        "command_data_length": integer(32),
+        "command_descriptors": Items(
+            record(
+                COMMAND_DESCRIPTOR.name,
+                COMMAND_DESCRIPTOR,
+                {"command_timeouts_descriptor": _TIMEOUTS_FIELDS},
+            )
+        ),
+        "truncated": BOOL,
+    },
+)
+#: What ``decode_rsoc_one`` returns.
+RSOC_ONE_FIELDS = record(
+    ONE_COMMAND.name,
+    ONE_COMMAND,
+    {"cdb_usage_data": HEX, "command_timeouts_descriptor": _TIMEOUTS_FIELDS, "truncated": BOOL},
+)
+#: What ``decode_rstmf`` returns.
+RSTMF_FIELDS = record(RSTMF.name, RSTMF)
 
 
 def decode_rsoc_all(data: Data) -> dict[str, Any]:

@@ -13,11 +13,14 @@ from typing import Any
 
 from ..cdb import F, Layout
 from ..errors import FieldValueError
+from ..shapes import BOOL, HEX, TEXT, Choice, Items, integer, record
 from ._common import Data, as_bytes, be, from_hex, pack, unpack
 from .vpd import PROTOCOL_IDENTIFIERS
 
 __all__ = [
+    "PR_IN_FIELDS",
     "PR_IN_SERVICE_ACTIONS",
+    "PR_OUT_PARAMETERS",
     "PR_SCOPES",
     "PR_TYPES",
     "decode_pr_in",
@@ -128,6 +131,41 @@ _TRANSPORT_ID = Layout(
     2,
     [F("format_code", 0, 7, 2), F("protocol_identifier", 0, 3, 4, values=PROTOCOL_IDENTIFIERS)],
 )
+
+#: What ``decode_transport_id`` returns (the port name of the protocols it reads).
+TRANSPORT_ID_FIELDS = record(
+    "TransportID",
+    _TRANSPORT_ID,
+    {"transport_id": HEX, "n_port_name": HEX, "sas_address": HEX, "iscsi_name": TEXT},
+)
+_TRUNCATED = {"truncated": BOOL}
+#: What ``decode_pr_in`` returns, by the CDB's SERVICE ACTION (another has no decoder).
+PR_IN_FIELDS = Choice(
+    ("service_action",),
+    {
+        0: record(
+            "READ KEYS parameter data",
+            _GEN_LEN,
+            {"reservation_keys": Items(integer(64))},
+            _TRUNCATED,
+        ),
+        1: record("READ RESERVATION parameter data", _GEN_LEN, _RESERVATION, _TRUNCATED),
+        2: record(REPORT_CAPABILITIES.name, REPORT_CAPABILITIES),
+        3: record(
+            "READ FULL STATUS parameter data",
+            _GEN_LEN,
+            {
+                "full_status_descriptors": Items(
+                    record(_FULL_STATUS.name, _FULL_STATUS, TRANSPORT_ID_FIELDS.fields)
+                )
+            },
+            _TRUNCATED,
+        ),
+    },
+)
+#: What ``encode_pr_out_parameters`` takes: the basic list, and the TransportIDs (hex)
+#: sent with SPEC_I_PT.
+PR_OUT_PARAMETERS = record(PR_OUT_BASIC.name, PR_OUT_BASIC, {"transport_ids": Items(HEX)})
 
 
 def _clip(raw: bytes, head: dict[str, Any], header: int = 8) -> tuple[bytes, bool]:

@@ -7,9 +7,10 @@ from typing import Any
 
 from ..cdb import F, Layout
 from ..errors import FieldValueError
+from ..shapes import Items, record
 from ._common import Data, as_bytes, pack, unpack
 
-__all__ = ["decode_unmap_parameters", "encode_unmap_parameters"]
+__all__ = ["UNMAP_PARAMETERS", "decode_unmap_parameters", "encode_unmap_parameters"]
 
 HEADER = Layout(
     "UNMAP parameter list header",
@@ -29,6 +30,16 @@ BLOCK_DESCRIPTOR = Layout(
 )
 #: The two length fields are 16 bits wide and count from bytes 2 and 8.
 MAX_DESCRIPTORS = (0xFFFF - 6) // 16
+
+#: What ``encode_unmap_parameters`` takes (the header's lengths are computed).
+UNMAP_PARAMETERS = record(
+    "UNMAP parameter list",
+    {
+        "unmap_block_descriptors": Items(
+            record(BLOCK_DESCRIPTOR.name, BLOCK_DESCRIPTOR), most=MAX_DESCRIPTORS
+        )
+    },
+)
 
 
 def _descriptor(item: Any) -> Mapping[str, Any]:

@@ -14,14 +14,17 @@ from typing import Any
 
 from ..cdb import F, Layout
 from ..errors import FieldValueError
+from ..shapes import BOOL, HEX, TEXT, Choice, Items, Scalar, Shape, integer, record
 from ._common import Data, as_bytes, from_hex, pack, text, unpack
 from .inquiry import PERIPHERAL_DEVICE_TYPES, PERIPHERAL_QUALIFIERS
 
 __all__ = [
     "ASSOCIATIONS",
     "CODE_SETS",
+    "DESIGNATION_DESCRIPTOR_FIELDS",
     "DESIGNATOR_TYPES",
     "PROTOCOL_IDENTIFIERS",
+    "VPD_FIELDS",
     "VPD_PAGE_NAMES",
     "decode_designation_descriptor",
     "decode_designation_descriptors",
@@ -254,6 +257,29 @@ LOGICAL_BLOCK_PROVISIONING = Layout(
 )
 
 
+#: What ``decode_designation_descriptor`` returns: the table, the designator, and the
+#: readable forms ``_interpret`` adds for the designator types that define them.
+DESIGNATION_DESCRIPTOR_FIELDS = record(
+    "designation descriptor",
+    DESIGNATION_DESCRIPTOR,
+    {
+        "designator": HEX,
+        "designator_text": TEXT,
+        "t10_vendor_identification": TEXT,
+        "vendor_specific_identifier": Scalar("text or integer"),
+        "vendor_specific_identifier_extension": integer(64),
+        "ieee_company_id": integer(24),
+        "naa": integer(4),
+        "naa_name": TEXT,
+        "relative_target_port_identifier": integer(16),
+        "target_port_group": integer(16),
+        "logical_unit_group": integer(16),
+        "uuid_type": integer(4),
+        "truncated": BOOL,
+    },
+)
+
+
 # ------------------------------------------------------- designation descriptors
 
 
@@ -424,6 +450,44 @@ _PAGES: dict[int, tuple[Callable[[bytes], dict[str, Any]], Callable[..., bytes]]
     0xB1: _table(BLOCK_DEVICE_CHARACTERISTICS),
     0xB2: (_dec_lbp, _enc_lbp),
 }
+
+
+_HEADER_FIELDS = record("VPD page header", VPD_HEADER, {"page_name": TEXT})
+_TRUNCATED = {"truncated": BOOL}
+
+#: The body each page decoder of ``_PAGES`` returns (besides the header).
+_PAGE_FIELDS: dict[int, Mapping[str, Shape]] = {
+    0x00: {"supported_vpd_page_list": Items(integer(8))},
+    0x80: {"product_serial_number": TEXT},
+    0x83: {"designation_descriptors": Items(DESIGNATION_DESCRIPTOR_FIELDS)},
+    0x86: record("", EXTENDED_INQUIRY, {"additional_parameters": HEX}).fields,
+    0xB0: record("", BLOCK_LIMITS, {"additional_parameters": HEX}).fields,
+    0xB1: record("", BLOCK_DEVICE_CHARACTERISTICS, {"additional_parameters": HEX}).fields,
+    0xB2: record(
+        "",
+        LOGICAL_BLOCK_PROVISIONING,
+        {"provisioning_group_descriptor": DESIGNATION_DESCRIPTOR_FIELDS},
+    ).fields,
+}
+
+#: What ``decode_vpd`` returns, by the PAGE CODE asked for (the page names its own). A
+#: page without a table is its header and ``raw``; what a vendor makes of it is not
+#: known, so other names are not refused.
+VPD_FIELDS = Choice(
+    ("page_code",),
+    {
+        code: record(
+            f"{VPD_PAGE_NAMES[code]} VPD page ({code:02X}h)",
+            _HEADER_FIELDS.fields,
+            body,
+            _TRUNCATED,
+        )
+        for code, body in _PAGE_FIELDS.items()
+    },
+    default=record(
+        "a VPD page without a table", _HEADER_FIELDS.fields, {"raw": HEX}, _TRUNCATED, open=True
+    ),
+)
 
 
 def decode_vpd(data: Data) -> dict[str, Any]:
