@@ -26,6 +26,10 @@ from .results import MAX_FAILURES, FailureDetail, Latency, StepResult
 _SYNC_SLICE = 0.02
 
 
+#: ``save: {x: data_in}`` saves the data-in bytes as they came, not a decoded field.
+RAW_DATA = "data_in"
+
+
 class _RunIo(Io):
     """An Io that knows its step and its number in it (no side table per command)."""
 
@@ -388,6 +392,12 @@ class _StepRun:
             elif not self.failed:
                 self.messages.append("save: the last command did not complete")
             return
+        raw = {var for var, name in names.items() if name == RAW_DATA}
+        for var in raw:  # the bytes themselves, to send back (data: {hex: "${var}"})
+            self.saved[var] = bytes(io.data)
+        if len(raw) == len(names):
+            self.runner.vars.update(self.saved)
+            return
         try:
             fields = io.command.decode_response(io.data)
         except Exception as exc:
@@ -397,6 +407,8 @@ class _StepRun:
         from ..verify.builtin import MISSING, lookup_path, missing_field
 
         for var, name in names.items():
+            if var in raw:
+                continue
             value = lookup_path(fields, name) if fields else MISSING
             if value is not MISSING:
                 self.saved[var] = value

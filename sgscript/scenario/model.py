@@ -142,8 +142,9 @@ class DataSource:
 
     ``pattern``: ``lba`` (each block stamped with its LBA and the seed, as fio's verify
     does), ``zeros``, ``byte`` (``value`` repeated), ``incrementing``, ``random``
-    (seeded); or ``file`` (a path relative to the spec); or ``hex``.  ``length`` overrides
-    the size the command implies.
+    (seeded); or ``file`` (a path relative to the spec; ``offset`` and ``length`` send a
+    window of it); or ``hex`` (which may hold ``${...}``); or ``parameters``, the command's
+    parameter list by field.  ``length`` overrides the size the command implies.
     """
 
     pattern: str | None = None
@@ -152,6 +153,10 @@ class DataSource:
     file: str | None = None
     hex: str | None = None
     length: Value = None
+    offset: Value = None  # with ``file``: where in the file the data starts
+    #: The parameter list by field (``{reservation_key: "${key}"}``), encoded by the
+    #: command's own encoder; ``from:`` in a mapping starts from a saved one.
+    parameters: Any = None
     mark: Mark | None = None
 
 

@@ -17,8 +17,8 @@ back in another.
 | ``pattern: byte``       | ``value`` (0..255) repeated                                    |
 | ``pattern: incrementing`` | byte ``i`` of the buffer is ``i mod 256``                    |
 | ``pattern: random``     | seeded pseudo-random, per block from (seed, LBA): reproducible |
-| ``file: PATH``          | the file (relative to the spec's directory), repeated to fill  |
-|                         | the length and cut at it                                       |
+| ``file: PATH``          | the file (relative to the spec's directory) from ``offset``,   |
+|                         | repeated to fill the length and cut at it                      |
 | ``hex: "de ad"``        | the literal, repeated and cut likewise; in a check, just those |
 |                         | bytes at ``offset`` (default 0), the rest not compared         |
 | ``sha256: HEX``         | (checks only) the SHA-256 of the data                          |
@@ -277,7 +277,13 @@ def _make(s: _Spec, lba: int, length: int, block_size: int, seed: int, base_dir:
     if s.pattern == "random":
         return _blocks(length, block_size, lba, _random_block(seed, block_size))
     if s.file is not None:
-        return _repeat(_file_bytes(s, base_dir), length)
+        whole = _file_bytes(s, base_dir)
+        start = s.offset or 0
+        if start >= len(whole):  # a window past the end would send zeros, silently
+            raise PatternError(
+                f"{s.where}data file {s.file!r}: offset {start} is past its end ({len(whole)} bytes)"
+            )
+        return _repeat(whole[start:], length)
     if s.hex is not None:
         return _repeat(s.hex, length)
     raise PatternError(f"{s.where}sha256 only checks data; it cannot make data to send")

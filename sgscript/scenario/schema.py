@@ -94,7 +94,7 @@ EXPECTED: dict[str, str] = {
 #: Messages for "exactly one of these keys" rules (``oneOf`` of ``required``).
 ONE_OF_KEYS: dict[str, str] = {
     "command_step": "a step needs one of command, cdb, reset, sleep, include, parallel, group or check",
-    "data": "data needs one of pattern, file or hex",
+    "data_source": "data needs one of pattern, file or hex (or the parameter list by field)",
     "data_check": "a data check needs one of pattern, hex, sha256 or file",
 }
 
@@ -286,7 +286,13 @@ def explain(
     elif kind == "propertyNames" or "propertyNames" in error.relative_schema_path:
         yield Issue((*path, inst), f"{inst!r} is not a valid name: {EXPECTED['name']}", key=True)
     elif kind == "type":
-        yield Issue(path, f"expected {_expected(defname, rule)}, got {_got(inst)}")
+        near = ""
+        if len(path) >= 2 and path[-2] == "data" and isinstance(path[-1], str):
+            near = _did_you_mean(path[-1], list(_DATA_SOURCE_KEYS))  # not a parameter list
+        if near:
+            yield Issue(path, f"unknown key {path[-1]!r} in data{near}", key=True)
+        else:
+            yield Issue(path, f"expected {_expected(defname, rule)}, got {_got(inst)}")
     elif kind == "enum":
         options = [v for v in rule]
         shown = ", ".join(
@@ -362,8 +368,14 @@ def _explain_choice(
         yield from explain(best, names, step_keys)
 
 
+#: A data source's keys: a near miss of one is a typo, not a parameter list's command name.
+_DATA_SOURCE_KEYS = ("pattern", "seed", "value", "file", "hex", "length", "offset")
+
+
 def _count_message(path: tuple[str | int, ...], title: str, kind: str, n: int, inst: Any) -> str:
     last = path[-1] if path else ""
+    if title == "parameter list" and kind == "minProperties":
+        return ONE_OF_KEYS["data_source"]
     if last == "command":
         return "name exactly one command, like {Read10: {lba: 0, transfer_length: 1}}"
     if kind == "minProperties":

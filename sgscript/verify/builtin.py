@@ -110,6 +110,8 @@ def _resolve(value: Any, ctx: CheckContext) -> Any:
     elif isinstance(value, Mapping):
         if not (len(value) == 1 and "random" in value):
             return {k: _resolve(v, ctx) for k, v in value.items()}
+    elif isinstance(value, list | tuple):
+        return [_resolve(v, ctx) for v in value]
     else:
         return value
     from ..scenario.expr import resolve

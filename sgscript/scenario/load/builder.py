@@ -339,7 +339,7 @@ class _Builder(_Includes, _Values):
                 )
         spec = None
         if isinstance(data.get("data"), dict):
-            spec = self.data_source(_At(data["data"], doc, (*path, "data")), scope)
+            spec = self.data_source(_At(data["data"], doc, (*path, "data")), scope, cls)
             if cls is not None and direction_name != "out":
                 self.problems.at(
                     doc,

@@ -245,9 +245,11 @@ class _Values:
             return None
         return raw.hex(" ")
 
-    def data_source(self, at: _At, scope: set[str]) -> DataSource:
+    def data_source(self, at: _At, scope: set[str], cls: Any = None) -> DataSource:
         d, doc, path = at.value, at.doc, at.path
-        for key in ("seed", "value", "length"):
+        if not {"pattern", "file", "hex", "seed", "value", "length", "offset"} & set(d):
+            return self.parameter_list(at, scope, cls)
+        for key in ("seed", "value", "length", "offset"):
             if key in d:
                 self.check_value(_At(d[key], doc, (*path, key)), scope)
         if d.get("pattern") == "byte" and "value" not in d:
@@ -255,9 +257,13 @@ class _Values:
         if isinstance(d.get("value"), int) and not 0 <= d["value"] <= 255:
             self.problems.at(doc, (*path, "value"), f"value is a byte (0..255), got {d['value']}")
         hex_text = d.get("hex")
-        if isinstance(hex_text, str) and _hex_bytes(hex_text) is None:
+        if isinstance(hex_text, str) and "$" in hex_text:
+            self.check_value(_At(hex_text, doc, (*path, "hex")), scope)  # built when it runs
+        elif isinstance(hex_text, str) and _hex_bytes(hex_text) is None:
             self.problems.at(doc, (*path, "hex"), "expected hex bytes like '00 01 02 03'")
         file = self.data_file(_At(d.get("file"), doc, (*path, "file")))
+        if "offset" in d and file is None:
+            self.problems.at(doc, (*path, "offset"), "offset applies to file data", key=True)
         return DataSource(
             pattern=d.get("pattern"),
             seed=d.get("seed"),
@@ -265,8 +271,47 @@ class _Values:
             file=file,
             hex=hex_text if isinstance(hex_text, str) else None,
             length=d.get("length"),
+            offset=d.get("offset"),
             mark=doc.mark(path),
         )
+
+    def parameter_list(self, at: _At, scope: set[str], cls: Any) -> DataSource:
+        """``data: {Command: {field: value}}``: the step's parameter list by field."""
+        d, doc, path = at.value, at.doc, at.path
+        ((name, fields),) = d.items() if len(d) == 1 else (("", {}),)
+        here = (*path, name)
+        own = getattr(cls, "__name__", None)
+        if own is not None:
+            try:
+                named = self.catalog.lookup(name)
+            except UnknownCommandError:
+                named = None
+            if named is not cls:
+                self.problems.at(
+                    doc,
+                    here,
+                    f"data: {{{name}: ...}} names another command's parameter list;"
+                    f" this step sends {own} (write data: {{{own}: {{...}}}})",
+                    key=True,
+                )
+            elif named is None or named.encoder is None:
+                self.problems.at(
+                    doc,
+                    here,
+                    f"{own} has no parameter list to build by field: use pattern, file or hex",
+                    key=True,
+                )
+            elif isinstance(fields, dict):
+                for where, dotted in _parameter_paths(fields, here):
+                    problem = named.parameter_path_problem(dotted)
+                    if problem is not None:
+                        self.problems.at(doc, where, problem, key=True)
+        elif name:
+            self.problems.at(
+                doc, here, "a raw cdb: send its parameter list with hex or file", key=True
+            )
+        self.check_value(_At(fields, doc, here), scope)
+        return DataSource(parameters=fields if isinstance(fields, dict) else {}, mark=doc.mark(path))
 
     def data_file(self, at: _At) -> str | None:
         """The data file's real path, when it is confined, a regular file and small enough."""
@@ -408,6 +453,8 @@ class _Values:
             )
         elif cls is not None:
             for var, fieldname in out.items():
+                if fieldname == "data_in":  # the raw bytes: always there
+                    continue
                 where = _At(fieldname, at.doc, (*at.path, var))
                 self.check_response_path(where, cls, values or {}, fieldname)
         return out
@@ -441,6 +488,28 @@ def _constant(layout: Layout, name: str, value: Any) -> int | None:
         return layout.coerce(name, value)
     except FieldValueError:
         return None
+
+
+def _parameter_paths(value: Any, path: PathT, dotted: str = "") -> list[tuple[PathT, str]]:
+    """Every field a parameter list's values name, as (where in the spec, dotted path):
+    list entries count as index 0 (a shape's items are alike); ``from:`` is no field, and
+    what a ``${...}`` gives is only known when it runs."""
+    from ...scsi.cdb import ALIASES
+
+    out: list[tuple[PathT, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "from":
+                continue
+            name = ALIASES.get(str(key), str(key))
+            here = f"{dotted}.{name}" if dotted else name
+            out.append(((*path, key), here))
+            out += _parameter_paths(item, (*path, key), here)
+    elif isinstance(value, list) and dotted:
+        for i, item in enumerate(value):
+            if isinstance(item, dict):
+                out += _parameter_paths(item, (*path, i), f"{dotted}.0")
+    return out
 
 
 def _hex_bytes(text: str) -> bytes | None:

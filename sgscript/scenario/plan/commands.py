@@ -11,7 +11,7 @@ from ...limits import (
     MAX_TRANSFER,
 )
 from ...scsi.catalog import Catalog
-from ...scsi.cdb import Command, Direction, Template
+from ...scsi.cdb import ALIASES, Command, Direction, Template
 from ...scsi.errors import UsageError
 from ..model import DataSource, Step
 from .raw import RawCommand
@@ -51,12 +51,24 @@ class _Maker:
             self.options["timeout"] = step.timeout
         self.data: DataSource | None = step.data
         self.data_values: dict[str, Any] = {}
+        #: Data-out known whole before the command is built: a parameter list encoded
+        #: from its fields, or ``hex`` with ``${...}`` (text, or bytes saved from a read).
+        self.literal: bytes | None = None
         if step.data is not None:
             for key in _DATA_KEYS:
                 value = getattr(step.data, key)
-                if value is not None and key not in ("file", "hex"):
+                if value is not None and key != "file" and (key != "hex" or "$" in value):
                     value = _resolve(value, vars_, rng)
                 self.data_values[key] = value
+            hex_value = self.data_values.get("hex")
+            if isinstance(hex_value, bytes | bytearray):
+                self.literal = bytes(hex_value)
+            elif hex_value is not None and step.data.hex is not None and "$" in step.data.hex:
+                from ..patterns import parse_hex
+
+                self.literal = parse_hex(str(hex_value), "")
+            if self.literal is not None and not self.literal:
+                raise UsageError("data hex is empty")
         self.raw: bytes | None = None
         self.cls: type[Command] | None = None
         self.fixed: dict[str, Any] = {}
@@ -76,6 +88,9 @@ class _Maker:
             if step.command is None:
                 raise UsageError(f"step {step.name!r} names no command")
             self.cls = catalog.lookup(step.command)
+            parameters = self.data_values.get("parameters")
+            if parameters is not None:
+                self.literal = self.cls.encode_parameters(_merged(parameters))
             for key, value in step.fields.items():
                 if index_varies and uses_index(value):  # resolved per command, index and all
                     self.varying.append((key, value, None))
@@ -177,13 +192,18 @@ class _Maker:
         return command
 
     def _natural_length(self) -> int | None:
-        """The size of a literal (``hex``) or ``file`` data source; None for a pattern."""
+        """The size of a literal (``hex``, a parameter list) or ``file`` data source (from
+        its ``offset``); None for a pattern."""
+        if self.literal is not None:
+            return len(self.literal)
         if self.data_values.get("hex") is not None:
             from ..patterns import parse_hex
 
             return len(parse_hex(self.data_values["hex"], ""))
         if self.data_values.get("file") is not None:
-            return _file_size(self.base_dir, self.data_values["file"])
+            size = _file_size(self.base_dir, self.data_values["file"])
+            offset = self.data_values.get("offset") or 0
+            return max(0, size - _as_int("data offset", offset))
         return None
 
     def _raw(self) -> Command:
@@ -204,6 +224,9 @@ class _Maker:
         _transfer("data", length, self.max_transfer)
         if self.checking:  # the size is checked; one block is enough to check the pattern's values
             length = min(length, self.block_size)
+        if self.literal is not None:  # repeated to fill, cut at the size, as hex is
+            whole = self.literal * (length // len(self.literal) + 1)
+            return whole[:length]
 
         spec = DataSource(**self.data_values, mark=self.data.mark if self.data else None)
         return make_data(
@@ -214,6 +237,23 @@ class _Maker:
             seed=self.seed,  # the spec's own seed wins inside make_data
             base_dir=self.base_dir,
         )
+
+
+def _merged(value: Any) -> Any:
+    """A parameter list's values with every ``{from: SAVED, field: ...}`` laid over what
+    it names (read-modify-write of a saved page or descriptor), short names (``lba``)
+    spelt out."""
+    if isinstance(value, dict):
+        out = {ALIASES.get(k, k): _merged(v) for k, v in value.items() if k != "from"}
+        if "from" in value:
+            base = value["from"]
+            if not isinstance(base, dict):
+                raise UsageError(f"from: needs a saved mapping (a page, a descriptor), got {base!r}")
+            out = {**base, **out}
+        return out
+    if isinstance(value, list | tuple):
+        return [_merged(v) for v in value]
+    return value
 
 
 def _file_size(base_dir: str, name: str) -> int:

@@ -149,7 +149,7 @@ def _names(value: Any) -> set[str]:
     return set()
 
 
-_DATA_KEYS = ("pattern", "seed", "value", "file", "hex", "length")
+_DATA_KEYS = ("pattern", "seed", "value", "file", "hex", "length", "offset", "parameters")
 
 
 #: What a value that cannot be built raises (ExprError and FieldValueError are ValueErrors).

@@ -284,9 +284,12 @@ _ALL_PAGES, _ALL_SUBPAGES = 0x3F, 0xFF
 
 
 def _page_fields(key: tuple[int, int] | None, *, decoded: bool) -> Record:
-    """One page: the header, ``raw``, its table's fields (a known page), what only a
-    decoded page has (``page_name``, ``truncated``)."""
-    extra: dict[str, Shape] = {"page_name": TEXT, "truncated": BOOL} if decoded else {}
+    """One page: the header, ``raw``, its table's fields (a known page), ``page_name``
+    (a decoded page has it; a page to send may name itself by it), what only a decoded
+    page has (``truncated``)."""
+    extra: dict[str, Shape] = {"page_name": TEXT}
+    if decoded:
+        extra["truncated"] = BOOL
     head = record("", SUB_PAGE, {"raw": HEX}, extra).fields
     if key is None or key not in MODE_PAGES:
         return record("a mode page without a table", head)
@@ -395,8 +398,16 @@ def encode_mode_page(values: Mapping[str, Any], *, select: bool = False) -> byte
     otherwise it is the length of ``raw``, or of the page's table. With
     ``select`` the PS bit is cleared, as MODE SELECT requires.
     """
+    if "page_code" not in values and "page_name" in values:  # {page_name: caching, wce: 1}
+        named = {name: key for key, (name, _) in MODE_PAGES.items()}
+        key = named.get(str(values["page_name"]))
+        if key is None:
+            raise FieldValueError(
+                f"no mode page named {values['page_name']!r} (known: {', '.join(sorted(named))})"
+            )
+        values = {**values, "page_code": key[0], "subpage_code": key[1]}
     if "page_code" not in values:
-        raise FieldValueError("a mode page needs a page_code")
+        raise FieldValueError("a mode page needs a page_code (or a page_name)")
     page_code = PAGE_0.coerce("page_code", values["page_code"])
     subpage = SUB_PAGE.coerce("subpage_code", values.get("subpage_code") or 0)
     spf = 1 if subpage else PAGE_0.coerce("spf", values.get("spf") or 0)
