@@ -55,25 +55,44 @@ def _judge(io: Io) -> None:
     io.run.completed(io)  # type: ignore[attr-defined]
 
 
-def _not_implemented(io: Io) -> bool:
-    """The device lacks the command: INVALID COMMAND OPERATION CODE (20h/00h), or, for a
-    command named by a service action, INVALID FIELD IN CDB (24h/00h) pointing at the
-    SERVICE ACTION field — how SPC-5 answers an unsupported service action of a
-    supported operation code."""
+#: Fields whose value a device refuses (INVALID FIELD IN CDB) when it lacks what they
+#: select: a service action, a VPD/mode/log page.
+_SELECTORS = ("service_action", "page_code", "subpage_code")
+
+
+def _not_supported(io: Io) -> bool:
+    """The device answers as SPC-5 lets it say "I do not have this": INVALID COMMAND
+    OPERATION CODE (20h/00h), or INVALID FIELD IN CDB (24h/00h) at a selecting field
+    (service action, page or subpage code), or with no field pointer at all."""
     sense = io.sense if io.sense_raw else None
     if sense is None or sense.sense_key != SenseKey.ILLEGAL_REQUEST or sense.ascq != 0x00:
         return False
     if sense.asc == 0x20:
         return True
+    if sense.asc != 0x24:
+        return False
+    layout = getattr(io.command, "layout", None)
+    names = list(_SELECTORS)
+    values = getattr(io.command, "values", None) or {}
+    if layout is not None and "evpd" in layout.by_name and not values.get("evpd"):
+        names.remove("page_code")  # INQUIRY without EVPD selects no page: a real error
+    selectors = [
+        layout.by_name[n].field for n in names if layout is not None and n in layout.by_name
+    ]
+    if not selectors:
+        return False
     sks = sense.sense_key_specific
-    slot = io.command.layout.by_name.get("service_action")
-    return (
-        sense.asc == 0x24
-        and slot is not None
-        and sks is not None
-        and bool(sks.cd)
-        and sks.field_pointer == slot.field.byte
-    )
+    if sks is None or sks.kind != "field_pointer":
+        return True  # SKSV 0: the device does not say which field; a selector is there
+    if not sks.cd or sks.field_pointer is None:
+        return False
+    return any(_points_at(f, sks.field_pointer) for f in selectors)
+
+
+def _points_at(field: Any, byte: int) -> bool:
+    """Whether CDB byte ``byte`` holds part of ``field`` (which may span bytes)."""
+    last = field.byte + (field.width - (field.bit + 1) + 7) // 8
+    return field.byte <= byte <= last
 
 
 #: errnos from the driver that say the device is not there any more.
@@ -312,13 +331,15 @@ class _StepRun:
                 self.runner.sigint = True  # Io.complete would swallow it: stop at the next turn
 
     def judge(self, io: Io, index: int) -> FailureDetail | None:
-        if self.step.optional and _not_implemented(io):
-            if not self.skipped:
-                self.skipped = "not implemented by the device (INVALID COMMAND OPERATION CODE)"
-            self.halted = True
-            return None
         messages = self.runner.check(self, io, index)
         if not messages:
+            return None  # expect: first, so an expected "not supported" answer passes
+        if self.step.optional and _not_supported(io):
+            if not self.skipped:
+                sense = io.sense
+                words = sense.summary() if sense is not None else "not supported"
+                self.skipped = f"not supported by the device ({words})"
+            self.halted = True
             return None
         detail = self.runner.detail(self, io, index, messages)
         self.count_failure(detail)
