@@ -364,7 +364,7 @@ class _Runner(_Devices):
             run.pump()
             if run.done:
                 break
-            yield None
+            yield run.wake()
         self._finish(run)
 
     def _finish(self, run: _StepRun) -> None:

@@ -8,18 +8,19 @@ The runner (``runner.py``) drives it and decides for the scenario.
 from __future__ import annotations
 
 import errno
+import heapq
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, Protocol
 
 from ..channel import Channel
-from ..scenario.model import Expectation
+from ..scenario.model import ErrorAction, Expectation
 from ..scenario.plan import Env, Plan, PlannedStep
 from ..scsi.cdb import Command
 from ..scsi.errors import DriverError, HostError, TransportError, UsageError
 from ..scsi.status import SenseKey
-from ..transport.base import Io
+from ..transport.base import Io, Outcome
 from .results import MAX_FAILURES, FailureDetail, Latency, StepResult
 
 #: Seconds of blocking one-at-a-time commands before the run looks at signals and stops again.
@@ -93,6 +94,28 @@ def _points_at(field: Any, byte: int) -> bool:
     """Whether CDB byte ``byte`` holds part of ``field`` (which may span bytes)."""
     last = field.byte + (field.width - (field.bit + 1) + 7) // 8
     return field.byte <= byte <= last
+
+
+#: Sense keys that name an ``on_error:`` event.
+_KEY_EVENTS = {
+    SenseKey.UNIT_ATTENTION: "unit_attention",
+    SenseKey.RECOVERED_ERROR: "recovered_error",
+    SenseKey.MEDIUM_ERROR: "medium_error",
+    SenseKey.NOT_READY: "not_ready",
+    SenseKey.ABORTED_COMMAND: "aborted_command",
+}
+_STATUS_EVENTS = {0x08: "busy", 0x28: "task_set_full"}
+
+
+def _event(io: Io) -> str | None:
+    """The ``on_error:`` event a completion is, or None."""
+    if io.timed_out or io.outcome is Outcome.TIMEOUT:
+        return "timeout"
+    named = _STATUS_EVENTS.get(io.status)
+    if named is not None:
+        return named
+    sense = io.sense if io.sense_raw else None
+    return None if sense is None else _KEY_EVENTS.get(sense.sense_key)  # type: ignore[call-overload]
 
 
 #: errnos from the driver that say the device is not there any more.
@@ -189,6 +212,13 @@ class _StepRun:
         self.expect = expect
         # counts: need every command looked at, clean ones too
         self.tallies = [0] * len(ps.step.counts)
+        self.on_error = runner.plan.error_policy(ps)
+        #: commands to send again (on_error: retry): (when, order, command, index)
+        self.retries: list[tuple[float, int, Command, int]] = []
+        self.attempts: dict[int, int] = {}  # command index -> times sent again
+        self.handled: dict[tuple[str, str], int] = {}  # (event, action) -> how many
+        self.logged: list[str] = []
+        self.order = 0  # ties in retries' due times keep their order
         self.fast = runner.fast_ok(expect) and not ps.step.counts
         self.command_done = runner.command_done
         self.label = ps.step.command or ("cdb" if ps.step.cdb is not None else None)
@@ -223,7 +253,7 @@ class _StepRun:
     def pump(self) -> None:
         """Send commands until ``queue_depth`` are in flight or the stream ends."""
         room = self.depth - self.in_flight
-        if room <= 0 or self.halted or self.exhausted:
+        if room <= 0 or self.halted or (self.exhausted and not self.retries):
             return
         if self.runner.stopping and not self.ps.final:
             self.cut(self.runner.stop_reason)
@@ -232,10 +262,23 @@ class _StepRun:
         assert channel is not None
         bs = self.block_size
         timeout = channel.timeout
-        if self.depth == 1 and self.runner.alone(self):
+        ios: list[Io] = []
+        if self.retries:  # what on_error sends again goes first, when its backoff is over
+            now = time.perf_counter()
+            while self.retries and len(ios) < room and self.retries[0][0] <= now:
+                _, _, command, index = heapq.heappop(self.retries)
+                ios.append(_RunIo(command, self, index, channel, timeout, bs))
+            if self.retries and self.depth == 1:
+                room = 0  # one at a time: nothing new overtakes a command waiting to go again
+            room -= len(ios)
+        elif self.depth == 1 and self.runner.alone(self):
             self._pump_sync(channel, bs, timeout)
             return
-        ios: list[Io] = []
+        if room <= 0 or self.exhausted:
+            if ios:
+                self.in_flight += len(ios)
+                channel.queue.submit(ios)
+            return
         index = self.submitted
         try:
             for command in islice(self.stream, room):
@@ -243,7 +286,7 @@ class _StepRun:
                 index += 1
         except Exception as exc:
             self.fail_step(_problem(exc))
-        if len(ios) < room:
+        if index - self.submitted < room:
             self.exhausted = True
         if not ios:
             return
@@ -275,7 +318,7 @@ class _StepRun:
             if not transport.execute_sync(io):  # the transport cannot now: the reactor's way
                 channel.queue.submit([io])
                 return
-            if time.perf_counter() >= end:
+            if self.retries or time.perf_counter() >= end:
                 return
 
     def cut(self, reason: str) -> None:
@@ -288,7 +331,13 @@ class _StepRun:
 
     @property
     def done(self) -> bool:
-        return self.in_flight == 0 and (self.halted or self.exhausted)
+        return self.in_flight == 0 and (self.halted or (self.exhausted and not self.retries))
+
+    def wake(self) -> float | None:
+        """When the step wants to run again with nothing in flight: a retry's backoff end."""
+        if self.retries and not self.in_flight and not self.halted:
+            return self.retries[0][0]
+        return None
 
     # -- completions ----------------------------------------------------------------
 
@@ -341,9 +390,38 @@ class _StepRun:
                 self.skipped = f"not supported by the device ({words})"
             self.halted = True
             return None
+        event = _event(io) if self.on_error else None
+        action = self.on_error.get(event) if event is not None else None
+        if action is not None and self.handle(action, event or "", io, index, messages):
+            return None
         detail = self.runner.detail(self, io, index, messages)
         self.count_failure(detail)
         return detail
+
+    def handle(
+        self, action: ErrorAction, event: str, io: Io, index: int, messages: list[str]
+    ) -> bool:
+        """Apply ``on_error:`` to a command its ``expect:`` failed; True: it is not a failure."""
+        what = action.action
+        if what == "retry":
+            sent = self.attempts.get(index, 0)
+            if sent >= action.retries:
+                messages[0] = f"{messages[0]} (after {sent} retr{'y' if sent == 1 else 'ies'})"
+                return False
+            self.attempts[index] = sent + 1
+            due = time.perf_counter() + action.backoff
+            self.order += 1
+            heapq.heappush(self.retries, (due, self.order, io.command, index))
+        elif what == "stop":
+            self.runner.request_stop(f"step {self.path} ({self.step.name}): on_error {event}: stop")
+            return False
+        elif what == "fail":
+            return False
+        elif what == "log" and len(self.logged) < MAX_FAILURES:
+            self.logged.append(f"command {index}: {str(messages[0]).splitlines()[0]}")
+        key = (event, "retried" if what == "retry" else f"{what}ged" if what == "log" else "ignored")
+        self.handled[key] = self.handled.get(key, 0) + 1
+        return True
 
     def device_error(self, io: Io, index: int) -> FailureDetail:
         """The transport broke under this command: the step is an error, whatever it expects."""
@@ -459,8 +537,18 @@ class _StepRun:
             status = "skipped"
         else:
             status = "passed"
+        handled = ", ".join(f"{n:,} {event} {done}" for (event, done), n in self.handled.items())
         message = "; ".join(
-            filter(None, [self.error, *self.messages, self.skipped or self.stopped])
+            filter(
+                None,
+                [
+                    self.error,
+                    *self.messages,
+                    self.skipped or self.stopped,
+                    f"on_error: {handled}" if handled else "",
+                    *(f"logged {line}" for line in self.logged),
+                ],
+            )
         )
         return StepResult(
             name=self.step.name,

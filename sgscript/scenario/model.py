@@ -160,6 +160,37 @@ class DataSource:
     mark: Mark | None = None
 
 
+#: The events an ``on_error:`` table names, and what each is.
+ERROR_EVENTS: dict[str, str] = {
+    "unit_attention": "CHECK CONDITION, UNIT ATTENTION",
+    "busy": "status BUSY",
+    "task_set_full": "status TASK SET FULL",
+    "timeout": "the command timed out",
+    "recovered_error": "CHECK CONDITION, RECOVERED ERROR",
+    "medium_error": "CHECK CONDITION, MEDIUM ERROR",
+    "not_ready": "CHECK CONDITION, NOT READY",
+    "aborted_command": "CHECK CONDITION, ABORTED COMMAND",
+}
+
+
+@dataclass(frozen=True)
+class ErrorAction:
+    """What ``on_error:`` does with an event its step's ``expect:`` did not accept:
+    ``ignore`` (passes, counted), ``log`` (passes, each one noted), ``retry`` (sent again
+    up to ``retries`` times, ``backoff`` seconds apart), ``fail`` (judged as today) or
+    ``stop`` (fails and stops the scenario, whatever ``on_failure`` says)."""
+
+    action: Literal["ignore", "log", "retry", "fail", "stop"]
+    retries: int = 0
+    backoff: float = 0.0
+
+    def __str__(self) -> str:
+        if self.action != "retry":
+            return self.action
+        every = f" every {self.backoff:g}s" if self.backoff else ""
+        return f"retry {self.retries}{every}"
+
+
 @dataclass(frozen=True)
 class Count:
     """``counts:`` of a step: how many of its commands must match ``match`` (an ``expect``)."""
@@ -216,6 +247,8 @@ class Step:
     counts: tuple[Count, ...] = ()
     when: str | None = None  # an expression; false: the step is not applicable
     requires: tuple[str, ...] = ()  # conditions on device facts, each must hold
+    #: ``on_error:`` of a command step or a group: event -> action (the nearer wins).
+    on_error: dict[str, ErrorAction] = field(default_factory=dict)
     id: str | None = None  # a requirement ID (``SBC-4 5.16``), shown in every report
     refs: tuple[str, ...] = ()  # references (``libiscsi:Read10.BeyondEol``)
     mark: Mark | None = None
@@ -249,6 +282,7 @@ class Scenario:
     finally_steps: tuple[Step, ...] = ()
     on_failure: Policy = "stop"
     when: str | None = None  # false once the devices are open: the scenario is NOT APPLICABLE
+    on_error: dict[str, ErrorAction] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
     id: str | None = None
     refs: tuple[str, ...] = ()

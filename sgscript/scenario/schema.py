@@ -73,6 +73,7 @@ EXPECTED: dict[str, str] = {
     "expect": "good, fail, any, or a mapping of expectation kinds",
     "command": "a command name like Read10, or {Read10: {field: value}}",
     "branch": "a step or a list of steps",
+    "error_action": "ignore, log, fail, stop, retry N or retry N every DURATION (or {retry: N, backoff: DURATION})",
     "number": "a number or an expression like '${x}'",
     "device_mapping": "a target string like 'sim:lu0' or a mapping with target:",
     "sense_mapping": "a sense key name like ILLEGAL_REQUEST, a key code 0..15, or {key, asc, ascq}",

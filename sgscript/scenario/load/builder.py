@@ -135,6 +135,8 @@ class _Builder(_Includes, _Values):
                 self.defaults[key] = at.value
             elif key in ("on_failure", "optional"):
                 self.defaults[key] = at.value
+            elif key == "on_error":
+                self.defaults[key] = self.error_policy(at)
 
     # -- steps ------------------------------------------------------------
 
@@ -204,6 +206,10 @@ class _Builder(_Includes, _Values):
             out["requires"] = self.conditions(
                 _At(data["requires"], doc, (*path, "requires")), scope
             )
+        if "on_error" in data:
+            out["on_error"] = self.error_policy(_At(data["on_error"], doc, (*path, "on_error")))
+        elif path and "on_error" in self.defaults and ("command" in data or "cdb" in data):
+            out["on_error"] = self.defaults["on_error"]
         if isinstance(data.get("id"), str):
             out["id"] = data["id"]
         refs = data.get("refs")

@@ -25,7 +25,7 @@ from ...scsi.cdb import Direction, Layout
 from ...scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError
 from ..expr import ExprError, Template, condition, template
 from ..files import FileRefused, confine
-from ..model import DataSource, Expectation
+from ..model import ERROR_EVENTS, DataSource, ErrorAction, Expectation
 from ..schema import path_text
 from .doc import Doc, PathT, _Problems
 from .includes import _At
@@ -38,6 +38,9 @@ BUILTIN_VARS: dict[str, str] = {
     "index": "the command's number within its step's repeat, from 0 (walk a range: ${index * 8})",
     "iteration": "the pass of the innermost enclosing group that repeats, from 0 (0 outside one)",
 }
+
+#: The most times ``on_error: {EVENT: retry N}`` sends one command again.
+MAX_RETRIES = 1000
 
 #: Names conditions (``when:``, ``requires:``) may read besides variables: device facts.
 FACT_NAMES = frozenset({"device", "devices"})
@@ -232,6 +235,48 @@ class _Values:
             if got is not None:
                 out.append(got)
         return tuple(out)
+
+    def error_policy(self, at: _At) -> dict[str, ErrorAction]:
+        """``on_error: {busy: retry 3, unit_attention: ignore, timeout: {retry: 2, backoff: 1s}}``."""
+        out: dict[str, ErrorAction] = {}
+        if not isinstance(at.value, dict):
+            return out
+        for event, raw in at.value.items():
+            here = (*at.path, event)
+            if event not in ERROR_EVENTS:
+                continue  # the schema names the events
+            action = self.error_action(_At(raw, at.doc, here))
+            if action is not None:
+                out[str(event)] = action
+        return out
+
+    def error_action(self, at: _At) -> ErrorAction | None:
+        raw = at.value
+        if isinstance(raw, dict):
+            retries, backoff = raw.get("retry"), raw.get("backoff", 0)
+            seconds = self.duration(_At(backoff, at.doc, (*at.path, "backoff"))) if backoff else 0.0
+            if isinstance(retries, int) and not isinstance(retries, bool):
+                return ErrorAction("retry", retries, seconds or 0.0)
+            return None
+        words = str(raw).split()
+        if len(words) == 1 and words[0] in ("ignore", "log", "fail", "stop"):
+            return ErrorAction(words[0])  # type: ignore[arg-type]
+        if words and words[0] == "retry" and len(words) in (2, 4):
+            try:
+                retries = int(words[1])
+                seconds = parse_duration(words[3]) if len(words) == 4 else 0.0
+            except ValueError:
+                retries = -1
+                seconds = 0.0
+            if retries >= 1 and (len(words) == 2 or words[2] == "every"):
+                return ErrorAction("retry", min(retries, MAX_RETRIES), seconds)
+        self.problems.at(
+            at.doc,
+            at.path,
+            f"expected ignore, log, fail, stop, retry N or retry N every DURATION"
+            f" (or {{retry: N, backoff: DURATION}}), got {raw!r}",
+        )
+        return None
 
     def cdb(self, at: _At) -> str | None:
         try:

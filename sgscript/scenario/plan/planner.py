@@ -15,7 +15,7 @@ from ...limits import (
 )
 from ...scsi.cdb import Command, Direction
 from ...scsi.errors import UsageError
-from ..model import CONTAINERS, Mark, Scenario, Step
+from ..model import CONTAINERS, ErrorAction, Mark, Scenario, Step
 from .commands import _Maker
 from .select import compile_selection
 from .steps import DEFAULT_BLOCK_SIZE, Env, PlannedStep, PreviewRow
@@ -59,8 +59,11 @@ class Plan:
         seed: int | None = None,
         select: str | None = None,
         max_transfer: int = MAX_TRANSFER,
+        on_error: Mapping[str, ErrorAction] | None = None,
     ) -> None:
         self.scenario = scenario
+        #: The run's ``on_error:`` table (``--on-error``): under the scenario's own.
+        self.on_error = dict(on_error or {})
         #: The commands its steps name, and raw CDBs identify as (the scenario's).
         self.catalog = scenario.catalog
         #: The most one command may move (``--max-transfer``); checked before data is built.
@@ -172,6 +175,19 @@ class Plan:
             ]
 
         return level(planned.path + "."), level(planned.path + ".finally.")
+
+    def error_policy(self, step: PlannedStep | Step | str) -> dict[str, ErrorAction]:
+        """A step's ``on_error:`` table: the run's, the scenario's, each enclosing group's,
+        then its own; the nearer wins, event by event."""
+        ps = self.find(step)
+        table = {**self.on_error, **self.scenario.on_error}
+        parts = ps.path.split(".")
+        for n in range(1, len(parts)):
+            outer = self._by_path.get(".".join(parts[:n]))
+            if outer is not None and outer.step.kind == "group":
+                table.update(outer.step.on_error)
+        table.update(ps.step.on_error)
+        return table
 
     def top(self, final: bool = False) -> list[PlannedStep]:
         """The selected steps of ``steps:`` (or ``finally:``) at the top level."""
