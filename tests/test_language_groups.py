@@ -100,14 +100,24 @@ def test_a_condition_on_a_missing_fact_fails_its_step_and_says_what_exists(tmp_p
         """\
 devices: {a: "sim:lu_typo"}
 steps:
-  - {command: TestUnitReady, when: "device.lbpmee == 1"}
+  - {command: TestUnitReady, when: "device.supports('CompareAndWrit')"}
   - {command: TestUnitReady}
 """,
     )
     result = run(path)
     assert result.status == "failed"
-    assert "has no 'lbpmee' (did you mean 'lbpme'?)" in result.steps[0].message
+    assert "'CompareAndWrit'" in result.steps[0].message
+    assert "CompareAndWrite" in result.steps[0].message  # the nearest command
     assert result.steps[1].status == "skipped"  # on_failure: stop
+    typo = spec(
+        tmp_path,
+        'devices: {a: "sim:lu_t2"}\nsteps: [{command: TestUnitReady, when: "device.lbpmee"}]\n',
+        "t.yaml",
+    )
+    with pytest.raises(
+        SpecError, match=r"device.lbpmee: a device has no fact 'lbpmee' \(did you mean 'lbpme'\?\)"
+    ):
+        load_scenario(str(typo))
 
 
 def test_a_scenario_that_does_not_apply_sends_nothing_not_even_finally(tmp_path: Path) -> None:

@@ -29,47 +29,9 @@ from ..scenario.expr import Function, Namespace
 from ..scsi.catalog import Catalog
 from ..scsi.cdb import Command
 from ..scsi.commands import Inquiry, ReadCapacity16, ReportSupportedOperationCodes
+from ..scsi.facts import BLOCK_LIMITS, CAPACITY, INQUIRY, PROVISIONING
 
 __all__ = ["probe"]
-
-#: Standard INQUIRY fields kept as facts: (fact, decoded field).
-_INQUIRY = (
-    ("peripheral_device_type", "peripheral_device_type"),
-    ("rmb", "rmb"),
-    ("version", "version"),
-    ("protect", "protect"),
-    ("tpgs", "tpgs"),
-    ("cmdque", "cmdque"),
-    ("hisup", "hisup"),
-    ("vendor", "vendor_identification"),
-    ("product", "product_identification"),
-    ("revision", "product_revision_level"),
-)
-_BLOCK_LIMITS = (
-    ("wsnz", "wsnz"),
-    ("max_write_same_length", "maximum_write_same_length"),
-    ("max_transfer_length", "maximum_transfer_length"),
-    ("optimal_transfer_length", "optimal_transfer_length"),
-    ("max_unmap_lba_count", "maximum_unmap_lba_count"),
-    ("max_unmap_descriptors", "maximum_unmap_block_descriptor_count"),
-    ("max_compare_and_write_length", "maximum_compare_and_write_length"),
-)
-_PROVISIONING = (
-    ("lbpu", "lbpu"),
-    ("lbpws", "lbpws"),
-    ("lbpws10", "lbpws10"),
-    ("lbprz", "lbprz"),
-    ("anc_sup", "anc_sup"),
-    ("dp", "dp"),
-    ("provisioning_type", "provisioning_type"),
-)
-_CAPACITY = (
-    ("lbpme", "lbpme"),
-    ("prot_en", "prot_en"),
-    ("p_type", "p_type"),
-    ("physical_block_exponent", "logical_blocks_per_physical_block_exponent"),
-)
-
 
 def probe(
     name: str, target: str, channel: Channel, catalog: Catalog, notes: list[str]
@@ -100,20 +62,20 @@ def probe(
             if key in got:  # type: ignore[operator]
                 facts[fact] = got[key]  # type: ignore[index]
 
-    keep(ask("INQUIRY", Inquiry(allocation_length=255)), _INQUIRY)
+    keep(ask("INQUIRY", Inquiry(allocation_length=255)), INQUIRY)
     pages = ask("VPD 00h", Inquiry(evpd=1, page_code=0, allocation_length=255))
     vpd = tuple((pages or {}).get("supported_vpd_page_list", ()))
     facts["vpd_pages"] = vpd
     if 0xB0 in vpd:
-        keep(ask("VPD B0h", Inquiry(evpd=1, page_code=0xB0, allocation_length=255)), _BLOCK_LIMITS)
+        keep(ask("VPD B0h", Inquiry(evpd=1, page_code=0xB0, allocation_length=255)), BLOCK_LIMITS)
     if 0xB2 in vpd:
-        keep(ask("VPD B2h", Inquiry(evpd=1, page_code=0xB2, allocation_length=255)), _PROVISIONING)
+        keep(ask("VPD B2h", Inquiry(evpd=1, page_code=0xB2, allocation_length=255)), PROVISIONING)
     capacity = ask("READ CAPACITY(16)", ReadCapacity16(allocation_length=32))
     if capacity:
         last = capacity.get("returned_logical_block_address")
         if isinstance(last, int):
             facts["last_lba"], facts["blocks"] = last, last + 1
-        keep(capacity, _CAPACITY)
+        keep(capacity, CAPACITY)
         facts.setdefault("lbprz", capacity.get("lbprz"))
     listed = ask(
         "REPORT SUPPORTED OPERATION CODES", ReportSupportedOperationCodes(allocation_length=65536)

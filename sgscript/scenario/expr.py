@@ -260,6 +260,8 @@ class _Compiler:
     def __init__(self, text: str) -> None:
         self.text = text
         self.names: set[str] = set()
+        #: ``a.b.c`` reads, as (name, attr, ..., offset of the first '.'): checked by the loader
+        self.paths: set[tuple[Any, ...]] = set()
 
     def fail(self, message: str, node: ast.expr) -> ExprError:
         return ExprError(message, self.text, _char_offset(self.text, node))
@@ -401,6 +403,13 @@ class _Compiler:
         if attr.startswith("_"):
             raise ExprError(f"'.{attr}' is not allowed in expressions", text, at)
         owner = self.build(node.value)
+        chain: list[str] = [attr]
+        inner: ast.expr = node.value
+        while isinstance(inner, ast.Attribute):
+            chain.insert(0, inner.attr)
+            inner = inner.value
+        if isinstance(inner, ast.Name):
+            self.paths.add((inner.id, *chain, _char_offset(text, inner, end=True)))
 
         def run(env: Mapping[str, Any]) -> Any:
             ns = owner(env)
@@ -546,6 +555,8 @@ class Expr:
     text: str
     names: frozenset[str]
     _fn: _Fn
+    #: Dotted reads (``device.lbpme``) as (name, attribute, ..., offset of the first '.').
+    paths: frozenset[tuple[Any, ...]] = frozenset()
 
     def evaluate(self, vars: Mapping[str, Any]) -> Scalar:
         """The value with these variables (``ExprError`` names the column on failure)."""
@@ -594,7 +605,9 @@ def compile_expr(text: str) -> Expr:
             except ExprError as exc:
                 raise exc.shifted(lead, text) from None
 
-    return Expr(text, frozenset(compiler.names), fn)
+    shift = len(text) - len(text.lstrip())
+    paths = frozenset((*p[:-1], p[-1] + shift) for p in compiler.paths)
+    return Expr(text, frozenset(compiler.names), fn, paths)
 
 
 def _syntax_message(exc: SyntaxError, text: str, offset: int) -> str:

@@ -23,7 +23,7 @@ from ...limits import MAX_DATA_FILE_BYTES
 from ...scsi.catalog import Catalog
 from ...scsi.cdb import Direction, Layout
 from ...scsi.errors import FieldValueError, UnknownCommandError, UnknownFieldError
-from ..expr import ExprError, Template, condition, template
+from ..expr import ExprError, Template, condition, is_expression, template
 from ..files import FileRefused, confine
 from ..model import ERROR_EVENTS, DataSource, ErrorAction, Expectation
 from ..schema import path_text
@@ -54,6 +54,7 @@ class _Values:
     """The value half of ``_Builder`` (the attributes it uses are the builder's)."""
 
     problems: _Problems
+    devices: dict[str, Any]
     roots: list[str]
     hidden: set[str]
     catalog: Catalog
@@ -215,6 +216,13 @@ class _Values:
             )
             return None
         known = scope | FACT_NAMES if facts else scope
+        if facts:
+            base = value.index("${") + 2 if is_expression(value.strip()) else 0
+            for path in sorted(expr.paths, key=str):
+                problem = self.fact_problem(path[:-1])
+                if problem:
+                    mark = at.doc.text_mark(at.path, base + path[-1] + 1)
+                    self.problems.add(mark, f"{path_text(at.path)}: {problem}")
         for name in sorted(expr.names - known):
             near = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
@@ -225,6 +233,22 @@ class _Values:
                 f"{path_text(at.path)}: undefined name {name!r}{hint}",
             )
         return value
+
+    def fact_problem(self, path: tuple[str, ...]) -> str | None:
+        """``device.lbpmee`` / ``devices.c.lbpme``: a fact or device that does not exist."""
+        from ...scsi.facts import FACT_NAMES as FACTS
+
+        if path[0] == "devices":
+            if path[1] not in self.devices:
+                near = difflib.get_close_matches(path[1], list(self.devices), n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                return f"devices.{path[1]}: no device {path[1]!r} is declared{hint}"
+            path = ("device", *path[2:])
+        if path[0] != "device" or len(path) < 2 or path[1] in FACTS:
+            return None
+        near = difflib.get_close_matches(path[1], sorted(FACTS), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else " (docs/format.md lists the facts)"
+        return f"device.{path[1]}: a device has no fact {path[1]!r}{hint}"
 
     def conditions(self, at: _At, scope: set[str]) -> tuple[str, ...]:
         items = at.value if isinstance(at.value, list) else [at.value]
