@@ -137,7 +137,7 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
     if commands is None:
         commands = sum(r.count for r in leaves if getattr(r, "kind", "command") == "command")
     state = "interrupted" if result.interrupted else result.status
-    verdict = paint(state, state.upper())
+    verdict = paint(state, state.upper().replace("_", " "))
     parts = [_plural(len(leaves), "step")]
     parts += [f"{counts[s]} {s.replace('_', ' ')}" for s in kinds[1:] if counts[s]]
     seed = getattr(result, "seed", None)
@@ -147,8 +147,9 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
         f"in {format_seconds(result.duration)}{tail}"
     ]
     message = getattr(result, "message", "")
-    if result.status in ("error", "interrupted") and message:
-        lines.append(f"  {paint(result.status, result.status)}: {message}")
+    if result.status in ("error", "interrupted", "not_applicable") and message:
+        word = result.status.replace("_", " ")
+        lines.append(f"  {paint(result.status, word)}: {message}")
     if steps:
         rows: list[tuple[str, ...]] = [
             (
