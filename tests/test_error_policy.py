@@ -3,22 +3,15 @@ did not accept — retried, ignored, logged, failed or stopping — applied and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import sgscript.sim as sim
 from sgscript import load_scenario, run_scenario
 from sgscript.runner import ScenarioResult
 from sgscript.scenario.load import SpecError
 
-
-@pytest.fixture(autouse=True)
-def fresh_targets() -> Iterator[None]:
-    sim.forget_targets()
-    yield
-    sim.forget_targets()
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 def run(tmp_path: Path, body: str) -> ScenarioResult:

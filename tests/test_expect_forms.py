@@ -3,21 +3,14 @@ checks, received length, checks on the answer and on saved values, counts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import sgscript.sim as sim
 from sgscript import load_scenario, run_scenario
 from sgscript.runner import ScenarioResult, StepResult
 
-
-@pytest.fixture(autouse=True)
-def fresh_targets() -> Iterator[None]:
-    sim.forget_targets()
-    yield
-    sim.forget_targets()
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 def run_steps(tmp_path: Path, steps: str, device: str = "sim:lu_x?blocks=100") -> ScenarioResult:

@@ -6,23 +6,16 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import sgscript.sim as sim
 from sgscript import load_scenario, run_scenario
 from sgscript.runner import ScenarioResult
 from sgscript.scenario.load import SpecError
 from sgscript.scenario.plan import Plan
 
-
-@pytest.fixture(autouse=True)
-def fresh_targets() -> Iterator[None]:
-    sim.forget_targets()
-    yield
-    sim.forget_targets()
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 def spec(tmp_path: Path, body: str, name: str = "s.yaml") -> Path:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import sgscript.sim as sim
 from sgscript import load_scenario, run_scenario
 from sgscript.runner.step import _not_supported
 from sgscript.scsi.commands import Inquiry, LogSense, ModeSense10, PersistentReserveIn, Read10
 from sgscript.transport.base import Io
 
-
-@pytest.fixture(autouse=True)
-def fresh_targets() -> Iterator[None]:
-    sim.forget_targets()
-    yield
-    sim.forget_targets()
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 def test_expect_comes_first_and_unsupported_pages_are_skipped(tmp_path: Path) -> None:
