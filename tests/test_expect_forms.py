@@ -176,3 +176,27 @@ def test_a_check_step_asserts_saved_values_without_sending_anything(tmp_path: Pa
     assert result.commands == 1
     with pytest.raises(Exception, match=r"steps\[0\]\.check: undefined name 'nope'"):
         run_steps(tmp_path, '  - {check: "nope == 1"}\n')
+
+
+def test_counts_over_a_group_tally_every_pass_of_every_step(tmp_path: Path) -> None:
+    result = run_steps(
+        tmp_path,
+        """\
+  - name: enough busy answers
+    group:
+      - {command: TestUnitReady, repeat: 3, expect: {any_of: [good, {status: BUSY}]}}
+      - {command: {Inquiry: {allocation_length: 36}}, expect: {any_of: [good, {status: BUSY}]}}
+    repeat: 4
+    counts:
+      - {match: {status: BUSY}, at_least: 4, at_most: 8}
+  - name: too few
+    group: [{command: TestUnitReady, expect: {any_of: [good, {status: BUSY}]}}]
+    repeat: 2
+    counts: [{match: {status: BUSY}, at_least: 3}]
+""",
+        device="sim:lu_gc?busy_every=3",
+    )
+    enough, few = result.steps[0], result.steps[3]
+    assert (enough.name, enough.status, enough.count) == ("enough busy answers", "passed", 16)
+    assert few.name == "too few" and few.status == "failed"
+    assert "counts: expected at least 3 command(s) matching status BUSY, got 1 of 2" in few.message

@@ -26,7 +26,7 @@ from .devices import _Devices
 from .reporting import _Fanout
 from .results import NOT_APPLICABLE, FailureDetail, Latency, ScenarioResult, StepResult
 from .signals import handling_signals, signal_name
-from .step import _GONE_ERRNO, _describe_expect, _problem, _StepRun
+from .step import _GONE_ERRNO, _describe_expect, _problem, _StepRun, count_problems
 
 __all__ = ["FINALLY_TIMEOUT", "REAP_TIMEOUT", "run_plan", "run_scenario"]
 
@@ -123,6 +123,7 @@ class _Runner(_Devices):
         self.latencies: dict[str, Latency] = {}  # per step path, across a group's passes
         self.results: dict[str, StepResult] = {}
         self.passes: list[int] = []  # the pass of each group running, outermost first
+        self.group_tallies: dict[str, tuple[Sequence[Any], list[int]]] = {}
         self.active: list[_StepRun] = []
         self.stopping = False
         self.stop_reason = ""
@@ -405,8 +406,11 @@ class _Runner(_Devices):
                 yield min(wakes) if wakes else None  # run_once wakes early for completions
         self._record_container(ps, started)
 
-    def _record_container(self, ps: PlannedStep, started: float, message: str = "") -> None:
-        """A parallel group's or group's record: the worst of its steps, their commands."""
+    def _record_container(
+        self, ps: PlannedStep, started: float, message: str = "", failed: bool = False
+    ) -> None:
+        """A parallel group's or group's record: the worst of its steps, their commands;
+        ``failed``: the group itself failed (its for: could not be known, its counts:)."""
         inner = [r for p, r in self.results.items() if p.startswith(ps.path + ".")]
         status = "passed"
         if any(r.status == "error" for r in inner):
@@ -419,6 +423,8 @@ class _Runner(_Devices):
             status = NOT_APPLICABLE
         elif inner and all(r.status in ("skipped", NOT_APPLICABLE) for r in inner):
             status = "skipped"
+        if failed and status not in ("error", "interrupted"):
+            status = "failed"
         self._record(
             ps,
             status,
@@ -436,12 +442,17 @@ class _Runner(_Devices):
         var = step.loop[0] if step.loop is not None else None
         outer = {k: self.vars[k] for k in (var, "iteration") if k is not None and k in self.vars}
         message = ""
+        policy = step.on_failure or self.scenario.on_failure
         try:
             values = self._passes(ps)
-        except Exception as exc:
+        except Exception as exc:  # its for: or repeat: cannot be known: the group fails
             values, message = (), f"{_problem(exc)}"
-            self._not_run(ps, "failed" if step.on_failure else "skipped", f"not run: {message}")
-            self.request_stop(f"step {ps.path} ({step.name}) failed")
+            self._not_run(ps, "skipped", f"not run: {message}")
+            if policy == "stop" and not ps.final:
+                self.request_stop(f"step {ps.path} ({step.name}) failed")
+        tallies = [0] * (len(step.counts) + 1)  # the last: every command of its steps
+        if step.counts:
+            self.group_tallies[ps.path + "."] = (step.counts, tallies)
         deadline = started + step.duration if step.duration is not None else None
         self.passes.append(0)
         try:
@@ -461,8 +472,13 @@ class _Runner(_Devices):
             if key is not None:
                 self.vars.pop(key, None)
         self.vars.update(outer)
+        if self.group_tallies.pop(ps.path + ".", None) is not None and not self.interrupted:
+            found = count_problems(step.counts, tallies[:-1], tallies[-1], self.vars)
+            message = "; ".join(filter(None, [message, *found]))
+            if found and policy == "stop" and not ps.final:
+                self.request_stop(f"step {ps.path} ({step.name}) failed")
         yield from self._sequence(cleanup)
-        self._record_container(ps, started, message)
+        self._record_container(ps, started, message, failed=bool(message))
 
     def _passes(self, ps: PlannedStep) -> Iterable[Any]:
         """What each pass of a group gets: its ``for:`` values, else ``repeat`` passes (or

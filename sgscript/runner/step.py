@@ -96,6 +96,33 @@ def _points_at(field: Any, byte: int) -> bool:
     return field.byte <= byte <= last
 
 
+def count_problems(
+    counts: Sequence[Any], tallies: Sequence[int], total: int, variables: Mapping[str, Any]
+) -> list[str]:
+    """What ``counts:`` (of a step or a group) found wrong with its tallies of ``total``."""
+    from ..scenario.expr import resolve
+
+    out = []
+    for count, got in zip(counts, tallies, strict=True):
+        what = _describe_expect(count.match)
+        for key, bad in (("at_least", lambda n, b: n < b), ("at_most", lambda n, b: n > b)):
+            bound = getattr(count, key)
+            if bound is None:
+                continue
+            try:
+                want = int(resolve(bound, variables))
+            except Exception as exc:
+                out.append(f"counts: {key}: {_problem(exc)}")
+                continue
+            if bad(got, want):
+                words = key.replace("_", " ")
+                out.append(
+                    f"counts: expected {words} {want:,} command(s) matching {what},"
+                    f" got {got:,} of {total:,}"
+                )
+    return out
+
+
 #: Sense keys that name an ``on_error:`` event.
 _KEY_EVENTS = {
     SenseKey.UNIT_ATTENTION: "unit_attention",
@@ -147,6 +174,8 @@ class _RunnerView(Protocol):
     block_sizes: dict[str, int]
     vars: dict[str, Any]
     latencies: dict[str, Latency]
+    #: "PATH." of each running group with counts: -> (its counts, tallies + [commands])
+    group_tallies: dict[str, tuple[Sequence[Any], list[int]]]
     stopping: bool
     stop_reason: str
     interrupted: bool
@@ -373,6 +402,11 @@ class _StepRun:
         if self.tallies:
             for n, count in enumerate(self.step.counts):
                 self.tallies[n] += self.runner.matches(self, io, index, count.match)
+        for group, (counts, tallies) in self.runner.group_tallies.items():
+            if self.path.startswith(group):  # a group's counts: its steps' commands
+                tallies[-1] += 1
+                for n, count in enumerate(counts):
+                    tallies[n] += self.runner.matches(self, io, index, count.match)
         if self.command_done is not None:
             try:
                 self.command_done("command_done", self.path, io, detail)
@@ -459,25 +493,7 @@ class _StepRun:
 
     def judge_counts(self) -> None:
         """``counts:``: each tally against its bounds, once the step's commands are done."""
-        from ..scenario.expr import resolve
-
-        for count, got in zip(self.step.counts, self.tallies, strict=True):
-            what = _describe_expect(count.match)
-            for key, bad in (("at_least", lambda n, b: n < b), ("at_most", lambda n, b: n > b)):
-                bound = getattr(count, key)
-                if bound is None:
-                    continue
-                try:
-                    want = int(resolve(bound, self.runner.vars))
-                except Exception as exc:
-                    self.messages.append(f"counts: {key}: {_problem(exc)}")
-                    continue
-                if bad(got, want):
-                    words = key.replace("_", " ")
-                    self.messages.append(
-                        f"counts: expected {words} {want:,} command(s) matching {what},"
-                        f" got {got:,} of {self.count:,}"
-                    )
+        self.messages += count_problems(self.step.counts, self.tallies, self.count, self.runner.vars)
 
     def save(self) -> None:
         """``save:`` decoded response fields (dotted paths, as ``fields:``) of the last command."""

@@ -247,6 +247,7 @@ class _Builder(_Includes, _Values):
         if "duration" in data:
             duration = self.duration(_At(data["duration"], doc, (*path, "duration")), timeout=True)
         meta = self.meta(at, inner)
+        counts = self.counts(at, inner, None)
         items = self.expand(data.get("group"), doc, (*path, "group"), at.stack)
         body = self.steps(items, f"{spath}.", inner)
         final = self.expand(data.get("finally"), doc, (*path, "finally"), at.stack)
@@ -261,6 +262,7 @@ class _Builder(_Includes, _Values):
             loop=loop,
             repeat=repeat,
             duration=duration,
+            counts=counts,
             on_failure=self.policy(data),
             mark=mark,
             path=spath,
@@ -371,18 +373,7 @@ class _Builder(_Includes, _Values):
             save = self.save(_At(data["save"], doc, (*path, "save")), cls, scope, values)
         repeat = self.count(data, at, "repeat", scope, 1)
         qd = self.count(data, at, "queue_depth", scope, self.defaults.get("queue_depth", 1))
-        counts = []
-        for i, item in enumerate(data.get("counts") or ()):
-            if not isinstance(item, dict):
-                continue
-            here = (*path, "counts", i)
-            match = self.expectations(
-                _At(item.get("match"), doc, (*here, "match")), scope, cls, values
-            )
-            for key in ("at_least", "at_most"):
-                if key in item:
-                    self.check_value(_At(item[key], doc, (*here, key)), scope)
-            counts.append(Count(match, item.get("at_least"), item.get("at_most"), doc.mark(here)))
+        counts = self.counts(at, scope, cls, values)
         timeout = (
             self.duration(_At(data["timeout"], doc, (*path, "timeout")), timeout=True)
             if "timeout" in data
@@ -402,7 +393,7 @@ class _Builder(_Includes, _Values):
             data=spec,
             expect=expect,
             save=save,
-            counts=tuple(counts),
+            counts=counts,
             repeat=repeat,
             queue_depth=qd,
             timeout=timeout,
@@ -411,6 +402,24 @@ class _Builder(_Includes, _Values):
             mark=mark,
             path=spath,
         )
+
+    def counts(
+        self, at: _At, scope: set[str], cls: Any, values: Mapping[str, int | None] | None = None
+    ) -> tuple[Count, ...]:
+        """``counts:`` of a command step or a group: what to tally, and its bounds."""
+        out = []
+        for i, item in enumerate(at.value.get("counts") or ()):
+            if not isinstance(item, dict):
+                continue
+            here = (*at.path, "counts", i)
+            match = self.expectations(
+                _At(item.get("match"), at.doc, (*here, "match")), scope, cls, values
+            )
+            for key in ("at_least", "at_most"):
+                if key in item:
+                    self.check_value(_At(item[key], at.doc, (*here, key)), scope)
+            out.append(Count(match, item.get("at_least"), item.get("at_most"), at.doc.mark(here)))
+        return tuple(out)
 
     def count(
         self, data: Mapping[str, Any], at: _At, key: str, scope: set[str], default: Any
