@@ -341,6 +341,8 @@ def _run_plan(args: argparse.Namespace) -> int:
     headers = ("STEP", "DEVICE", "COMMAND", "CDB", "DATA", "TIMES", "NOTE")
     for line in _table(headers, rows):
         print("  " + line)
+    for note in plan.notes:
+        print(f"  note: {note}")
     if destructive:
         print(
             f"{len(destructive)} destructive step(s): on a real device they run only with"

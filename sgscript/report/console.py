@@ -253,6 +253,8 @@ class ConsoleReporter:
         devices = _devices(scenario, plan)
         if devices:
             self._print(f"  devices: {devices}")
+        for note in getattr(plan, "notes", ()):  # steps -k did not name that run anyway
+            self._print(f"  note: {note}")
         if self.live:
             self._draw(time.monotonic())
 

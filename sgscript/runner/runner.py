@@ -158,6 +158,7 @@ class _Runner(_Devices):
             result.status = "skipped"
             result.message = f"-k {plan.select!r} selects no step"
             return result
+        self.notes.extend(plan.notes)  # what -k added, so the record says why it ran
         self._load_plugins()
         self.vars = plan.initial_vars()
         self.reactor = Reactor()
