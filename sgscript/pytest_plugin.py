@@ -18,7 +18,10 @@ YAML in a test tree (include fragments, CI files) is left alone.
 Each item is self-contained: it forgets every simulated target before it
 runs and opens its own devices, so items can run in any order and in any
 process (``pytest -n 4`` with pytest-xdist spreads the drives of one host over
-processes; a failing drive fails its own item only).  A malformed spec is a
+processes; a failing drive fails its own item only).  So unlike ``sgscript
+run a.yaml b.yaml``, where one ``sim:`` name is one disk for the command line,
+two items never share a simulated disk: xdist workers could not, and an item's
+verdict must not depend on which ran before it in its process.  A malformed spec is a
 collection error that prints its ``FILE:LINE:COL`` lines; a failing scenario's
 report is the console summary of its failed steps (expected, got, sense, CDB).
 """

@@ -222,10 +222,10 @@ def _execute(args: argparse.Namespace, batch: Batch) -> int:
     print(f"seed {batch.seed} (--seed {batch.seed} replays this run){note}", flush=True)
     codes = [EXIT_OK]
     stop = _StopSignals()
+    forget_targets()  # one sim: name is one disk for this command line, made fresh for it
     try:
         stop.install()
         for scenario, plan in batch.plans:
-            forget_targets()  # each scenario starts from fresh simulated disks
             try:
                 result = run_plan(
                     plan,
@@ -255,6 +255,7 @@ def _execute(args: argparse.Namespace, batch: Batch) -> int:
             report.close()
         finally:
             stop.restore()
+            forget_targets()  # the disks of this command line end with it (backing files closed)
     return max(codes)
 
 

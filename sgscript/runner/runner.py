@@ -83,12 +83,35 @@ def run_plan(
     allow_destructive: bool = False,
 ) -> ScenarioResult:
     """``run_scenario`` for a plan already made (``sgscript run`` prints its seed first)."""
+    _own_faults(plan)
     if plugins is not None and hasattr(plugins, "hook"):
         runner = _Runner(plan, reporter, log_commands, (), plugins)
     else:
         runner = _Runner(plan, reporter, log_commands, plugins or (), None)
     runner.allow_destructive = allow_destructive
     return runner.run()
+
+
+def _own_faults(plan: Plan) -> None:
+    """A ``sim:`` disk an earlier scenario of this process opened is the same disk (its
+    data, reservations, mode pages and pending unit attentions carry over), but its fault
+    options are each scenario's own: cleared here, set again by this one's openings."""
+    from ..sim import targets
+    from ..sim.target import target_options
+
+    alive = targets()
+    if not alive:
+        return
+    for name in plan.scenario.devices:
+        try:
+            target, options = plan.device_target(name)
+            if not target.startswith("sim:"):
+                continue
+            disk = alive.get(target_options(target[4:], options)[0])
+        except ValueError:  # opening it says why, in its own words
+            continue
+        for lu in disk.luns.values() if disk is not None else ():
+            lu.faults.clear()
 
 
 class _Stop(Exception):
