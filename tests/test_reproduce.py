@@ -170,3 +170,13 @@ def test_a_failing_pytest_item_reports_the_line(pytester: pytest.Pytester) -> No
     result.stdout.fnmatch_lines(
         ["  reproduce: sgscript run random.yaml --seed 3 --var n=4 --data-dir data"]
     )
+
+
+def test_a_device_that_does_not_open_says_how_to_try_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = write(tmp_path, "random.yaml", RANDOM)
+    assert main(["run", spec, "--seed", "1", "--device", "a=/dev/sg-nonexistent-99"]) == 3
+    err = capsys.readouterr().err
+    assert "  reproduce: sgscript run random.yaml --seed 1 --device a=/dev/sg-nonexistent-99" in err

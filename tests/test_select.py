@@ -275,3 +275,10 @@ def test_the_doc_example_of_k_is_what_sgscript_prints(
     assert main(["run", "capacity.yaml", "-k", "last block", "--list"]) == 0
     shown = _block(text, '$ sgscript run capacity.yaml -k "last block" --list\n')
     assert capsys.readouterr().out.splitlines() == shown.splitlines()
+
+
+def test_a_value_many_steps_read_names_the_first_few() -> None:
+    from sgscript.scenario.plan.select import Pulled
+
+    many = Pulled("2", ["last_lba"], [str(n) for n in range(3, 11)])
+    assert many.note() == "-k also runs 2 (saves last_lba) for 3, 4, 5, 6, 7 and 3 more"

@@ -7,8 +7,10 @@ them it would stop on "undefined variable").
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -217,11 +219,15 @@ class Pulled:
     dependents: list[str]  # the paths of the steps that read it
 
     def note(self) -> str:
-        """``-k also runs 2 (saves last_lba) for 5``: said by ``plan``, ``--list`` and the run."""
-        return (
-            f"-k also runs {self.path} (saves {', '.join(self.names)})"
-            f" for {', '.join(self.dependents)}"
-        )
+        """``-k also runs 2 (saves last_lba) for 5``: said by ``plan``, ``--list`` and the run
+        (the first few readers of a value many read, then how many more)."""
+        shown, more = self.dependents[:_SHOWN], len(self.dependents) - _SHOWN
+        readers = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+        return f"-k also runs {self.path} (saves {', '.join(self.names)}) for {readers}"
+
+
+#: Readers a note names before it counts the rest.
+_SHOWN = 5
 
 
 def _ancestors(path: str, by_path: Mapping[str, PlannedStep]) -> list[PlannedStep]:
@@ -255,19 +261,20 @@ def keep_dependencies(steps: Sequence[PlannedStep], selected: dict[str, bool]) -
     order = {ps.path: n for n, ps in enumerate(steps)}
     by_path = {ps.path: ps for ps in steps}
     loops = {ps.path: ps.step.loop[0] for ps in steps if ps.kind == "group" and ps.step.loop}
+    savers: dict[str, list[int]] = {}  # name -> positions of the steps that save it
+    for n, ps in enumerate(steps):
+        for name in ps.step.save:
+            savers.setdefault(name, []).append(n)
     pulled: dict[str, Pulled] = {}
-    todo = [ps for ps in steps if selected.get(ps.path)]
+    todo = deque(ps for ps in steps if selected.get(ps.path))
     while todo:
-        reader = todo.pop(0)
+        reader = todo.popleft()
         own = {loops[a.path] for a in _ancestors(reader.path, by_path) if a.path in loops}
-        for name in sorted(step_reads(reader.step) - own):
+        for name in sorted((step_reads(reader.step) & savers.keys()) - own):
+            at = savers[name]
+            earlier = reversed(at[: bisect.bisect_left(at, order[reader.path])])
             saver = next(
-                (
-                    ps
-                    for ps in reversed(steps[: order[reader.path]])
-                    if name in ps.step.save and not _hidden(ps, reader, by_path)
-                ),
-                None,
+                (steps[n] for n in earlier if not _hidden(steps[n], reader, by_path)), None
             )
             if saver is None:
                 continue
