@@ -18,9 +18,13 @@ YAML in a test tree (include fragments, CI files) is left alone.
 Each item is self-contained: it forgets every simulated target before it
 runs and opens its own devices, so items can run in any order and in any
 process (``pytest -n 4`` with pytest-xdist spreads the drives of one host over
-processes; a failing drive fails its own item only).  A malformed spec is a
+processes; a failing drive fails its own item only).  So unlike ``sgscript
+run a.yaml b.yaml``, where one ``sim:`` name is one disk for the command line,
+two items never share a simulated disk: xdist workers could not, and an item's
+verdict must not depend on which ran before it in its process.  A malformed spec is a
 collection error that prints its ``FILE:LINE:COL`` lines; a failing scenario's
-report is the console summary of its failed steps (expected, got, sense, CDB).
+report is the console summary of its failed steps (expected, got, sense, CDB),
+ending with the ``sgscript run`` command line that runs that scenario again.
 """
 
 from __future__ import annotations
@@ -258,24 +262,34 @@ class SpecItem(pytest.Item):
         self.result: Any = None
 
     def runtest(self) -> None:
-        from .runner import run_scenario
+        from .runner import run_plan
+        from .runner.reproduce import Invocation, reproduce_command
         from .runner.session import bindings_for
+        from .scenario.plan import Plan
         from .sim import forget_targets
 
         config = self.config
-        seed = config.option.sgscript_seed
+        option = config.option
+        seed = option.sgscript_seed
         self.user_properties.append(("sgscript_seed", seed))
         bindings = bindings_for(self.scenario, _bindings(config))
+        plan = Plan(self.scenario, bindings=bindings, seed=seed)
+        how = Invocation(  # the item alone, as sgscript run runs it (its disks are fresh)
+            vars=tuple(option.sgscript_vars),
+            data_dirs=tuple(option.sgscript_data_dirs),
+            plugins=tuple(option.sgscript_plugins),
+            allow_destructive=option.sgscript_allow_destructive,
+            cwd=str(config.invocation_params.dir),
+        )
         reporter = self._reporters(seed, bindings)
         forget_targets()  # this item's simulated disks start fresh, whatever ran before
         try:
-            self.result = run_scenario(
-                self.scenario,
-                bindings=bindings,
-                seed=seed,
+            self.result = run_plan(
+                plan,
                 reporter=reporter,
                 plugins=_plugin_manager(config),
-                allow_destructive=config.option.sgscript_allow_destructive,
+                allow_destructive=option.sgscript_allow_destructive,
+                reproduce=reproduce_command([plan], how),
             )
         finally:
             if reporter is not None:

@@ -93,7 +93,7 @@ def test_k_selects_like_pytest(expr: str, paths: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("expr", "where"),
-    [("a and", "the end"), ("(a or b", "the end"), ("a b", "column 3"), ("and a", "column 1")],
+    [("a and", "the end"), ("(a or b", "the end"), ("(a) b", "column 5"), ("and a", "column 1")],
 )
 def test_k_syntax_errors_say_where(expr: str, where: str) -> None:
     with pytest.raises(UsageError, match=re.escape(f"-k {expr!r}: expected ") + f".* at {where}"):

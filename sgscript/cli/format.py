@@ -279,3 +279,5 @@ def _print_steps(scenario: Any, plan: Any) -> None:
         rows.append((ps.path, name, step.device or "-", what))
     for line in _table(("STEP", "NAME", "DEVICE", "COMMAND"), rows):
         print("  " + line)
+    for note in getattr(plan, "notes", ()):
+        print(f"  note: {note}")

@@ -205,6 +205,7 @@ def _execute(args: argparse.Namespace, batch: Batch) -> int:
     outranks a failed expectation (1) because the run is then incomplete.
     """
     from ..runner import run_plan, signal_name
+    from ..runner.reproduce import Invocation, reproduce_command, sharing_disks
     from ..runner.safety import DestructiveRefused
     from ..runner.session import check_destructive
     from ..scsi.errors import TransportError
@@ -222,10 +223,18 @@ def _execute(args: argparse.Namespace, batch: Batch) -> int:
     print(f"seed {batch.seed} (--seed {batch.seed} replays this run){note}", flush=True)
     codes = [EXIT_OK]
     stop = _StopSignals()
+    how = Invocation(
+        vars=tuple(args.vars),
+        data_dirs=tuple(args.data_dirs),
+        plugins=tuple(args.plugins),
+        allow_destructive=allow,
+    )
+    plans = [plan for _, plan in batch.plans]
+    forget_targets()  # one sim: name is one disk for this command line, made fresh for it
     try:
         stop.install()
-        for scenario, plan in batch.plans:
-            forget_targets()  # each scenario starts from fresh simulated disks
+        for n, (scenario, plan) in enumerate(batch.plans):
+            again = reproduce_command(sharing_disks(plans, n), how)
             try:
                 result = run_plan(
                     plan,
@@ -233,12 +242,14 @@ def _execute(args: argparse.Namespace, batch: Batch) -> int:
                     log_commands=args.log_commands,
                     plugins=batch.pm,
                     allow_destructive=allow,
+                    reproduce=again,
                 )
             except DestructiveRefused as exc:  # a plugin's real device, or a disk claimed since
                 _print_refusal(exc)
                 return EXIT_USAGE
             except (TransportError, OSError) as exc:  # DeviceOpenError: nothing was sent
-                print(f"sgscript: error: {scenario.file}: {exc}", file=sys.stderr, flush=True)
+                print(f"sgscript: error: {scenario.file}: {exc}", file=sys.stderr)
+                print(f"  reproduce: {again}", file=sys.stderr, flush=True)
                 report.scenario_error(scenario, plan, str(exc))
                 codes.append(EXIT_DEVICE)
                 continue
@@ -255,6 +266,7 @@ def _execute(args: argparse.Namespace, batch: Batch) -> int:
             report.close()
         finally:
             stop.restore()
+            forget_targets()  # the disks of this command line end with it (backing files closed)
     return max(codes)
 
 
@@ -341,6 +353,8 @@ def _run_plan(args: argparse.Namespace) -> int:
     headers = ("STEP", "DEVICE", "COMMAND", "CDB", "DATA", "TIMES", "NOTE")
     for line in _table(headers, rows):
         print("  " + line)
+    for note in plan.notes:
+        print(f"  note: {note}")
     if destructive:
         print(
             f"{len(destructive)} destructive step(s): on a real device they run only with"

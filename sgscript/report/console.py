@@ -10,7 +10,8 @@ Two modes, chosen by whether the stream is a terminal:
 The summary has one row per step (status, count, failures, latency
 min/p50/p99/max for repeated steps) and then, for each failed step, what was
 expected and what came back (sense summary, CDB, data diff) for the first
-failures the runner kept.  Colour only on a terminal, never with ``NO_COLOR``.
+failures the runner kept; a failed scenario ends with the one command line that
+runs it again (``reproduce: sgscript run ...``).  Colour only on a terminal, never with ``NO_COLOR``.
 """
 
 from __future__ import annotations
@@ -192,6 +193,9 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
     if notes:
         lines.append("")
         lines += [f"  note: {n}" for n in notes]
+    again = getattr(result, "reproduce", "")
+    if again and result.status in ("failed", "error") and not result.interrupted:
+        lines += ["", f"  reproduce: {again}"]  # the one line that runs this failure again
     return lines
 
 
@@ -254,6 +258,8 @@ class ConsoleReporter:
         devices = _devices(scenario, plan)
         if devices:
             self._print(f"  devices: {devices}")
+        for note in getattr(plan, "notes", ()):  # steps -k did not name that run anyway
+            self._print(f"  note: {note}")
         if self.live:
             self._draw(time.monotonic())
 

@@ -7,8 +7,8 @@ kept to the attributes of the common JUnit XML schema (as pytest's
 | element | attributes | children |
 |---|---|---|
 | ``testsuites`` | ``name``, ``tests``, ``failures``, ``errors``, ``skipped``, ``time`` | one ``testsuite`` per scenario |
-| ``testsuite`` | ``name`` (scenario), ``tests``, ``failures``, ``errors``, ``skipped``, ``time``, ``timestamp``, ``hostname`` | ``properties`` (seed, spec file, devices, interrupted), testcases |
-| ``testcase`` | ``classname`` (scenario), ``name`` (step, unique in its suite: below), ``time`` | ``failure`` (message + details: expected, got, sense, CDB, data diff, where in the spec), ``error`` (the step's device or its transport broke), ``skipped`` (optional step the device does not implement; a step not run, or cut short by a signal) |
+| ``testsuite`` | ``name`` (scenario), ``tests``, ``failures``, ``errors``, ``skipped``, ``time``, ``timestamp``, ``hostname`` | ``properties`` (seed, spec file, devices, interrupted, ``reproduce``: the command line that runs it again), testcases |
+| ``testcase`` | ``classname`` (scenario), ``name`` (step, unique in its suite: below), ``time`` | ``failure`` (message + details: expected, got, sense, CDB, data diff, where in the spec, and last ``reproduce: sgscript run ...``), ``error`` (the step's device or its transport broke), ``skipped`` (optional step the device does not implement; a step not run, or cut short by a signal) |
 
 A testcase is named after its step. CI servers merge testcases of one suite that share
 a name, so a name two steps share (two unnamed ``TestUnitReady on a`` steps) gets the
@@ -82,6 +82,12 @@ def _case_names(steps: list[Any]) -> list[str]:
     ]
 
 
+def _reproduce(suite: _Suite) -> list[str]:
+    """The failure text's last line: the command line that runs the scenario again."""
+    again = getattr(suite.result, "reproduce", "")
+    return [f"reproduce: {again}"] if again else []
+
+
 class _NotStarted:
     """The result of a scenario whose devices did not open."""
 
@@ -151,6 +157,8 @@ class JunitReporter:
         ]
         if getattr(result, "status", "") == "error":
             suite.error = getattr(result, "message", "") or "device error"
+        if getattr(result, "reproduce", ""):
+            suite.properties["reproduce"] = result.reproduce
         self.write()
 
     def scenario_error(self, scenario: Any, plan: Any, message: str) -> None:
@@ -306,6 +314,7 @@ class JunitReporter:
                 lines.append(message)
             for detail in details:
                 lines += failure_lines(detail)
+            lines += _reproduce(suite)
             kind = "ExpectationFailed" if details else "StepFailed"
             failure = ET.SubElement(
                 case, "failure", message=_text(first.splitlines()[0]), type=kind
@@ -316,6 +325,7 @@ class JunitReporter:
             lines += [f"{step.count:,} command(s) completed, {step.failed:,} failed"]
             for detail in getattr(step, "failures", ()):
                 lines += failure_lines(detail)
+            lines += _reproduce(suite)
             error = ET.SubElement(
                 case, "error", message=_text(lines[0].splitlines()[0]), type="DeviceError"
             )

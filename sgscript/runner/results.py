@@ -234,6 +234,9 @@ class ScenarioResult:
     failed_commands: int = 0
     id: str | None = None
     refs: tuple[str, ...] = ()
+    #: The command line that runs this scenario again exactly (``runner.reproduce``):
+    #: ``sgscript run x.yaml --seed 123 -k '...' --device a=/dev/sg3``; "" when unknown.
+    reproduce: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -253,6 +256,7 @@ class ScenarioResult:
             "failed_commands": self.failed_commands,
             "message": self.message,
             "notes": list(self.notes),
+            "reproduce": self.reproduce,
             "steps": [s.to_dict() for s in self.steps],
         }
 

@@ -24,6 +24,7 @@ from ..scsi.errors import UsageError
 from ..transport.base import Io
 from .devices import _Devices
 from .reporting import _Fanout
+from .reproduce import Invocation, reproduce_command
 from .results import NOT_APPLICABLE, FailureDetail, Latency, ScenarioResult, StepResult
 from .signals import handling_signals, signal_name
 from .step import _GONE_ERRNO, _describe_expect, _problem, _StepRun, count_problems
@@ -48,6 +49,7 @@ def run_scenario(
     log_commands: bool = False,
     plugins: Sequence[str] | Any = None,
     allow_destructive: bool = False,
+    reproduce: str | None = None,
 ) -> ScenarioResult:
     """Run one scenario on its (bound) devices; see the module docstring.
 
@@ -63,6 +65,10 @@ def run_scenario(
     ``allow_destructive=True``; without it, or when the disk is in use even with
     it, ``safety.DestructiveRefused`` (a ``UsageError``) is raised before
     anything is sent.
+
+    ``reproduce`` is the command line the result (and so a failure's report) gives
+    to run the scenario again (``runner.reproduce``); by default one made from these
+    arguments, which knows no ``--var`` or ``--data-dir``.
     """
     plan = Plan(scenario, bindings=bindings, seed=seed, select=select)
     return run_plan(
@@ -71,6 +77,7 @@ def run_scenario(
         log_commands=log_commands,
         plugins=plugins,
         allow_destructive=allow_destructive,
+        reproduce=reproduce,
     )
 
 
@@ -81,14 +88,42 @@ def run_plan(
     log_commands: bool = False,
     plugins: Sequence[str] | Any = None,
     allow_destructive: bool = False,
+    reproduce: str | None = None,
 ) -> ScenarioResult:
     """``run_scenario`` for a plan already made (``sgscript run`` prints its seed first)."""
+    _own_faults(plan)
     if plugins is not None and hasattr(plugins, "hook"):
         runner = _Runner(plan, reporter, log_commands, (), plugins)
     else:
         runner = _Runner(plan, reporter, log_commands, plugins or (), None)
     runner.allow_destructive = allow_destructive
+    if reproduce is None:
+        how = Invocation(plugins=tuple(runner.plugins), allow_destructive=allow_destructive)
+        reproduce = reproduce_command([plan], how)
+    runner.reproduce = reproduce
     return runner.run()
+
+
+def _own_faults(plan: Plan) -> None:
+    """A ``sim:`` disk an earlier scenario of this process opened is the same disk (its
+    data, reservations, mode pages and pending unit attentions carry over), but its fault
+    options are each scenario's own: cleared here, set again by this one's openings."""
+    from ..sim import targets
+    from ..sim.target import target_options
+
+    alive = targets()
+    if not alive:
+        return
+    for name in plan.scenario.devices:
+        try:
+            target, options = plan.device_target(name)
+            if not target.startswith("sim:"):
+                continue
+            disk = alive.get(target_options(target[4:], options)[0])
+        except ValueError:  # opening it says why, in its own words
+            continue
+        for lu in disk.luns.values() if disk is not None else ():
+            lu.faults.clear()
 
 
 class _Stop(Exception):
@@ -141,6 +176,7 @@ class _Runner(_Devices):
         self.destructive: list[Any] = []  # safety.DestructiveStep of the selected steps
         self.claims: list[Any] = []  # holders.BlockClaim: disks held O_EXCL for the run
         self.device_facts: dict[str, Any] = {}  # name -> Namespace, probed on first use
+        self.reproduce = ""  # the command line that runs this scenario again
 
     # -- the whole run --------------------------------------------------------------
 
@@ -154,11 +190,13 @@ class _Runner(_Devices):
             seed=plan.seed,
             select=plan.select,
             started=started,
+            reproduce=self.reproduce,
         )
         if not plan.selected:
             result.status = "skipped"
             result.message = f"-k {plan.select!r} selects no step"
             return result
+        self.notes.extend(plan.notes)  # what -k added, so the record says why it ran
         self._load_plugins()
         self.vars = plan.initial_vars()
         self.reactor = Reactor()

@@ -35,6 +35,7 @@ __all__ = [
     "plan_problems",
     "plan_specs",
     "plugin_manager",
+    "shared_sim_problems",
     "target_problems",
     "with_vars",
 ]
@@ -180,6 +181,52 @@ def target_problems(scenario: Any, plan: Any = None, pm: Any = None) -> list[str
     return problems
 
 
+def shared_sim_problems(plans: Sequence[tuple[Any, Any]]) -> list[str]:
+    """``sim:NAME`` is one disk for a whole command line: every later opening of a name
+    must fit the disk its first opening makes (what it says of the geometry and identity
+    the same, a LUN the disk has).  Opening refuses a misfit only once the specs before
+    it have run; this finds it before anything is sent (``FILE:LINE:COL: ...``)."""
+    import dataclasses
+
+    from ..sim.lu import LuConfig
+    from ..sim.target import lu_config, option_int, target_options
+
+    disk_keys = {f.name for f in dataclasses.fields(LuConfig)} - {"extra"}
+    first: dict[str, tuple[str, LuConfig, int]] = {}  # name -> (who made it, config, luns)
+    problems = []
+    for scenario, plan in plans:
+        used = {ps.step.device for ps in plan.steps() if ps.step.device}
+        for name, device in scenario.devices.items():
+            if name not in used:
+                continue
+            try:
+                target, options = plan.device_target(name)
+                if not target.startswith("sim:"):
+                    continue
+                disk, given = target_options(target[4:], options)
+                luns = option_int("luns", str(given.get("luns", "1")))
+                lun = option_int("lun", str(given.get("lun", "0")))
+                config, _ = lu_config({k: v for k, v in given.items() if k in disk_keys})
+            except ValueError:  # target_problems said why already
+                continue
+            where = f"{device.mark}: devices.{name}" if device.mark else f"devices.{name}"
+            made = first.setdefault(disk, (scenario.file, config, luns))
+            who, had, count = made
+            for key in sorted(k for k in given if k in disk_keys):
+                if getattr(config, key) != getattr(had, key):
+                    problems.append(
+                        f"{where}: sim:{disk} is one disk for the whole command line: {who}"
+                        f" makes it with {key}={getattr(had, key)!r}, this opens it with"
+                        f" {key}={getattr(config, key)!r} (another name is another disk)"
+                    )
+            if lun >= count:
+                problems.append(
+                    f"{where}: sim:{disk} is one disk for the whole command line: {who}"
+                    f" makes it with luns={count}, so it has no LUN {lun}"
+                )
+    return problems
+
+
 def plan_problems(plans: Sequence[Any]) -> list[str]:
     """Plan-time checks (``Plan.check``) of every plan, as lines."""
     return [str(p) for plan in plans for p in plan.check()]
@@ -239,6 +286,9 @@ def plan_specs(
             plans.append((scenario, plan))
     if not plans:
         raise UsageError(f"-k {select!r} selects no step of any spec")
+    problems = shared_sim_problems(plans)
+    if problems:
+        raise UsageError(problems[0])
     problems = plan_problems([plan for _, plan in plans])
     if problems:
         return problems

@@ -18,12 +18,20 @@ sent.  A step whose values draw nothing builds its ``Command`` once and yields
 that same object ``repeat`` times (a command is immutable once built).
 
 ``-k EXPR`` works as in pytest: words are case-insensitive substrings of a
-step's names (the scenario's, its enclosing ``parallel:`` steps', its own),
-joined with ``and``/``or``/``not`` and parentheses; quote a name that has
-spaces (``-k "'logical unit' and not release"``).  A parallel group runs when
-any of its steps is selected (with those steps only); ``finally:`` steps run
-whenever anything runs, because they undo what the selected steps did (and
-all of them run when ``-k`` names one).
+step's names (the scenario's name, ``id:`` and ``refs:``, its enclosing
+containers', its own), joined with ``and``/``or``/``not`` and parentheses.
+Words side by side with no operator between them are one phrase, so a name
+with spaces needs no inner quotes (``-k "logical unit and not release"``;
+``-k "'logical unit' and not release"`` still works, and quotes are how a
+name holds ``and``, ``or`` or ``not``).  A container runs when any of its
+steps is selected (with those steps only); ``finally:`` steps run whenever
+anything runs, because they undo what the selected steps did (and all of them
+run when ``-k`` names one).  A selected step also brings the earlier steps
+that ``save:`` a variable it reads (the latest saver of each name, and what
+*they* read in turn, with the containers that hold them): without them it
+would stop on an undefined variable.  ``Plan.notes`` says which
+(``-k also runs 2 (saves last_lba) for 5``); ``plan``, ``--list`` and the run
+print it.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from ...scsi.cdb import Command, Direction
 from ...scsi.errors import UsageError
 from ..model import CONTAINERS, ErrorAction, Mark, Scenario, Step
 from .commands import _Maker
-from .select import compile_selection
+from .select import Pulled, compile_selection, keep_dependencies
 from .steps import DEFAULT_BLOCK_SIZE, Env, PlannedStep, PreviewRow
 from .targets import block_size_option, device_target
 from .values import (
@@ -77,8 +77,11 @@ class Plan:
         self._matcher = compile_selection(select) if select else None
         self._all: list[PlannedStep] = []
         self._selected: dict[str, bool] = {}
-        self._walk(scenario.steps, "", 0, False, (scenario.name,))
-        self._walk(scenario.finally_steps, "finally.", 0, True, (scenario.name,))
+        #: Steps ``-k`` did not name that run because selected steps read what they save.
+        self.pulled: list[Pulled] = []
+        names = (scenario.name, *([scenario.id] if scenario.id else ()), *scenario.refs)
+        self._walk(scenario.steps, "", 0, False, names)
+        self._walk(scenario.finally_steps, "finally.", 0, True, names)
         self._by_path = {ps.path: ps for ps in self._all}
         self._by_id: dict[int, PlannedStep] = {}
         for ps in self._all:
@@ -121,6 +124,14 @@ class Plan:
         for ps in self._all:
             if ps.path.startswith("finally."):
                 selected[ps.path] = anything
+        if match is not None and anything:  # what the selected steps read runs too
+            self.pulled = keep_dependencies(self._all, selected)
+
+    @property
+    def notes(self) -> list[str]:
+        """What ``-k`` added (``-k also runs 2 (saves last_lba) for 5``): for ``plan``,
+        ``--list`` and the run's notes."""
+        return [p.note() for p in self.pulled]
 
     def _inside(self, ps: PlannedStep) -> list[PlannedStep]:
         prefix = ps.path + "."
