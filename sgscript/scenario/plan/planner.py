@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import random
@@ -494,17 +495,24 @@ class Plan:
                 "final": ps.final,
             }
             if step.kind == "reset":
-                yield PreviewRow(**base, command=f"reset {step.reset}")
+                rows: Iterable[PreviewRow] = [PreviewRow(**base, command=f"reset {step.reset}")]
             elif step.kind == "sleep":
-                yield PreviewRow(**base, command=f"sleep {step.sleep:g}s")
+                rows = [PreviewRow(**base, command=f"sleep {step.sleep:g}s")]
             elif step.kind == "parallel":
-                yield PreviewRow(**base, command=f"parallel ({len(step.branches)} branches)")
+                label = f"parallel ({len(step.branches)} branches)"
+                rows = [PreviewRow(**base, command=label)]
             elif step.kind == "group":
-                yield self._preview_group(ps, base, vars_, unknown)
+                rows = [self._preview_group(ps, base, vars_, unknown)]
             elif step.kind == "check":
-                yield PreviewRow(**base, command=f"check {(step.check or '').strip()}")
+                rows = [PreviewRow(**base, command=f"check {(step.check or '').strip()}")]
             else:
-                yield from self._preview_command(ps, base, vars_, unknown, per_step)
+                rows = self._preview_command(ps, base, vars_, unknown, per_step)
+            conditions = _conditions(step)
+            for n, row in enumerate(rows):
+                if n == 0 and conditions:  # decided when it runs: plan says on what
+                    note = "; ".join(filter(None, [conditions, row.note]))
+                    row = dataclasses.replace(row, note=note)
+                yield row
             for name in step.save:
                 unknown.add(name)
                 vars_.pop(name, None)
@@ -590,3 +598,10 @@ class Plan:
                 note="" if n == 0 else f"command {n + 1} of {repeat}",
             )
             yield row
+
+
+def _conditions(step: Step) -> str:
+    """``when: X; requires: Y``: what decides at run time whether a step applies."""
+    parts = [f"when: {step.when.strip()}"] if step.when is not None else []
+    parts += [f"requires: {r.strip()}" for r in step.requires]
+    return "; ".join(parts)
