@@ -336,3 +336,21 @@ steps:
     )
     plan = Plan(load_scenario(str(path)), seed=1, select="'SBC-4 5.16'")
     assert [ps.path for ps in plan.steps()] == ["2", "2.1", "2.finally.1"]
+
+
+def test_facts_name_the_mode_and_log_pages_and_dpofua(tmp_path: Path) -> None:
+    path = spec(
+        tmp_path,
+        """\
+devices: {a: "sim:lu_pages"}
+steps:
+  - {name: caching page, command: TestUnitReady, requires: ["0x08 in device.mode_pages"]}
+  - {name: no such page, command: TestUnitReady, requires: ["0x3E in device.mode_pages"]}
+  - {name: log pages, command: TestUnitReady, requires: ["0x0D in device.log_pages"]}
+  - {name: dpofua, command: {Write10: {lba: 0, transfer_length: 1, fua: 1}},
+     data: {pattern: zeros}, when: "device.dpofua == 1"}
+""",
+    )
+    caching, missing, logs, fua = run(path).steps
+    assert (caching.status, missing.status) == ("passed", "not_applicable")
+    assert (logs.status, fua.status) == ("passed", "passed")

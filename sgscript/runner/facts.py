@@ -3,7 +3,8 @@
 A condition that names ``device`` (or ``devices``) makes the runner probe that
 device the first time, with read-only commands only: standard INQUIRY, the VPD
 page list (00h), Block Limits (B0h) and Logical Block Provisioning (B2h) when
-listed, READ CAPACITY(16), and REPORT SUPPORTED OPERATION CODES.  A command the
+listed, READ CAPACITY(16), MODE SENSE(10) of all pages, LOG SENSE 00h, and REPORT
+SUPPORTED OPERATION CODES.  A command the
 device refuses leaves its facts out (a condition reading one says which exist),
 never a failed step; what was sent and what it refused goes into the run's notes.
 
@@ -15,6 +16,8 @@ never a failed step; what was sent and what it refused goes into the run's notes
 | ``wsnz``, ``max_write_same_length``, ``max_transfer_length``, ``optimal_transfer_length``, ``max_unmap_lba_count``, ``max_unmap_descriptors``, ``max_compare_and_write_length`` | Block Limits (B0h) |
 | ``lbpu``, ``lbpws``, ``lbpws10``, ``lbprz``, ``anc_sup``, ``dp``, ``provisioning_type`` | Logical Block Provisioning (B2h) |
 | ``blocks``, ``last_lba``, ``lbpme``, ``prot_en``, ``p_type``, ``physical_block_exponent`` | READ CAPACITY(16) (``lbprz`` there when B2h is missing) |
+| ``mode_pages``, ``dpofua``, ``wp`` | MODE SENSE(10) of all pages (3Fh): the page codes, the header's DPOFUA and WP bits |
+| ``log_pages`` | LOG SENSE page 00h: the log pages it supports |
 | ``opcodes`` | REPORT SUPPORTED OPERATION CODES: ``[opcode, service action]`` pairs, empty when not reported |
 | ``supports(NAME)`` | whether the device reports the catalog command NAME; true when it reports no list (the step then runs, and ``optional: true`` judges its answer) |
 """
@@ -28,10 +31,17 @@ from ..channel import Channel
 from ..scenario.expr import Function, Namespace
 from ..scsi.catalog import Catalog
 from ..scsi.cdb import Command
-from ..scsi.commands import Inquiry, ReadCapacity16, ReportSupportedOperationCodes
+from ..scsi.commands import (
+    Inquiry,
+    LogSense,
+    ModeSense10,
+    ReadCapacity16,
+    ReportSupportedOperationCodes,
+)
 from ..scsi.facts import BLOCK_LIMITS, CAPACITY, INQUIRY, PROVISIONING
 
 __all__ = ["probe"]
+
 
 def probe(
     name: str, target: str, channel: Channel, catalog: Catalog, notes: list[str]
@@ -77,6 +87,12 @@ def probe(
             facts["last_lba"], facts["blocks"] = last, last + 1
         keep(capacity, CAPACITY)
         facts.setdefault("lbprz", capacity.get("lbprz"))
+    modes = ask("MODE SENSE(10) all pages", ModeSense10(page_code=0x3F, allocation_length=4096))
+    if modes:
+        facts["mode_pages"] = tuple(p.get("page_code") for p in modes.get("mode_pages", ()))
+        facts["dpofua"], facts["wp"] = modes.get("dpofua"), modes.get("wp")
+    sent.append("LOG SENSE 00h")
+    facts["log_pages"] = _log_pages(channel, refused)
     listed = ask(
         "REPORT SUPPORTED OPERATION CODES", ReportSupportedOperationCodes(allocation_length=65536)
     )
@@ -91,6 +107,23 @@ def probe(
         line += f"; refused or failed: {'; '.join(refused)}"
     notes.append(line)
     return Namespace(f"device {name}", facts)
+
+
+def _log_pages(channel: Channel, refused: list[str]) -> tuple[int, ...]:
+    """LOG SENSE page 00h's list (SPC-5 7.3.18): the page codes after a 4-byte header."""
+    try:
+        io = channel.execute(
+            LogSense(pc=1, page_code=0, allocation_length=512), wait=True, check=False
+        )
+    except Exception as exc:
+        refused.append(f"LOG SENSE 00h ({type(exc).__name__}: {exc})")
+        return ()
+    if io.failure is not None:
+        refused.append(f"LOG SENSE 00h ({io.failure.detail})")
+        return ()
+    data = io.data
+    length = int.from_bytes(data[2:4], "big") if len(data) >= 4 else 0
+    return tuple(b & 0x3F for b in data[4 : 4 + length])
 
 
 def _supports(

@@ -57,6 +57,10 @@ FACT_NAMES = frozenset(
         "blocks",
         "opcodes",
         "supports",
+        "mode_pages",
+        "dpofua",
+        "wp",
+        "log_pages",
         *(fact for table in (INQUIRY, BLOCK_LIMITS, PROVISIONING, CAPACITY) for fact, _ in table),
     }
 )
