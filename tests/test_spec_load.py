@@ -512,7 +512,7 @@ MISTAKES: list[tuple[str, str, int, str]] = [
         "  - {name: nothing}\n",
         "{name",
         1,
-        "steps[0]: a step needs one of command, cdb, reset, sleep, include, parallel, group or check",
+        "steps[0]: a step needs one of command, cdb, reset, task, sleep, include, parallel, group or check",
     ),
     (
         '  - {device: a, command: Inquiry, cdb: "12 00 00 00 24 00"}\n',

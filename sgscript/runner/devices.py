@@ -55,7 +55,7 @@ class _Devices:
         names: list[str] = []
         for ps in self.plan.steps():
             name = ps.step.device
-            if ps.step.kind in ("command", "reset") and name and name not in names:
+            if ps.step.kind in ("command", "reset", "task") and name and name not in names:
                 names.append(name)
         return names
 
