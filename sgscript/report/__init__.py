@@ -1,8 +1,8 @@
 """Reports: what a run tells people (console) and machines (JSON Lines, JUnit XML).
 
 Every reporter implements any subset of the runner's ``Reporter`` protocol
-(``scenario_started``, ``step_started``, ``command_done``, ``step_finished``,
-``scenario_finished``) plus ``close()``; ``Reporters`` fans one call out to
+(``scenario_started``, ``device_opened``, ``step_started``, ``command_done``,
+``step_finished``, ``scenario_finished``) plus ``close()``; ``Reporters`` fans one call out to
 several, so the runner sees one reporter whatever the command line asked for.
 ``close()`` is the "the run is over, however it ended" call: the CLI and the
 pytest plugin make it in a ``finally:``, so an interrupted run still leaves
@@ -34,6 +34,7 @@ __all__ = [
 #: The runner's reporter methods (all optional), in the order a run calls them.
 PROTOCOL = (
     "scenario_started",
+    "device_opened",
     "step_started",
     "command_done",
     "step_finished",
@@ -60,6 +61,9 @@ class Reporters:
 
     def scenario_started(self, scenario: Any, plan: Any) -> None:
         self._each("scenario_started", scenario, plan)
+
+    def device_opened(self, result: Any) -> None:
+        self._each("device_opened", result)
 
     def step_started(self, step: Any, path: str) -> None:
         self._each("step_started", step, path)

@@ -234,6 +234,8 @@ class ScenarioResult:
     failed_commands: int = 0
     id: str | None = None
     refs: tuple[str, ...] = ()
+    #: What opening each device sent and cleared (kind ``open``, path ``open.NAME``): not steps.
+    preparation: list[StepResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -253,6 +255,7 @@ class ScenarioResult:
             "failed_commands": self.failed_commands,
             "message": self.message,
             "notes": list(self.notes),
+            "preparation": [s.to_dict() for s in self.preparation],
             "steps": [s.to_dict() for s in self.steps],
         }
 

@@ -142,6 +142,8 @@ class _Runner(_Devices):
         self.destructive: list[Any] = []  # safety.DestructiveStep of the selected steps
         self.claims: list[Any] = []  # holders.BlockClaim: disks held O_EXCL for the run
         self.device_facts: dict[str, Any] = {}  # name -> Namespace, probed on first use
+        self.preparation: list[StepResult] = []  # what opening each device sent (open.NAME)
+        self.assumed: set[str] = set()  # devices whose block size awaits a READ CAPACITY
 
     # -- the whole run --------------------------------------------------------------
 
@@ -169,6 +171,8 @@ class _Runner(_Devices):
                 self._open_devices()
                 try:
                     self.report("scenario_started", self.scenario, plan)
+                    for prepared in self.preparation:
+                        self.report("device_opened", prepared)
                 except KeyboardInterrupt:
                     self.sigint = True
                 try:
@@ -191,6 +195,7 @@ class _Runner(_Devices):
 
     def _result(self, result: ScenarioResult, t0: float) -> ScenarioResult:
         result.devices = dict(self.targets)
+        result.preparation = list(self.preparation)
         result.steps = self._collect()
         result.duration = time.perf_counter() - t0
         result.interrupted = self.interrupted
@@ -383,6 +388,8 @@ class _Runner(_Devices):
         if run.tallies and not run.error and not run.interrupted:
             run.judge_counts()
         run.save()
+        if self.assumed and run.device in self.assumed:
+            self.learn_block_size(run.device, run.last_io, run.path)
         run.last_io = None  # the Io points back at the run: let both go now
         result = run.result()
         if result.status == "failed" and run.messages and run.policy == "stop" and not run.ps.final:

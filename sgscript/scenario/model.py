@@ -19,6 +19,7 @@ The YAML format (the contract; docs/format.md documents every key)::
     include: [devices.yaml]           # fragments merged first (devices, vars, defaults)
     devices:
       a: {target: "sim:lu0", initiator: host-a, queue_depth: 16, timeout: 30s,
+          unit_attention: clear,      # at open: TEST UNIT READY until GOOD (keep: send nothing)
           options: {blocks: 262144, medium_error: "100-199"}}
       b: "sim:lu0"                    # shorthand for {target: ...}
     vars: {lba: 0}
@@ -108,6 +109,9 @@ class Device:
     timeout: float | None = None  # seconds; the default command timeout on this device
     options: dict[str, Any] = field(default_factory=dict)  # target options (sim geometry, faults)
     mark: Mark | None = None
+    #: What opening it does about a pending UNIT ATTENTION: ``clear`` it (TEST UNIT READY
+    #: until GOOD, then READ CAPACITY for the block size) or ``keep`` it (send nothing).
+    unit_attention: Literal["clear", "keep"] = "clear"
 
     def open_options(self) -> dict[str, Any]:
         """What a plugin's ``sgscript_open_target`` gets: ``options`` plus the

@@ -123,6 +123,7 @@ class _Builder(_Includes, _Values):
             timeout=timeout,
             options=dict(options) if isinstance(options, dict) else {},
             mark=mark,
+            unit_attention="keep" if value.get("unit_attention") == "keep" else "clear",
         )
 
     def check_defaults(self, defaults: Mapping[str, _At], scope: set[str]) -> None:
