@@ -147,3 +147,15 @@ def test_a_task_step_that_cannot_mean_anything_is_a_one_line_error(
         load_scenario(spec(tmp_path, text))
     lines = str(error.value).splitlines()
     assert len(lines) == 1 and f"spec.yaml:{message}" in lines[0], lines
+
+
+def test_a_timed_out_step_says_how_its_command_was_ended(tmp_path: Path) -> None:
+    text = (
+        ABORT.split("  - parallel:")[0]
+        + "  - {command: {Read10: {transfer_length: 1}}, timeout: 50ms}\n"
+    )
+    result = run_scenario(load_scenario(spec(tmp_path, text)), seed=1)
+    (detail,) = result.steps[1].failures
+    assert detail.got == (
+        "timed out after 0.05 s; the simulator aborted it: its latency (10 s) outlasted its timeout"
+    )
