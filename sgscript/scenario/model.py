@@ -72,6 +72,7 @@ __all__ = [
     "Scenario",
     "Step",
     "Value",
+    "every_step",
     "steps_beside",
 ]
 
@@ -309,7 +310,7 @@ def steps_beside(steps: tuple[Step, ...], path: str) -> list[Step]:
                     if inside(branch):
                         for j, other in enumerate(step.branches):
                             if j != i:
-                                out.extend(s for s in _every(other) if s.kind == "command")
+                                out.extend(s for s in every_step(other) if s.kind == "command")
                         return True
             elif any(inside(children) for children in step.children()):
                 return True
@@ -319,11 +320,11 @@ def steps_beside(steps: tuple[Step, ...], path: str) -> list[Step]:
     return out
 
 
-def _every(steps: tuple[Step, ...]) -> list[Step]:
+def every_step(steps: tuple[Step, ...]) -> list[Step]:
     """``steps`` and every step they hold, in file order."""
     out: list[Step] = []
     for step in steps:
         out.append(step)
         for children in step.children():
-            out.extend(_every(children))
+            out.extend(every_step(children))
     return out

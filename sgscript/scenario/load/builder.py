@@ -16,7 +16,7 @@ from ...grammar import abbreviated as _short
 from ...limits import MAX_QUEUE_DEPTH, MAX_REPEAT
 from ...scsi.catalog import Catalog, standard_catalog
 from ...scsi.tmf import TaskFunction
-from ..model import Count, Device, Mark, Scenario, Step, steps_beside
+from ..model import Count, Device, Mark, Scenario, Step, every_step, steps_beside
 from .doc import Doc, _Problems
 from .includes import _At, _Includes
 from .values import BUILTIN_VARS, _Values
@@ -242,7 +242,7 @@ class _Builder(_Includes, _Values):
 
     def check_aims(self, steps: tuple[Step, ...]) -> None:
         """Each ``of:`` names one command step that runs beside its ABORT TASK, on its device."""
-        by_path = {s.path: s for s in _all(steps)}
+        by_path = {s.path: s for s in every_step(steps)}
         for spath, at in self.aims:
             task = by_path.get(spath)
             if task is None:
@@ -250,7 +250,7 @@ class _Builder(_Includes, _Values):
             beside = steps_beside(steps, spath)
             found = [s for s in beside if at.value in (s.name, s.path)]
             if not found:
-                there = [s for s in _all(steps) if at.value in (s.name, s.path)]
+                there = [s for s in every_step(steps) if at.value in (s.name, s.path)]
                 if there:
                     why = (
                         f"step {there[0].path} ({there[0].name}) does not run beside it:"
@@ -542,15 +542,6 @@ class _Builder(_Includes, _Values):
                 f" (did you mean {near[0]!r}?)" if near else f" (declared: {', '.join(declared)})"
             )
         self.problems.at(at.doc, at.path, f"device {name!r} is not declared{hint}")
-
-
-def _all(steps: tuple[Step, ...]) -> list[Step]:
-    out: list[Step] = []
-    for step in steps:
-        out.append(step)
-        for children in step.children():
-            out += _all(children)
-    return out
 
 
 def _saved_names(data: Any) -> set[str]:
