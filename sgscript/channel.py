@@ -16,7 +16,7 @@ from .scsi.catalog import Catalog, standard_catalog
 from .scsi.cdb import Command, Direction
 from .scsi.errors import TaskFailed
 from .transport import open_transport
-from .transport.base import Io, ResetKind, Transport
+from .transport.base import Io, ResetKind, TaskFunction, Transport
 
 __all__ = ["Channel"]
 
@@ -202,6 +202,15 @@ class Channel:
     def reset(self, kind: str | int | ResetKind = ResetKind.DEVICE) -> None:
         """LUN (device), target, bus or host reset through the driver."""
         self.transport.reset(ResetKind.parse(kind))
+
+    def task(self, function: str | TaskFunction, select: Callable[[Io], bool] | None = None) -> str:
+        """A SAM-5 task management function (``abort_task``, ``clear_task_set``,
+        ``lun_reset``...) on this I_T nexus; returns what it did, in words.
+
+        ``select`` picks the commands in flight that ABORT TASK aims at.  Call it from
+        the thread that turns the reactor (or with the reactor in a thread of its own).
+        """
+        return self.transport.task_management(TaskFunction(function), select)
 
     def close(self) -> None:
         """Close the device after reaping what is in flight (each within its timeout)."""

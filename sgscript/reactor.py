@@ -16,7 +16,8 @@ any order, as SAM allows for SIMPLE tasks.  An Io submitted with
 that device has completed, and nothing after it is sent until it has.
 
 Nothing waits forever: an Io in flight has a deadline (its timeout plus the
-transport's grace); an Io in a backlog waits only while its device has
+transport's grace), and one that passes it is abandoned with the transport's words
+for how it ended (``Io.ended``); an Io in a backlog waits only while its device has
 commands in flight (a transport that takes nothing with nothing in flight
 fails the Io at the head instead of stalling); a transport whose completions
 can no longer be read fails every command it holds.
@@ -350,7 +351,8 @@ class Reactor:
             _, _, io, queue = heapq.heappop(heap)
             if io.done:
                 continue
-            queue.transport.abandon(io)
+            ended = queue.transport.abandon(io)
+            io.ended = ended or "sgscript stopped waiting for it (the transport says no more)"
             io.timed_out = True
             self._finish(queue, io, now)
             self._dirty.add(queue)

@@ -42,8 +42,8 @@ def test_the_verdicts_and_their_words_are_the_linux_ones() -> None:
     assert gone.failure.host_status == HostStatus.DID_NO_CONNECT
     late = judged(HostStatus.DID_TIME_OUT)
     assert isinstance(late.failure, CommandTimeout)
-    assert late.failure.detail == "timed out (host timed out for other reason)"
-    assert judged(0, DriverStatus.DRIVER_TIMEOUT).failure.detail == "timed out"
+    assert late.failure.detail == "timed out after 60 s (host timed out for other reason)"
+    assert judged(0, DriverStatus.DRIVER_TIMEOUT).failure.detail == "timed out after 60 s"
     driver = judged(0, DriverStatus.DRIVER_ERROR)
     assert isinstance(driver.failure, DriverError) and driver.failure.detail == "driver error error"
     assert judged(0, DriverStatus.DRIVER_ERROR, status=0x18).failure.detail == (

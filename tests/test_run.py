@@ -116,8 +116,11 @@ def test_sequential_steps_pass_and_report_in_order() -> None:
         ("3", "passed", 0),
     ]
     assert result.devices == {"a": "sim:lu0"}
-    # the power-on unit attention was cleared at open, and said so
-    assert any("UNIT ATTENTION" in n and "Power on" in n for n in result.notes)
+    # the power-on unit attention was cleared at open, and the open record says so
+    (opened,) = result.preparation
+    assert (opened.path, opened.kind) == ("open.a", "open")
+    assert opened.command == "TestUnitReady, ReadCapacity10"
+    assert "cleared UNIT ATTENTION" in opened.message and "Power on" in opened.message
     assert rec.events == [
         ("scenario_started", "spec"),
         ("step_started", "1"),

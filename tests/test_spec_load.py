@@ -512,7 +512,7 @@ MISTAKES: list[tuple[str, str, int, str]] = [
         "  - {name: nothing}\n",
         "{name",
         1,
-        "steps[0]: a step needs one of command, cdb, reset, sleep, include, parallel, group or check",
+        "steps[0]: a step needs one of command, cdb, reset, task, sleep, include, parallel, group or check",
     ),
     (
         '  - {device: a, command: Inquiry, cdb: "12 00 00 00 24 00"}\n',
@@ -857,7 +857,7 @@ def test_problems_inside_included_files_name_those_files(here: Path) -> None:
     lines = problems("spec.yaml")
     assert lines == [
         "spec.yaml:5:14: steps[1].include: cannot read included file 'frag/nothing.yaml': No such file or directory",
-        f"{loc('devices: {a: {target: x, qd: 4}}', 'qd', file='frag/devs.yaml')}: devices.a.qd: unknown key 'qd' in device (expected one of: target, initiator, queue_depth, timeout, options)",
+        f"{loc('devices: {a: {target: x, qd: 4}}', 'qd', file='frag/devs.yaml')}: devices.a.qd: unknown key 'qd' in device (expected one of: target, initiator, queue_depth, timeout, unit_attention, options)",
         f"{loc(steps, 'repaet', file='frag/steps.yaml')}: [0].repaet: unknown key 'repaet' in step (did you mean 'repeat'?)",
         f"{loc(steps, 'nope', file='frag/steps.yaml')}: [1].command.Read10.lba: undefined variable 'nope'",
     ]

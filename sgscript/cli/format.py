@@ -271,6 +271,8 @@ def _print_steps(scenario: Any, plan: Any) -> None:
                 what += f" x{step.repeat}"
         elif step.kind == "reset":
             what = f"reset {step.reset}"
+        elif step.kind == "task":
+            what = f"task {step.task}"
         elif step.kind == "sleep":
             what = f"sleep {step.sleep:g}s"
         else:  # a parallel group: its branches' steps follow, indented

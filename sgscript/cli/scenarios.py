@@ -319,6 +319,7 @@ def _configure_plan(p: argparse.ArgumentParser) -> None:
 def _run_plan(args: argparse.Namespace) -> int:
     """The compiled stream: each selected step's (first) command, its CDB and data size."""
     from ..runner.safety import destructive_steps
+    from ..scenario.plan.prepare import open_rows
 
     batch = _plans(args)
     if isinstance(batch, int):
@@ -327,7 +328,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     print(f"{scenario.name}  ({scenario.file})  seed {plan.seed}")
     destructive = {d.path: d for d in destructive_steps(plan)}
     rows = []
-    for row in plan.preview():
+    for row in [*open_rows(plan), *plan.preview()]:  # what opening each device sends, first
         data = (
             f"out {row.data_out}" if row.data_out else f"in {row.data_in}" if row.data_in else "-"
         )

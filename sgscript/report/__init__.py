@@ -1,8 +1,8 @@
 """Reports: what a run tells people (console) and machines (JSON Lines, JUnit XML).
 
 Every reporter implements any subset of the runner's ``Reporter`` protocol
-(``scenario_started``, ``step_started``, ``command_done``, ``step_finished``,
-``scenario_finished``) plus ``close()``; ``Reporters`` fans one call out to
+(``scenario_started``, ``device_opened``, ``step_started``, ``command_done``,
+``step_finished``, ``scenario_finished``) plus ``close()``; ``Reporters`` fans one call out to
 several, so the runner sees one reporter whatever the command line asked for.
 ``close()`` is the "the run is over, however it ended" call: the CLI and the
 pytest plugin make it in a ``finally:``, so an interrupted run still leaves
@@ -34,6 +34,7 @@ __all__ = [
 #: The runner's reporter methods (all optional), in the order a run calls them.
 PROTOCOL = (
     "scenario_started",
+    "device_opened",
     "step_started",
     "command_done",
     "step_finished",
@@ -60,6 +61,9 @@ class Reporters:
 
     def scenario_started(self, scenario: Any, plan: Any) -> None:
         self._each("scenario_started", scenario, plan)
+
+    def device_opened(self, result: Any) -> None:
+        self._each("device_opened", result)
 
     def step_started(self, step: Any, path: str) -> None:
         self._each("step_started", step, path)
@@ -153,7 +157,8 @@ def _status_name(status: int) -> str:
 def command_status(io: Any) -> str:
     """What came back, truthfully: the SCSI status only when the device gave one.
 
-    ``timeout`` (the command timed out: no status came back), ``transport_error``
+    ``timeout`` (the command timed out: no status came back), ``aborted`` (this
+    nexus's task management function aborted it: no status), ``transport_error``
     (the driver refused or lost it: it may never have reached the device),
     ``host_error`` (the host adapter ended it: DID_NO_CONNECT, DID_RESET, ...),
     else the SCSI status by name (``GOOD``, ``CHECK_CONDITION``, ...).
@@ -164,6 +169,9 @@ def command_status(io: Any) -> str:
 
     if io.timed_out or isinstance(getattr(io, "failure", None), CommandTimeout):
         return "timeout"
+    told = getattr(io, "transport_outcome", None)
+    if told is not None and told.outcome.value == "aborted":
+        return "aborted"  # a task management function of this nexus ended it: no status
     if io.host_status and not io.status:
         return "host_error"
     return _status_name(io.status)
@@ -206,6 +214,9 @@ def io_record(io: Any, index: int | None = None, failure: Any = None) -> dict[st
         record["driver_status"] = io.driver_status
     if io.timed_out:
         record["timed_out"] = True
+    ended = getattr(io, "ended", "")
+    if ended:
+        record["ended"] = ended
     record["duration"] = round(io.duration, 9)
     if io.data_out is not None:
         record["data_out"] = len(io.data_out)

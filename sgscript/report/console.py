@@ -263,6 +263,10 @@ class ConsoleReporter:
         if self.live:
             self._draw(time.monotonic())
 
+    def device_opened(self, result: Any) -> None:
+        """``  open a: TEST UNIT READY: cleared UNIT ATTENTION (...); ...``: not a step, no counter."""
+        self._print(f"  open {result.device}: {result.message}")
+
     def step_started(self, step: Any, path: str) -> None:
         if getattr(step, "kind", "command") not in CONTAINERS:  # the steps, not their group
             self.running[path] = getattr(step, "name", None) or path

@@ -4,6 +4,7 @@
 |---|---|---|
 | ``run`` | first line | sgscript and Python versions, host, seed, spec files, device bindings, argv, start time |
 | ``scenario_start`` | a scenario begins | name, file, seed, devices |
+| ``open`` | each device, once the scenario has started | what opening it sent and cleared: a step result of kind ``open`` (path ``open.NAME``) |
 | ``command`` | only with ``--log-commands``: every command as it completes | step path, ``seq`` (completion order in the step), ``index`` (the command's number in its step's repeat), CDB, status (the SCSI status by name, or ``timeout``, ``transport_error``, ``host_error`` when none came back), sense, duration, failure |
 | ``step`` | a step finished | the ``StepResult`` (status, count, failed, latency aggregate, first failures) and ``commands``: every command of a non-repeated step, only the failed ones (first 100) of a repeat |
 | ``scenario`` | a scenario finished (also when interrupted), or could not start (``status: error``, a device did not open) | the whole ``ScenarioResult``: the record of that run |
@@ -146,6 +147,11 @@ class JsonlReporter:
                 "time": _now(),
             }
         )
+
+    def device_opened(self, result: Any) -> None:
+        """What opening a device sent: an ``open`` record, a step result of kind ``open`` (path
+        ``open.NAME``) with a type of its own, so ``step`` records stay the spec's steps."""
+        self.write({"type": "open", "scenario": self._scenario, **result.to_dict()})
 
     def step_started(self, step: Any, path: str) -> None:
         self._steps[path] = _StepLog()

@@ -7,7 +7,7 @@ kept to the attributes of the common JUnit XML schema (as pytest's
 | element | attributes | children |
 |---|---|---|
 | ``testsuites`` | ``name``, ``tests``, ``failures``, ``errors``, ``skipped``, ``time`` | one ``testsuite`` per scenario |
-| ``testsuite`` | ``name`` (scenario), ``tests``, ``failures``, ``errors``, ``skipped``, ``time``, ``timestamp``, ``hostname`` | ``properties`` (seed, spec file, devices, interrupted, ``reproduce``: the command line that runs it again), testcases |
+| ``testsuite`` | ``name`` (scenario), ``tests``, ``failures``, ``errors``, ``skipped``, ``time``, ``timestamp``, ``hostname`` | ``properties`` (seed, spec file, devices, what opening each device sent: ``open.NAME``, interrupted, ``reproduce``: the command line that runs it again), testcases |
 | ``testcase`` | ``classname`` (scenario), ``name`` (step, unique in its suite: below), ``time`` | ``failure`` (message + details: expected, got, sense, CDB, data diff, where in the spec, and last ``reproduce: sgscript run ...``), ``error`` (the step's device or its transport broke), ``skipped`` (optional step the device does not implement; a step not run, or cut short by a signal) |
 
 A testcase is named after its step. CI servers merge testcases of one suite that share
@@ -128,6 +128,12 @@ class JunitReporter:
         )
         self._step_t0.clear()
         self.write()  # killed from here on, the file says this scenario did not finish
+
+    def device_opened(self, result: Any) -> None:
+        """What opening a device sent and cleared: a property of the suite (``open.a``), not a
+        testcase (it is no step of the spec; the testcases stay the steps)."""
+        if self.suites and self.suites[-1].result is None:
+            self.suites[-1].properties[str(result.path)] = str(result.message)
 
     def step_started(self, step: Any, path: str) -> None:
         self._step_t0[path] = time.monotonic()

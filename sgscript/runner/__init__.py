@@ -9,7 +9,7 @@ How a run goes:
 
 | phase | what happens |
 |---|---|
-| open | each device a selected step uses: a plugin's ``sgscript_open_target`` first, else ``Channel.open``; then TEST UNIT READY until GOOD (at most 4: the power-on UNIT ATTENTION every new I_T nexus gets, cleared as a host's scan does, noted in ``result.notes``) and the block size (READ CAPACITY, once); a device that cannot be opened raises ``DeviceOpenError`` (exit 3) |
+| open | each device a selected step uses: a plugin's ``sgscript_open_target`` first, else ``Channel.open``; then prepared as its ``unit_attention`` says (``clear``: TEST UNIT READY until GOOD, at most 4: the power-on UNIT ATTENTION every new I_T nexus gets, cleared as a host's scan does, then READ CAPACITY once for the block size; ``keep``: nothing), reported as an ``open`` record (``result.preparation``, the reporters' ``device_opened``); a device that cannot be opened raises ``DeviceOpenError`` (exit 3) |
 | steps | in order; ``parallel:`` branches at once; a step with ``repeat: N, queue_depth: Q`` keeps up to Q commands in flight, pulling more from the plan's lazy stream as others complete |
 | judge | every completion: the verify module's ``verify(ctx, expect, kinds)`` and the plugins' ``sgscript_check_command``; a clean completion of a step that expects only success skips both (unless a plugin checks every command) |
 | stop | a failed step whose policy is ``stop`` ends the scenario: nothing new is sent, what is in flight is reaped, steps not reached are ``skipped`` ("not run: ...") |

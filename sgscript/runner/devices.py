@@ -1,27 +1,34 @@
-"""Opening a run's devices: the destructive-step guard, plugin targets, TEST UNIT READY.
+"""Opening a run's devices: the destructive-step guard, plugin targets, the preparation.
 
 A part of the runner (``runner._Runner`` inherits it): before a step is
 sent, every device a selected step uses is checked, claimed, opened and
-readied, or the run ends with ``UsageError`` (exit 2) or ``DeviceOpenError`` (exit 3).
+prepared as its ``unit_attention`` says (``scenario.plan.prepare``), or the run
+ends with ``UsageError`` (exit 2) or ``DeviceOpenError`` (exit 3).  Each
+preparation is a record of its own (path ``open.NAME``, kind ``open``): what was
+sent, what it cleared, the block size and where it came from.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..channel import Channel
 from ..reactor import Reactor
 from ..scenario.model import Scenario
 from ..scenario.plan import Plan
-from ..scsi.commands import TestUnitReady
+from ..scenario.plan.prepare import UA_ATTEMPTS, used_devices
+from ..scsi.commands import ReadCapacity10, TestUnitReady
 from ..scsi.errors import TransportError, UnitAttention, UsageError
 from ..transport import open_transport
+from ..transport.base import Io
+from .results import StepResult
 from .step import _broken
 
 __all__ = ["UA_ATTEMPTS", "DeviceOpenError"]
 
-#: TEST UNIT READY attempts when a device is opened (UNIT ATTENTIONs queue up: power on, reset, ...).
-UA_ATTEMPTS = 4
+#: Commands whose GOOD answer gives a device its block size (``unit_attention: keep``).
+_CAPACITY = frozenset({"ReadCapacity10", "ReadCapacity16"})
 
 
 class DeviceOpenError(TransportError):
@@ -50,14 +57,11 @@ class _Devices:
     destructive: list[Any]
     claims: list[Any]
     device_facts: dict[str, Any]
+    preparation: list[StepResult]
+    assumed: set[str]  # devices whose block size is assumed until a READ CAPACITY answers
 
     def _used_devices(self) -> list[str]:
-        names: list[str] = []
-        for ps in self.plan.steps():
-            name = ps.step.device
-            if ps.step.kind in ("command", "reset") and name and name not in names:
-                names.append(name)
-        return names
+        return used_devices(self.plan)
 
     def _guard(self) -> None:
         """Before anything is opened: destructive steps need permission on real devices,
@@ -121,7 +125,7 @@ class _Devices:
             self.channels[name] = channel
         self._refuse_real_plugins()
         for name, channel in self.channels.items():
-            self._ready(name, channel)
+            self.preparation.append(self._ready(name, channel))
 
     def _refuse_real_plugins(self) -> None:
         """A plugin's transport is real unless its class says ``simulated``: judged once open."""
@@ -177,26 +181,91 @@ class _Devices:
             )
         return channel
 
-    def _ready(self, name: str, channel: Channel) -> None:
-        """Clear the power-on UNIT ATTENTION (as a host's scan does) and learn the block size."""
-        target = self.targets[name]
-        for _ in range(UA_ATTEMPTS):
-            try:
-                io = channel.execute(TestUnitReady(), wait=True, check=False)
-            except TransportError as exc:
-                raise DeviceOpenError(name, target, exc.detail) from None
-            failure = io.failure
-            if failure is None:
-                break
-            if _broken(io):
-                raise DeviceOpenError(name, target, failure.detail)
-            sense = io.sense
-            words = sense.summary() if sense is not None else failure.detail
-            if isinstance(failure, UnitAttention):
-                self.notes.append(f"device {name}: cleared UNIT ATTENTION ({words})")
-                continue
-            self.notes.append(f"device {name}: TEST UNIT READY: {words}")
-            break
-        size = channel.block_size  # READ CAPACITY(10), once
-        channel.block_size = size  # even a guess stays put: no READ CAPACITY mid-run
+    def _ready(self, name: str, channel: Channel) -> StepResult:
+        """Prepare the device as its ``unit_attention`` says; the record of what was sent.
+
+        ``clear``: TEST UNIT READY until GOOD (a host's scan clears the power-on UNIT
+        ATTENTION so), then READ CAPACITY(10) for the block size, once (a guess stays
+        put: no READ CAPACITY mid-run).  ``keep``: nothing; the block size the target
+        states, until the scenario's own READ CAPACITY answers (``learn_block_size``).
+        """
+        device = self.scenario.devices[name]
+        started = time.perf_counter()
+        said: list[str] = []
+        sent: list[str] = []
+        if device.unit_attention == "keep":
+            size = self.plan.block_size_hint(name)
+            self.assumed.add(name)
+            said.append(
+                "nothing sent (unit_attention: keep): a pending UNIT ATTENTION is the first"
+                f" command's; block size {size} assumed until the scenario reads the capacity"
+            )
+        else:
+            for _ in range(UA_ATTEMPTS):
+                io = self._prepare(name, channel, TestUnitReady(), sent)
+                failure = io.failure
+                if failure is None:
+                    said.append("TEST UNIT READY: GOOD")
+                    break
+                sense = io.sense
+                words = sense.summary() if sense is not None else failure.detail
+                if not isinstance(failure, UnitAttention):
+                    said.append(f"TEST UNIT READY: {words}")
+                    break
+                said.append(f"TEST UNIT READY: cleared UNIT ATTENTION ({words})")
+            io = self._prepare(name, channel, ReadCapacity10(), sent)
+            size = _block_length(io) or 512
+            if io.failure is None and _block_length(io):
+                said.append(f"READ CAPACITY(10): {size}-byte blocks")
+            else:
+                got = io.failure.detail if io.failure is not None else "no block length"
+                said.append(f"READ CAPACITY(10): {got}; block size {size} assumed")
+        channel.block_size = size  # no READ CAPACITY behind the scenario's back
         self.block_sizes[name] = size
+        return StepResult(
+            name=f"open {name}",
+            path=f"open.{name}",
+            device=name,
+            command=", ".join(dict.fromkeys(sent)) or None,
+            status="passed",
+            count=len(sent),
+            kind="open",
+            message="; ".join(said),
+            duration=time.perf_counter() - started,
+            repeat=len(sent),
+            mark=device.mark,
+        )
+
+    def _prepare(self, name: str, channel: Channel, command: Any, sent: list[str]) -> Io:
+        """One command of a device's preparation; a broken path is ``DeviceOpenError``."""
+        target = self.targets[name]
+        try:
+            io = channel.execute(command, wait=True, check=False)
+        except TransportError as exc:
+            raise DeviceOpenError(name, target, exc.detail) from None
+        sent.append(type(command).__name__)
+        if io.failure is not None and _broken(io):
+            raise DeviceOpenError(name, target, io.failure.detail)
+        return io
+
+    def learn_block_size(self, name: str, io: Io | None, path: str) -> None:
+        """A ``keep`` device's block size from the scenario's first GOOD READ CAPACITY."""
+        if name not in self.assumed or io is None or io.failure is not None:
+            return
+        if type(io.command).__name__ not in _CAPACITY:
+            return
+        size = _block_length(io)
+        if size:
+            self.assumed.discard(name)
+            self.channels[name].block_size = self.block_sizes[name] = size
+            self.notes.append(f"device {name}: block size {size}, from step {path}'s answer")
+
+
+def _block_length(io: Io) -> int:
+    """The LOGICAL BLOCK LENGTH IN BYTES a READ CAPACITY answered, or 0."""
+    try:
+        fields = io.command.decode_response(io.data)
+    except Exception:
+        return 0
+    size = fields.get("logical_block_length_in_bytes") if isinstance(fields, dict) else None
+    return int(size) if isinstance(size, int) and size > 0 else 0

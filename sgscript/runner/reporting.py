@@ -26,6 +26,10 @@ class Reporter:
     def scenario_started(self, scenario: Scenario, plan: Plan) -> None:
         """The devices are open; steps are about to run."""
 
+    def device_opened(self, result: StepResult) -> None:
+        """What opening a device sent and cleared (path ``open.NAME``, kind ``open``), once per
+        device after ``scenario_started``: a preparation, not a step (no step count has it)."""
+
     def step_started(self, step: Step, path: str) -> None:
         """A step (or a parallel group) starts."""
 
@@ -41,6 +45,7 @@ class Reporter:
 
 _METHODS = (
     "scenario_started",
+    "device_opened",
     "step_started",
     "command_done",
     "step_finished",

@@ -237,6 +237,8 @@ class ScenarioResult:
     #: The command line that runs this scenario again exactly (``runner.reproduce``):
     #: ``sgscript run x.yaml --seed 123 -k '...' --device a=/dev/sg3``; "" when unknown.
     reproduce: str = ""
+    #: What opening each device sent and cleared (kind ``open``, path ``open.NAME``): not steps.
+    preparation: list[StepResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -257,6 +259,7 @@ class ScenarioResult:
             "message": self.message,
             "notes": list(self.notes),
             "reproduce": self.reproduce,
+            "preparation": [s.to_dict() for s in self.preparation],
             "steps": [s.to_dict() for s in self.steps],
         }
 

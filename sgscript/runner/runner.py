@@ -37,6 +37,8 @@ REAP_TIMEOUT = 10.0
 FINALLY_TIMEOUT = 30.0
 #: Longest the loop blocks without looking at Ctrl-C and sleeping steps.
 _TICK = 0.25
+#: Step kinds that reach a device (a lost device fails them as not run).
+_ON_DEVICE = frozenset({"command", "reset", "task"})
 
 
 def run_scenario(
@@ -177,6 +179,8 @@ class _Runner(_Devices):
         self.claims: list[Any] = []  # holders.BlockClaim: disks held O_EXCL for the run
         self.device_facts: dict[str, Any] = {}  # name -> Namespace, probed on first use
         self.reproduce = ""  # the command line that runs this scenario again
+        self.preparation: list[StepResult] = []  # what opening each device sent (open.NAME)
+        self.assumed: set[str] = set()  # devices whose block size awaits a READ CAPACITY
 
     # -- the whole run --------------------------------------------------------------
 
@@ -206,6 +210,8 @@ class _Runner(_Devices):
                 self._open_devices()
                 try:
                     self.report("scenario_started", self.scenario, plan)
+                    for prepared in self.preparation:
+                        self.report("device_opened", prepared)
                 except KeyboardInterrupt:
                     self.sigint = True
                 try:
@@ -228,6 +234,7 @@ class _Runner(_Devices):
 
     def _result(self, result: ScenarioResult, t0: float) -> ScenarioResult:
         result.devices = dict(self.targets)
+        result.preparation = list(self.preparation)
         result.steps = self._collect()
         result.duration = time.perf_counter() - t0
         result.interrupted = self.interrupted
@@ -352,7 +359,7 @@ class _Runner(_Devices):
     def _step(self, ps: PlannedStep) -> Iterator[float | None]:
         step = ps.step
         self.report("step_started", step, ps.path)
-        lost = self.lost.get(step.device or "") if step.kind in ("command", "reset") else None
+        lost = self.lost.get(step.device or "") if step.kind in _ON_DEVICE else None
         why = None
         try:
             why = None if lost is not None else self._not_applicable(step, step.device)
@@ -390,6 +397,8 @@ class _Runner(_Devices):
             )
         elif step.kind == "reset":
             self._reset(ps)
+        elif step.kind == "task":
+            self._task(ps)
         elif step.kind == "check":
             self._check_step(ps)
         else:
@@ -418,6 +427,8 @@ class _Runner(_Devices):
         if run.tallies and not run.error and not run.interrupted:
             run.judge_counts()
         run.save()
+        if self.assumed and run.device in self.assumed:
+            self.learn_block_size(run.device, run.last_io, run.path)
         run.last_io = None  # the Io points back at the run: let both go now
         result = run.result()
         if result.status == "failed" and run.messages and run.policy == "stop" and not run.ps.final:
@@ -610,6 +621,42 @@ class _Runner(_Devices):
             failed=1 if message else 0,
             duration=time.perf_counter() - started,
             command=f"reset {step.reset}",
+        )
+
+    def _task(self, ps: PlannedStep) -> None:
+        """``task:``: a task management function on the step's device (its I_T nexus).
+        ABORT TASK aims at the commands in flight of the step its ``of:`` names."""
+        step = ps.step
+        started = time.perf_counter()
+        channel = self.channels.get(step.device or "")
+        status, message = "passed", ""
+        aimed = {s.path for s in self.scenario.steps_beside(ps.path) if step.of in (s.name, s.path)}
+
+        def select(io: Io) -> bool:
+            run = getattr(io, "run", None)
+            return run is not None and run.path in aimed
+
+        try:
+            if channel is None:
+                raise UsageError(f"step {step.name!r} names no device")
+            message = channel.task(step.task or "", select if step.of is not None else None)
+        except Exception as exc:
+            status, message = "failed", f"task {step.task}: {_problem(exc)}"
+            cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+            if isinstance(cause, OSError) and cause.errno in _GONE_ERRNO:
+                status = "error"
+                self.device_error(step.device or "", f"task: {cause.strerror}", gone=True)
+        policy = step.on_failure or self.scenario.on_failure
+        if status == "failed" and policy == "stop" and not ps.final:
+            self.request_stop(f"step {ps.path} ({step.name}) failed")
+        self._record(
+            ps,
+            status,
+            message=message,
+            count=1,
+            failed=0 if status == "passed" else 1,
+            duration=time.perf_counter() - started,
+            command=f"task {step.task}",
         )
 
     def _record(

@@ -11,7 +11,9 @@ A step is **destructive** when what it sends can change the device:
   opcode takes none: data of unknown meaning;
 - a ``reset:`` step: a LUN reset aborts every initiator's commands and drops
   SPC-2 reservations; target, bus and host resets reach other logical units
-  and other disks on the same adapter (the system disk too).
+  and other disks on the same adapter (the system disk too);
+- a ``task:`` step: every task management function aborts commands (another
+  program's too, on a shared nexus), and the resets among them are ``reset:``'s.
 
 Against a **real** device (the sg driver; a plugin's transport unless its class
 says ``simulated = True``) destructive steps run only when the caller allows
@@ -98,6 +100,8 @@ def destructive_reason(
     catalog = catalog if catalog is not None else standard_catalog()
     if step.kind == "reset":
         return "resets the device (aborts every initiator's commands, drops reservations)"
+    if step.kind == "task":
+        return "is a task management function (it aborts commands; a reset drops reservations)"
     if step.kind != "command":
         return None
     if step.cdb is None:
@@ -146,7 +150,13 @@ def destructive_steps(plan: Plan) -> list[DestructiveStep]:
 
 def _entry(ps: PlannedStep, reason: str) -> DestructiveStep:
     step = ps.step
-    what = f"reset {step.reset}" if step.kind == "reset" else step.command or f"cdb {step.cdb}"
+    what = (
+        f"reset {step.reset}"
+        if step.kind == "reset"
+        else f"task {step.task}"
+        if step.kind == "task"
+        else step.command or f"cdb {step.cdb}"
+    )
     return DestructiveStep(ps.path, step.name, step.device or "", what, reason, step.mark)
 
 

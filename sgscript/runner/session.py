@@ -37,6 +37,7 @@ __all__ = [
     "plugin_manager",
     "shared_sim_problems",
     "target_problems",
+    "task_problems",
     "with_vars",
 ]
 
@@ -178,6 +179,28 @@ def target_problems(scenario: Any, plan: Any = None, pm: Any = None) -> list[str
         except ValueError as exc:
             text = str(exc)
             problems.append(text if text.startswith(where) else f"{where}devices.{name}: {text}")
+    return problems + task_problems(plan)
+
+
+def task_problems(plan: Any) -> list[str]:
+    """``task:`` steps their device's driver cannot send (ABORT TASK through the sg driver),
+    each as ``FILE:LINE:COL: step PATH: why``; plugin targets are asked at run time."""
+    from ..scsi.tmf import TaskFunction
+    from ..transport import target_scheme
+
+    problems = []
+    for ps in plan.steps():
+        step = ps.step
+        if step.kind != "task" or step.device not in plan.scenario.devices:
+            continue
+        if target_scheme(plan.device_target(step.device)[0]) != "sg":
+            continue
+        from ..transport.linux.sg import SG_TASKS, sg_refusal
+
+        function = TaskFunction(step.task)
+        if function not in SG_TASKS:
+            where = f"{step.mark}: " if step.mark is not None else ""
+            problems.append(f"{where}step {ps.path}: {sg_refusal(function)}")
     return problems
 
 

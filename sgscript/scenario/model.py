@@ -19,6 +19,7 @@ The YAML format (the contract; docs/format.md documents every key)::
     include: [devices.yaml]           # fragments merged first (devices, vars, defaults)
     devices:
       a: {target: "sim:lu0", initiator: host-a, queue_depth: 16, timeout: 30s,
+          unit_attention: clear,      # at open: TEST UNIT READY until GOOD (keep: send nothing)
           options: {blocks: 262144, medium_error: "100-199"}}
       b: "sim:lu0"                    # shorthand for {target: ...}
     vars: {lba: 0}
@@ -38,6 +39,8 @@ The YAML format (the contract; docs/format.md documents every key)::
         on_failure: continue          # this step's policy
       - {device: a, cdb: "12 00 00 00 24 00", data_in: 36}     # raw CDB escape hatch
       - {name: reset the LU, device: a, reset: lun}            # lun | target | bus | host
+      - {device: a, task: abort_task, of: a reads}   # a SAM-5 task management function;
+                                      # abort_task aims at a step beside it in a parallel:
       - {sleep: 100ms}
       - include: common-steps.yaml    # a step-list fragment, spliced in place
       - parallel:                     # branches run at the same time
@@ -69,6 +72,8 @@ __all__ = [
     "Scenario",
     "Step",
     "Value",
+    "every_step",
+    "steps_beside",
 ]
 
 #: Step kinds that only hold other steps. They are not steps in any count (``validate``'s,
@@ -105,6 +110,9 @@ class Device:
     timeout: float | None = None  # seconds; the default command timeout on this device
     options: dict[str, Any] = field(default_factory=dict)  # target options (sim geometry, faults)
     mark: Mark | None = None
+    #: What opening it does about a pending UNIT ATTENTION: ``clear`` it (TEST UNIT READY
+    #: until GOOD, then READ CAPACITY for the block size) or ``keep`` it (send nothing).
+    unit_attention: Literal["clear", "keep"] = "clear"
 
     def open_options(self) -> dict[str, Any]:
         """What a plugin's ``sgscript_open_target`` gets: ``options`` plus the
@@ -207,7 +215,11 @@ class Step:
 
     - ``command``: ``command`` (catalog name) and ``fields``, or ``cdb`` (raw hex) with
       ``data_in`` (bytes to read) or ``data`` (to write);
-    - ``reset``: ``reset`` is ``lun``, ``target``, ``bus`` or ``host``;
+    - ``reset``: ``reset`` is ``lun``, ``target``, ``bus`` or ``host`` (the Linux host's ioctl);
+    - ``task``: ``task`` is a SAM-5 task management function (``TaskFunction`` values:
+      ``abort_task``, ``abort_task_set``, ``clear_task_set``, ``lun_reset``,
+      ``it_nexus_reset``, ``target_reset``); ABORT TASK aims at the commands in flight
+      of the step ``of`` names (``steps_beside``);
     - ``sleep``: ``sleep`` seconds;
     - ``parallel``: ``branches``, each a tuple of steps run in order, all branches at once;
     - ``check``: ``check``, a condition over the variables that must hold (nothing is sent);
@@ -218,7 +230,7 @@ class Step:
     time whether the step applies; one that does not is NOT APPLICABLE.
     """
 
-    kind: Literal["command", "reset", "sleep", "parallel", "group", "check"]
+    kind: Literal["command", "reset", "task", "sleep", "parallel", "group", "check"]
     name: str
     device: str | None = None
     command: str | None = None
@@ -234,6 +246,8 @@ class Step:
     optional: bool = False
     on_failure: Policy | None = None  # None: the scenario's policy
     reset: str | None = None
+    task: str | None = None  # a task management function (``TaskFunction`` value)
+    of: str | None = None  # ABORT TASK: the name or path of the step whose commands it aborts
     sleep: float | None = None
     branches: tuple[tuple[Step, ...], ...] = ()
     body: tuple[Step, ...] = ()  # a group's steps
@@ -315,3 +329,41 @@ class Scenario:
     def count_steps(self) -> int:
         """The steps a run reports, ``finally:`` included; a container is not one (its steps are)."""
         return sum(step.kind not in CONTAINERS for step in self.all_steps())
+
+    def steps_beside(self, path: str) -> list[Step]:
+        """The command steps that run at the same time as step ``path``: see ``steps_beside``."""
+        return steps_beside((*self.steps, *self.finally_steps), path)
+
+
+def steps_beside(steps: tuple[Step, ...], path: str) -> list[Step]:
+    """The command steps in the other branches of every ``parallel:`` that holds step
+    ``path`` (what may have commands in flight while it runs), in file order."""
+    out: list[Step] = []
+
+    def inside(items: tuple[Step, ...]) -> bool:
+        for step in items:
+            if step.path == path:
+                return True
+            if step.kind == "parallel":
+                for i, branch in enumerate(step.branches):
+                    if inside(branch):
+                        for j, other in enumerate(step.branches):
+                            if j != i:
+                                out.extend(s for s in every_step(other) if s.kind == "command")
+                        return True
+            elif any(inside(children) for children in step.children()):
+                return True
+        return False
+
+    inside(steps)
+    return out
+
+
+def every_step(steps: tuple[Step, ...]) -> list[Step]:
+    """``steps`` and every step they hold, in file order."""
+    out: list[Step] = []
+    for step in steps:
+        out.append(step)
+        for children in step.children():
+            out.extend(every_step(children))
+    return out

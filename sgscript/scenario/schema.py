@@ -82,6 +82,7 @@ EXPECTED: dict[str, str] = {
             "step",
             "command_step",
             "reset_step",
+            "task_step",
             "sleep_step",
             "include_step",
             "parallel_step",
@@ -94,7 +95,9 @@ EXPECTED: dict[str, str] = {
 
 #: Messages for "exactly one of these keys" rules (``oneOf`` of ``required``).
 ONE_OF_KEYS: dict[str, str] = {
-    "command_step": "a step needs one of command, cdb, reset, sleep, include, parallel, group or check",
+    "command_step": (
+        "a step needs one of command, cdb, reset, task, sleep, include, parallel, group or check"
+    ),
     "data_source": "data needs one of pattern, file or hex (or the parameter list by field)",
     "data_check": "a data check needs one of pattern, hex, sha256 or file",
 }

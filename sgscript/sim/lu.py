@@ -255,6 +255,11 @@ class LogicalUnit:
     def d_sense(self) -> bool:
         return bool(self.state.get("d_sense", self.config.descriptor_sense))
 
+    @property
+    def tas(self) -> bool:
+        """The Control mode page's TAS: commands aborted by another nexus end TASK ABORTED."""
+        return bool(self.state.get("tas", False))
+
     def _accept(self, cdb: bytes) -> tuple[type[Command], Handler, bool, bool]:
         """What a CDB is and who answers it, or the CHECK CONDITION that refuses it."""
         cls = self.catalog.identify(cdb) if cdb else None

@@ -6,7 +6,7 @@ Four pages, each with default, changeable, current and saved values:
 |---|---|---|---|
 | 01h read-write error recovery | AWRE, ARRE, 11 read / 11 write retries | AWRE ARRE TB PER DTE DCR, retry counts, recovery time limit | none (no real medium) |
 | 08h caching | WCE=1 | WCE RCD DRA | none beyond MODE SENSE (the cache is write-through underneath) |
-| 0Ah control | D_SENSE from ``descriptor_sense``, QAM 1 | D_SENSE SWP GLTSD | D_SENSE picks the sense format; SWP write-protects the medium |
+| 0Ah control | D_SENSE from ``descriptor_sense``, QAM 1, TST 000b | D_SENSE SWP GLTSD TAS | D_SENSE picks the sense format; SWP write-protects the medium; TAS: commands another nexus's task management aborts end TASK ABORTED (``sim/tasks.py``) |
 | 1Ch informational exceptions | DEXCPT=1 | PERF EWASC DEXCPT TEST LOGERR MRIE, interval timer, report count | TEST=1 with MRIE 6 and DEXCPT=0: REQUEST SENSE reports 5Dh/FFh |
 
 Every page is savable (PS=1).  MODE SELECT checks the whole list before it
@@ -50,7 +50,7 @@ CHANGEABLE: dict[Key, tuple[str, ...]] = {
     (0x01, 0): ("awre", "arre", "tb", "per", "dte", "dcr", "read_retry_count",
                 "write_retry_count", "recovery_time_limit"),
     (0x08, 0): ("wce", "rcd", "dra"),
-    (0x0A, 0): ("d_sense", "swp", "gltsd"),
+    (0x0A, 0): ("d_sense", "swp", "gltsd", "tas"),
     (0x1C, 0): ("perf", "ewasc", "dexcpt", "test", "logerr", "mrie", "interval_timer",
                 "report_count"),
 }  # fmt: skip
@@ -108,6 +108,7 @@ def _apply(lu: LogicalUnit, state: ModeState) -> None:
     control = state.current[(0x0A, 0)]
     lu.state["d_sense"] = bool(_field(control, (0x0A, 0), "d_sense"))
     lu.write_protect = lu.config.write_protect or bool(_field(control, (0x0A, 0), "swp"))
+    lu.state["tas"] = bool(_field(control, (0x0A, 0), "tas"))
     ie = MODE_PAGES[(0x1C, 0)][1].decode(state.current[(0x1C, 0)])
     lu.state["ie_test"] = bool(ie["test"] and ie["mrie"] == 6 and not ie["dexcpt"])
     lu.state["wce"] = bool(_field(state.current[(0x08, 0)], (0x08, 0), "wce"))

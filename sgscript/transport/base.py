@@ -5,7 +5,9 @@ reactor hands it ``Io`` objects, waits on its file descriptors, and asks it to
 ``reap`` what completed.  Everything about one command — what was sent, what
 came back, how long it took, how it was judged — lives on its ``Io``; its
 ``completion`` says it in no driver's vocabulary (status, sense, data,
-residual, and an ``Outcome``: ok, timeout, transport, host or driver error).
+residual, and an ``Outcome``: ok, timeout, aborted, transport, host or driver error).
+A command that did not end with the device's answer says how it ended instead
+(``Io.ended``: who aborted it, or why nothing came back), in the transport's words.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from ..scsi.errors import (
     CommandTimeout,
     DriverError,
     HostError,
+    TaskAborted,
     TaskFailed,
     TransportError,
     UsageError,
     classify,
 )
+from ..scsi.tmf import TaskFunction
 
 if TYPE_CHECKING:
     from ..scsi.sense import Sense
@@ -37,6 +41,7 @@ __all__ = [
     "Io",
     "Outcome",
     "ResetKind",
+    "TaskFunction",
     "Transport",
     "TransportOutcome",
     "UnsupportedOptions",
@@ -48,6 +53,7 @@ class Outcome(enum.Enum):
 
     OK = "ok"  # the device answered: its status and sense say how
     TIMEOUT = "timeout"  # no answer in time
+    ABORTED = "aborted"  # a task management function of this I_T nexus ended it: no status
     TRANSPORT_ERROR = "transport_error"  # a system call failed: it may never have been sent
     HOST_ERROR = "host_error"  # the host adapter (or the target's port) ended it
     DRIVER_ERROR = "driver_error"  # the host's driver reported a failure
@@ -132,6 +138,7 @@ class Io:
         "done",
         "driver_status",
         "dxfer_len",
+        "ended",
         "error",
         "failure",
         "host_status",
@@ -183,6 +190,9 @@ class Io:
         self.device_duration: float | None = None
         self.os_error: OSError | None = None
         self.timed_out = False
+        #: How a command that did not end with the device's answer was ended, in the
+        #: transport's words ("the simulator aborted it ..."); "" when it answered.
+        self.ended = ""
         self.done = False
         self.failure: TaskFailed | None = None
         self.error: BaseException | None = None
@@ -313,7 +323,10 @@ class Io:
         outcome = told.outcome if told is not None else Outcome.OK
         if self.timed_out or outcome is Outcome.TIMEOUT:
             host = told.detail if told is not None and outcome is not Outcome.DRIVER_ERROR else ""
-            return CommandTimeout, "timed out" + (f" (host {host})" if host else "")
+            words = f"timed out after {self.timeout:g} s" + (f" (host {host})" if host else "")
+            return CommandTimeout, words + (f"; {self.ended}" if self.ended else "")
+        if told is not None and outcome is Outcome.ABORTED:
+            return TaskAborted, self.ended or f"aborted ({told.detail}): no status"
         if told is not None and outcome is Outcome.HOST_ERROR:
             code = f" ({told.code})" if told.code else ""
             return HostError, f"host error {told.detail}{code}"
@@ -400,6 +413,20 @@ class Transport(ABC):
     def reset(self, kind: ResetKind) -> None:
         raise TaskFailed(None, f"{self.target}: {kind.name.lower()} reset is not supported")
 
+    #: The task management functions ``task_management`` performs (none by default).
+    task_functions: frozenset[TaskFunction] = frozenset()
+
+    def task_management(
+        self, function: TaskFunction, select: Callable[[Io], bool] | None = None
+    ) -> str:
+        """Perform ``function`` on this I_T nexus to its logical unit; return what it did,
+        in words for the step's record.
+
+        ``select`` picks the commands ABORT TASK aims at among this nexus's in flight.
+        A transport that cannot raises ``TaskFailed`` saying so.
+        """
+        raise TaskFailed(None, f"{self.target}: {function.title} is not supported by this target")
+
     def configure(self, options: Mapping[str, Any]) -> None:
         """Change options of an open transport (a simulated unit's faults, mid-run).
 
@@ -409,8 +436,13 @@ class Transport(ABC):
             f"{self.target}: this target takes no options ({', '.join(sorted(options))})"
         )
 
-    def abandon(self, io: Io) -> None:  # noqa: B027 - nothing to drop by default
-        """Stop waiting for ``io``: its completion, if it ever comes, is dropped."""
+    def abandon(self, io: Io) -> str | None:
+        """Stop waiting for ``io``: its completion, if it ever comes, is dropped.
+
+        Returns how the command was ended, in words for its record (``Io.ended``:
+        "the simulator aborted it"), or None when the transport cannot say.
+        """
+        return None
 
     @abstractmethod
     def close(self) -> None:

@@ -15,10 +15,17 @@ nexus's completion path): they only queue an action and signal the descriptor;
 the reactor's next ``reap`` applies it, so the queues are touched by the
 reactor's thread alone.
 
-- A reset ends this nexus's held commands with DID_RESET (as the kernel reports
-  the commands its reset aborted) and queues the reset's UNIT ATTENTION for every
-  nexus; other nexuses' held commands are aborted silently (SAM-5 with TAS=0):
-  they never complete, and their reactor times them out.
+- A reset (``reset:``, the Linux host's ioctl) ends this nexus's held commands with
+  DID_RESET (as the kernel reports the commands its reset aborted) and queues the
+  reset's UNIT ATTENTION for every nexus.
+- A task management function (``task:``, ``task_management``) aborts what
+  ``sim/tasks.py``'s table says: this nexus's commands end with no status (outcome
+  ``aborted``: SAM-5 answers the function, not the commands).
+- Either way, another nexus's aborted commands end TASK ABORTED when the unit's
+  Control mode page has TAS=1; with TAS=0 (the default) they are aborted silently:
+  they never complete, their reactor times them out, and the record says so.
+- A command the reactor gives up on (its timeout passed: a latency longer than it,
+  ``hang``) is aborted by the simulator; its record says which.
 - ``gone_after=N``: once the device is gone, submissions fail with ENODEV
   (``TransportError``) and every held command ends with DID_NO_CONNECT
   (``HostError``); answers already delivered stand.
@@ -42,7 +49,8 @@ from ..scsi.status import ScsiStatus
 from ..sim.core import C
 from ..sim.lu import Handler
 from ..sim.target import get_target, option_int, target_options
-from .base import Io, ResetKind, Transport
+from ..sim.tasks import RULES, after
+from .base import Io, Outcome, ResetKind, TaskFunction, Transport, TransportOutcome
 from .linux.codes import HostStatus, set_host_status
 from .waker import Waker
 
@@ -56,7 +64,10 @@ _RESET_UA = {
 }
 #: Statuses a device returns without taking the command into its task set.
 _REFUSED = frozenset({ScsiStatus.BUSY, ScsiStatus.TASK_SET_FULL})
-_LOST, _RESET, _DROP = 1, 2, 3  # queued actions, applied by the reactor's next reap
+# Queued actions, applied by the reactor's next reap: the device went away, a reset ended
+# this nexus's commands (DID_RESET), another nexus aborted them silently (TAS=0) or with
+# TASK ABORTED (TAS=1), this nexus's task management aborted them (no status).
+_LOST, _RESET, _DROP, _TASK_ABORTED, _ABORTED = 1, 2, 3, 4, 5
 _ENODEV = os.strerror(errno.ENODEV)
 
 
@@ -100,8 +111,10 @@ class SimTransport(Transport):
         self._ready: list[Io] = []
         self._timed: list[tuple[float, int, Io]] = []  # (due, tag, io), a heap
         self._hung: dict[int, Io] = {}
-        self._dropped: dict[int, Io] = {}  # aborted by another nexus's reset: never complete
-        self._actions: deque[tuple[int, int]] = deque()  # (kind, last tag it applies to)
+        #: Aborted by another nexus with TAS=0: they never complete (tag -> (io, by what)).
+        self._dropped: dict[int, tuple[Io, str]] = {}
+        #: (kind, the last tag it applies to or the tags it names, by what)
+        self._actions: deque[tuple[int, int | frozenset[int], str]] = deque()
         self._tag = 0
         self._in_flight = 0
         self._closed = False
@@ -206,20 +219,34 @@ class SimTransport(Transport):
         self._in_flight -= len(done)
         return done
 
-    def abandon(self, io: Io) -> None:
+    def abandon(self, io: Io) -> str | None:
         tag = io.tag
-        if self._hung.pop(tag, None) is not None or self._dropped.pop(tag, None) is not None:
+        if io.buffer is not None:
+            io.resid = io.dxfer_len  # answered at submission, but nothing ever came back
+        if self._hung.pop(tag, None) is not None:
             self._in_flight -= 1
-            return
+            return "the simulator aborted it: the unit holds it for ever (hang)"
+        dropped = self._dropped.pop(tag, None)
+        if dropped is not None:
+            self._in_flight -= 1
+            return (
+                f"the simulated unit had aborted it ({dropped[1]}) without a status,"
+                " as SAM-5 has it with TAS=0"
+            )
         for i, entry in enumerate(self._timed):
             if entry[2] is io:
                 self._timed.pop(i)
                 heapq.heapify(self._timed)
                 self._in_flight -= 1
-                return
+                return (
+                    f"the simulator aborted it: its latency ({io.device_duration or 0:g} s)"
+                    " outlasted its timeout"
+                )
         if io in self._ready:  # answered but not reaped before its deadline
             self._ready.remove(io)
             self._in_flight -= 1
+            return "the simulator dropped its answer: not read before the deadline"
+        return None
 
     # -- what the logical unit and the faults ask of this nexus --------------------
 
@@ -235,33 +262,43 @@ class SimTransport(Transport):
         """The device went away: every held command ends DID_NO_CONNECT (at the next reap)."""
         self._queue(_LOST)
 
-    def _queue(self, kind: int) -> None:
+    def _queue(self, kind: int, which: int | frozenset[int] | None = None, by: str = "") -> None:
         if self._closed:
             return
-        self._actions.append((kind, self._tag))
+        self._actions.append((kind, self._tag if which is None else which, by))
         self._waker.wake()
 
+    def _held_tags(self, select: Any = None) -> frozenset[int]:
+        """The tags of this nexus's held commands (those ``select`` picks, when given)."""
+        held = [io for *_, io in list(self._timed)] + list(self._hung.values())
+        return frozenset(io.tag for io in held if select is None or select(io))
+
     def _settle(self) -> None:
-        """Apply queued resets and losses to the held commands (the reactor's thread only)."""
+        """Apply queued resets, aborts and losses to the held commands (the reactor's thread only)."""
         actions = self._actions
         while actions:
-            kind, upto = actions.popleft()
+            kind, which, by = actions.popleft()
             if kind == _LOST:
                 victims = [io for *_, io in self._timed]
-                victims += [*self._hung.values(), *self._dropped.values()]
+                victims += [*self._hung.values(), *(io for io, _ in self._dropped.values())]
                 self._timed, self._hung, self._dropped = [], {}, {}
             else:
-                victims = [io for *_, io in self._timed if io.tag <= upto]
-                victims += [io for tag, io in self._hung.items() if tag <= upto]
-                self._timed = [e for e in self._timed if e[1] > upto]
+                hit = which.__contains__ if isinstance(which, frozenset) else which.__ge__
+                victims = [io for *_, io in self._timed if hit(io.tag)]
+                victims += [io for tag, io in self._hung.items() if hit(tag)]
+                self._timed = [e for e in self._timed if not hit(e[1])]
                 heapq.heapify(self._timed)
-                self._hung = {t: io for t, io in self._hung.items() if t > upto}
+                self._hung = {t: io for t, io in self._hung.items() if not hit(t)}
             if kind == _DROP:
-                self._dropped.update((io.tag, io) for io in victims)
+                self._dropped.update((io.tag, (io, by)) for io in victims)
                 continue
-            status = HostStatus.DID_NO_CONNECT if kind == _LOST else HostStatus.DID_RESET
             for io in victims:
-                set_host_status(io, status)
+                if kind in (_LOST, _RESET):
+                    set_host_status(
+                        io, HostStatus.DID_NO_CONNECT if kind == _LOST else HostStatus.DID_RESET
+                    )
+                else:
+                    _aborted(io, kind, by)
                 io.device_duration = None
             self._ready.extend(victims)
 
@@ -271,11 +308,54 @@ class SimTransport(Transport):
             return
         condition = _RESET_UA[kind]
         luns = [self.lu] if kind is ResetKind.DEVICE else list(self.sim_target.luns.values())
+        by = f"{kind.name.lower()} reset from nexus {self.nexus}"
         for lu in luns:
             lu.reset(condition)
             for port in list(lu.faults.ports):
                 if isinstance(port, SimTransport):
-                    port._queue(_RESET if port.nexus == self.nexus else _DROP)
+                    own = port.nexus == self.nexus
+                    port._queue(_RESET if own else _TASK_ABORTED if lu.tas else _DROP, None, by)
+
+    #: Every function of ``sim/tasks.py``'s table.
+    task_functions = frozenset(TaskFunction)
+
+    def task_management(self, function: TaskFunction, select: Any = None) -> str:
+        """``function`` as SAM-5 has the unit perform it (``sim/tasks.py``): its commands are
+        aborted at the next reap, its unit attentions and resets take effect now."""
+        rule = RULES[function]
+        luns = [self.lu] if rule.lus == "this" else list(self.sim_target.luns.values())
+        title = function.title
+        mine = others = 0
+        tas = False
+        for lu in luns:
+            hit: set[str] = set()
+            for port in list(lu.faults.ports):
+                if not isinstance(port, SimTransport):
+                    continue
+                own = port.nexus == self.nexus
+                if not own and rule.nexuses == "own":
+                    continue
+                if rule.named and (not own or select is None):
+                    continue
+                tags = port._held_tags(select if rule.named else None)
+                if not tags:
+                    continue
+                if own:
+                    port._queue(_ABORTED, tags, f"{title} from this nexus")
+                    mine += len(tags)
+                else:
+                    tas = tas or lu.tas
+                    port._queue(
+                        _TASK_ABORTED if lu.tas else _DROP, tags, f"{title} from nexus {self.nexus}"
+                    )
+                    others += len(tags)
+                    hit.add(port.nexus)
+            after(lu, rule, self.nexus, hit)
+        words = f"{title}: {_commands(mine)} of this nexus aborted"
+        if others:
+            ended = "TASK ABORTED status, TAS=1" if tas else "no status, TAS=0"
+            words += f", {_commands(others)} of other nexuses ({ended})"
+        return words
 
     def close(self) -> None:
         if not self._closed:
@@ -285,3 +365,21 @@ class SimTransport(Transport):
 
     def __repr__(self) -> str:
         return f"<SimTransport {self.target} nexus={self.nexus!r} in_flight={self._in_flight}>"
+
+
+def _commands(n: int) -> str:
+    return f"{n} command{'s' if n != 1 else ''}"
+
+
+def _aborted(io: Io, kind: int, by: str) -> None:
+    """End an answered-but-held command as aborted: no data, no sense, and the status
+    SAM-5 gives it (none for the nexus that asked, TASK ABORTED for another with TAS=1)."""
+    io.sense_raw = b""
+    io.resid = io.dxfer_len if io.buffer is not None else 0
+    if kind == _TASK_ABORTED:
+        io.status = ScsiStatus.TASK_ABORTED
+        io.ended = f"the simulated unit aborted it ({by}) with TASK ABORTED status (TAS=1)"
+        return
+    io.status = ScsiStatus.GOOD
+    io.transport_outcome = TransportOutcome(Outcome.ABORTED, by)
+    io.ended = f"aborted by {by}: no status (SAM-5 answers the function, not the command)"

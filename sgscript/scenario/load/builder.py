@@ -15,12 +15,15 @@ from typing import Any, Literal
 from ...grammar import abbreviated as _short
 from ...limits import MAX_QUEUE_DEPTH, MAX_REPEAT
 from ...scsi.catalog import Catalog, standard_catalog
-from ..model import Count, Device, Mark, Scenario, Step
+from ...scsi.tmf import TaskFunction
+from ..model import Count, Device, Mark, Scenario, Step, every_step, steps_beside
 from .doc import Doc, _Problems
 from .includes import _At, _Includes
 from .values import BUILTIN_VARS, _Values
 
 __all__: list[str] = []
+
+_FUNCTIONS = frozenset(f.value for f in TaskFunction)
 
 
 class _Builder(_Includes, _Values):
@@ -44,6 +47,7 @@ class _Builder(_Includes, _Values):
         self.devices: dict[str, Device] = {}
         self.defaults: dict[str, Any] = {}
         self.hidden: set[str] = set()  # saved by sibling parallel branches: not in scope
+        self.aims: list[tuple[str, _At]] = []  # ABORT TASK steps' of:, checked once all is built
 
     # -- the scenario -----------------------------------------------------
 
@@ -67,6 +71,7 @@ class _Builder(_Includes, _Values):
         final = self.steps(
             self.expand(data.get("finally"), doc, ("finally",), stack), "finally.", scope
         )
+        self.check_aims((*steps, *final))
         policy = data.get("on_failure", "stop")
         title, description = data.get("name"), data.get("description")
         meta = self.meta(_At(data, doc, (), stack), set(variables) | set(BUILTIN_VARS))
@@ -118,6 +123,7 @@ class _Builder(_Includes, _Values):
             timeout=timeout,
             options=dict(options) if isinstance(options, dict) else {},
             mark=mark,
+            unit_attention="keep" if value.get("unit_attention") == "keep" else "clear",
         )
 
     def check_defaults(self, defaults: Mapping[str, _At], scope: set[str]) -> None:
@@ -183,6 +189,8 @@ class _Builder(_Includes, _Values):
                 path=spath,
                 **meta,
             )
+        if "task" in data:
+            return self.task_step(at, spath, name, mark, meta)
         if "sleep" in data:
             seconds = self.duration(_At(data["sleep"], at.doc, (*at.path, "sleep")))
             return Step(
@@ -195,6 +203,81 @@ class _Builder(_Includes, _Values):
             )
         step = self.command_step(at, spath, scope, name, mark)
         return None if step is None else replace(step, **meta)
+
+    def task_step(
+        self, at: _At, spath: str, name: str | None, mark: Mark, meta: Mapping[str, Any]
+    ) -> Step:
+        """``task: FUNCTION``: a task management function on the step's device; ABORT TASK
+        names the step beside it whose commands it aborts (``of:``, checked in ``check_aims``)."""
+        data, doc, path = at.value, at.doc, at.path
+        device = self.step_device(at)
+        function = data["task"] if isinstance(data["task"], str) else "lun_reset"
+        of = data.get("of") if isinstance(data.get("of"), str) else None
+        if function == "abort_task" and "of" not in data:
+            self.problems.at(
+                doc,
+                (*path, "task"),
+                "abort_task needs of: the step beside it (in another parallel: branch) whose"
+                " commands in flight it aborts (abort_task_set aborts all of this nexus's)",
+            )
+        elif function != "abort_task" and "of" in data:
+            self.problems.at(
+                doc,
+                (*path, "of"),
+                f"of is for abort_task; {function} reaches every command it concerns",
+                key=True,
+            )
+        elif of is not None:
+            self.aims.append((spath, _At(of, doc, (*path, "of"), at.stack)))
+        title = TaskFunction(function).title if function in _FUNCTIONS else function
+        return Step(
+            "task",
+            name or f"{title} on {device or '?'}",
+            device=device,
+            task=function,
+            of=of,
+            on_failure=self.policy(data),
+            mark=mark,
+            path=spath,
+            **meta,
+        )
+
+    def check_aims(self, steps: tuple[Step, ...]) -> None:
+        """Each ``of:`` names one command step that runs beside its ABORT TASK, on its device."""
+        by_path = {s.path: s for s in every_step(steps)}
+        for spath, at in self.aims:
+            task = by_path.get(spath)
+            if task is None:
+                continue
+            beside = steps_beside(steps, spath)
+            found = [s for s in beside if at.value in (s.name, s.path)]
+            if not found:
+                there = [s for s in every_step(steps) if at.value in (s.name, s.path)]
+                if there:
+                    why = (
+                        f"step {there[0].path} ({there[0].name}) does not run beside it:"
+                        " ABORT TASK aims at commands in flight, of a command step in another"
+                        " branch of a parallel: that holds it"
+                    )
+                else:
+                    names = [s.name for s in beside]
+                    near = difflib.get_close_matches(at.value, names, n=1)
+                    why = f"no step named {at.value!r}" + (
+                        f" (did you mean {near[0]!r}?)" if near else ""
+                    )
+                self.problems.at(at.doc, at.path, why)
+            elif len(found) > 1:
+                paths = ", ".join(s.path for s in found)
+                self.problems.at(
+                    at.doc, at.path, f"{at.value!r} names steps {paths}: give one's path"
+                )
+            elif found[0].device != task.device:
+                self.problems.at(
+                    at.doc,
+                    at.path,
+                    f"step {found[0].path} runs on device {found[0].device}, this ABORT TASK"
+                    f" on {task.device}: it reaches only its own I_T nexus's commands",
+                )
 
     def meta(self, at: _At, scope: set[str]) -> dict[str, Any]:
         """What every step (and the scenario) may carry: ``when``, ``requires``, ``id``, ``refs``."""

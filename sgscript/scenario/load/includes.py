@@ -176,11 +176,11 @@ class _Includes:
 
 
 def _is_include(item: Any) -> bool:
-    """An ``include:`` step (the schema's order: group, parallel, reset, sleep win over include)."""
+    """An ``include:`` step (the schema's order: group, parallel, reset, task, sleep win over include)."""
     return (
         isinstance(item, dict)
         and "include" in item
-        and not {"parallel", "group", "check", "reset", "sleep"} & set(item)
+        and not {"parallel", "group", "check", "reset", "task", "sleep"} & set(item)
     )
 
 

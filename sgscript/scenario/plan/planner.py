@@ -496,6 +496,9 @@ class Plan:
             }
             if step.kind == "reset":
                 rows: Iterable[PreviewRow] = [PreviewRow(**base, command=f"reset {step.reset}")]
+            elif step.kind == "task":
+                aim = f" of {step.of}" if step.of is not None else ""
+                rows = [PreviewRow(**base, command=f"task {step.task}{aim}")]
             elif step.kind == "sleep":
                 rows = [PreviewRow(**base, command=f"sleep {step.sleep:g}s")]
             elif step.kind == "parallel":

@@ -21,6 +21,13 @@ the disk's block device ``O_RDONLY | O_EXCL`` for the run
 sg node itself would shut out other initiators' tools and other sgscript
 devices bound to the same node (a second nexus), so it is not used.
 
+Task management: the driver offers user space only ``SG_SCSI_RESET`` (a reset of
+the logical unit, target, bus or host, done by the host's driver: on SAS, FC and
+iSCSI a LOGICAL UNIT RESET or a target reset sent for us).  ABORT TASK, ABORT TASK
+SET, CLEAR TASK SET and I_T NEXUS RESET cannot be asked for from user space (the
+kernel's error handler sends aborts itself, for commands that time out), so
+``task_functions`` lists the two resets and a plan asking for more is refused.
+
 Opening checks what the path is first: a block device (``/dev/sda``) is
 refused with the name of its sg node, any other character device or file is
 refused as not sg; every descriptor opened is closed again when opening fails.
@@ -40,11 +47,11 @@ from typing import Any
 from ...grammar import size_text
 from ...scsi.cdb import Direction
 from ...scsi.errors import TaskFailed, TransportError, UsageError
-from ..base import Io, ResetKind, Transport
+from ..base import Io, Outcome, ResetKind, TaskFunction, Transport
 from .codes import set_host_status
 from .holders import SG_MAJOR, HostPaths, block_name_of_node, sg_of_block
 
-__all__ = ["SG_MAX_QUEUE", "SgTransport", "sg_version"]
+__all__ = ["SG_MAX_QUEUE", "SG_TASKS", "SgTransport", "sg_refusal", "sg_version"]
 
 # <scsi/sg.h>
 SG_DXFER_NONE = -1
@@ -69,6 +76,16 @@ _TIMEOUT_MAX_MS = 0x7FFFFFFF
 _SYNC_MAX_BYTES = 1 << 20
 #: write() errnos that mean "no room now" while this descriptor has commands in flight.
 _FULL = frozenset({errno.EDOM, errno.EAGAIN, errno.ENOMEM})
+#: The task management functions SG_SCSI_RESET reaches, and the reset it asks for.
+SG_TASKS = {
+    TaskFunction.LOGICAL_UNIT_RESET: ResetKind.DEVICE,
+    TaskFunction.TARGET_RESET: ResetKind.TARGET,
+}
+#: How a command the kernel reports timed out (DID_TIME_OUT, DRIVER_TIMEOUT) was ended.
+_KERNEL_ENDED = (
+    "the kernel's SCSI error handler ended it at its timeout (an abort by the host's driver,"
+    " escalating to resets when that fails)"
+)
 
 
 class SgIoHdr(ctypes.Structure):
@@ -178,6 +195,9 @@ class _Pending:
         io.status = hdr.status
         if hdr.host_status or hdr.driver_status:
             set_host_status(io, hdr.host_status, hdr.driver_status)
+            told = io.transport_outcome
+            if told is not None and told.outcome is Outcome.TIMEOUT:
+                io.ended = _KERNEL_ENDED
         io.resid = hdr.resid
         io.info = hdr.info
         io.device_duration = hdr.duration / 1000.0
@@ -420,10 +440,15 @@ class SgTransport(Transport):
         io.complete(now)
         return True
 
-    def abandon(self, io: Io) -> None:
+    def abandon(self, io: Io) -> str | None:
         # The driver will still complete it; its read() is then discarded.
         if io.tag and any(io.tag in table for table in self._pending.values()):
             self._zombies.add(io.tag)
+            return (
+                f"the kernel had not returned it {self.timeout_grace:g} s past its timeout;"
+                " sgscript stopped waiting (the sg driver still holds it and its answer is dropped)"
+            )
+        return None
 
     def reset(self, kind: ResetKind) -> None:
         value = ctypes.c_int(int(kind) | (SG_SCSI_RESET_NO_ESCALATE if kind else 0))
@@ -431,6 +456,17 @@ class SgTransport(Transport):
             fcntl.ioctl(self._fds[0], SG_SCSI_RESET, value)
         except OSError as exc:
             raise TaskFailed(None, f"{self.path}: {kind.name.lower()} reset failed: {exc}") from exc
+
+    task_functions = frozenset(SG_TASKS)
+
+    def task_management(self, function: TaskFunction, select: Any = None) -> str:
+        """LOGICAL UNIT RESET and TARGET RESET through SG_SCSI_RESET (``SG_TASKS``); the
+        rest cannot be asked for from user space."""
+        kind = SG_TASKS.get(function)
+        if kind is None:
+            raise TaskFailed(None, sg_refusal(function))
+        self.reset(kind)
+        return f"{function.title}: SG_SCSI_RESET_{kind.name} (performed by the host's driver)"
 
     def waiting(self) -> int:
         """Completions the driver holds ready for read() on all descriptors."""
@@ -447,3 +483,13 @@ class SgTransport(Transport):
                 os.close(fd)
         self._fds = []
         self._pending = {}
+
+
+def sg_refusal(function: TaskFunction) -> str:
+    """Why the sg driver cannot send ``function``, in one line."""
+    offered = " or ".join(f.value for f in SG_TASKS)
+    return (
+        f"{function.title} cannot be sent through the Linux sg driver: user space gets only"
+        f" SG_SCSI_RESET (logical unit, target, bus or host reset); use task: {offered},"
+        " or a sim: target"
+    )
