@@ -123,3 +123,32 @@ def test_bad_tables_are_found_when_loading(tmp_path: Path, table: str, message: 
     with pytest.raises(SpecError) as info:
         load_scenario(str(path))
     assert message in str(info.value)
+
+
+def test_the_run_sets_a_policy_under_the_specs_own_and_reproduce_repeats_it(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        'sgscript: 1\ndevices: {a: "sim:lu_cli?busy_every=2"}\n'
+        "steps:\n  - {command: TestUnitReady, repeat: 6}\n"
+        "  - {command: TestUnitReady, repeat: 6, on_error: {busy: fail}}\n"
+    )
+
+    def sgscript(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sgscript", "run", str(spec), "--seed", "4", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    out = sgscript("--on-error", "busy=retry 2 every 1ms")
+    assert out.returncode == 1, out.stdout  # step 2's own table says fail
+    assert "6 busy retried" in out.stdout
+    assert "--on-error 'busy=retry 2 every 0.001s'" in out.stdout  # on the reproduce line
+    bad = sgscript("--on-error", "bussy=ignore")
+    assert bad.returncode == 2 and "unknown event 'bussy'" in bad.stderr

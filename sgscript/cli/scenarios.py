@@ -60,6 +60,23 @@ def _size(text: str) -> int:
     return value
 
 
+def _on_error(text: str) -> tuple[str, Any]:
+    """``--on-error EVENT=ACTION``, checked as a spec's ``on_error:`` entry is."""
+    from ..scenario.load.values import parse_error_action
+    from ..scenario.model import ERROR_EVENTS
+
+    event, _, action = text.partition("=")
+    event = event.strip()
+    if event not in ERROR_EVENTS:
+        raise argparse.ArgumentTypeError(
+            f"unknown event {event!r} (one of {', '.join(ERROR_EVENTS)})"
+        )
+    try:
+        return event, parse_error_action(action)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_input_options(p: argparse.ArgumentParser) -> None:
     """``--data-dir`` and ``--max-transfer``: where spec files may be, how much one command moves."""
     from ..limits import MAX_TRANSFER
@@ -98,6 +115,16 @@ def _configure_spec_args(p: argparse.ArgumentParser, *, many: bool = True) -> No
         "-k", dest="select", metavar="EXPR", help="only scenarios/steps whose name matches"
     )
     _add_input_options(p)
+    p.add_argument(
+        "--on-error",
+        dest="on_error",
+        action="append",
+        default=[],
+        type=_on_error,
+        metavar="EVENT=ACTION",
+        help="the run's error policy, under every spec's own (busy='retry 3 every 1ms',"
+        " unit_attention=ignore, timeout=stop); repeatable",
+    )
 
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
@@ -130,6 +157,7 @@ def _plans(args: argparse.Namespace) -> Batch | int:
         select=args.select,
         data_dirs=args.data_dirs,
         max_transfer=args.max_transfer,
+        on_error=dict(args.on_error),
     )
     if isinstance(batch, list):
         for line in batch:

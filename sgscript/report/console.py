@@ -161,7 +161,7 @@ def format_result(result: Any, *, colour: bool = False, detail_limit: int = 3) -
                 f"{r.count:,}" if r.count or r.status != "skipped" else "-",
                 f"{r.failed:,}" if r.failed else "-",
                 _latency_cell(r) if _leaf(r) else "",
-                _first_line(getattr(r, "message", "")) if r.status != "passed" else "",
+                _first_line(getattr(r, "message", "")),
             )
             for r in steps
         ]

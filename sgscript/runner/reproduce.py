@@ -4,7 +4,8 @@ A failure is only as useful as the way back to it.  Everything that shapes what 
 scenario sends is on that line: its spec, the seed (every random value is drawn
 from it and the step's path), the ``-k`` in effect, the ``--device`` bindings and
 ``--var`` overrides it takes, ``--data-dir``, ``-p`` plugins,
-``--allow-destructive`` and a ``--max-transfer`` other than the default; each
+``--allow-destructive``, a ``--max-transfer`` other than the default and the
+run's ``--on-error``; each
 argument quoted for a POSIX shell.  A ``sim:`` disk is one disk for a whole
 command line, so the earlier specs that opened one of the scenario's disks come
 first on the line: the scenario found the disk as they left it.
@@ -84,6 +85,8 @@ def reproduce_command(plans: Sequence[Any], invocation: Invocation | None = None
         args.append("--allow-destructive")
     if last.max_transfer != MAX_TRANSFER:
         args += ["--max-transfer", _size(last.max_transfer)]
+    for event, action in getattr(last, "on_error", {}).items():
+        args += ["--on-error", f"{event}={action}"]
     return " ".join(shlex.quote(a) for a in args)
 
 

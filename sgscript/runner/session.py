@@ -275,6 +275,7 @@ def plan_specs(
     data_dirs: Sequence[str],
     max_transfer: int,
     pm: Any = None,
+    on_error: Mapping[str, Any] | None = None,
 ) -> Batch | list[str]:
     """Load, bind and plan every spec: the batch, or every problem found (nothing was sent).
 
@@ -301,6 +302,7 @@ def plan_specs(
             seed=seed,
             select=select,
             max_transfer=max_transfer,
+            on_error=on_error,
         )
         problems = target_problems(scenario, plan, pm)  # before any spec runs
         if problems:

@@ -30,7 +30,7 @@ from ..schema import path_text
 from .doc import Doc, PathT, _Problems
 from .includes import _At
 
-__all__ = ["ANSWER_NAMES", "BUILTIN_VARS", "FACT_NAMES"]
+__all__ = ["ANSWER_NAMES", "BUILTIN_VARS", "FACT_NAMES", "parse_error_action"]
 
 #: Variables every expression may use without declaring them; the planner supplies them.
 #: None yet: a name added here must also be put in the planner's ``Env`` for every step.
@@ -282,25 +282,11 @@ class _Values:
             if isinstance(retries, int) and not isinstance(retries, bool):
                 return ErrorAction("retry", retries, seconds or 0.0)
             return None
-        words = str(raw).split()
-        if len(words) == 1 and words[0] in ("ignore", "log", "fail", "stop"):
-            return ErrorAction(words[0])  # type: ignore[arg-type]
-        if words and words[0] == "retry" and len(words) in (2, 4):
-            try:
-                retries = int(words[1])
-                seconds = parse_duration(words[3]) if len(words) == 4 else 0.0
-            except ValueError:
-                retries = -1
-                seconds = 0.0
-            if retries >= 1 and (len(words) == 2 or words[2] == "every"):
-                return ErrorAction("retry", min(retries, MAX_RETRIES), seconds)
-        self.problems.at(
-            at.doc,
-            at.path,
-            f"expected ignore, log, fail, stop, retry N or retry N every DURATION"
-            f" (or {{retry: N, backoff: DURATION}}), got {raw!r}",
-        )
-        return None
+        try:
+            return parse_error_action(str(raw))
+        except ValueError as exc:
+            self.problems.at(at.doc, at.path, str(exc))
+            return None
 
     def cdb(self, at: _At) -> str | None:
         try:
@@ -557,6 +543,26 @@ def _constant(layout: Layout, name: str, value: Any) -> int | None:
         return layout.coerce(name, value)
     except FieldValueError:
         return None
+
+
+def parse_error_action(text: str) -> ErrorAction:
+    """``ignore``, ``log``, ``fail``, ``stop``, ``retry N`` or ``retry N every DURATION``
+    (a spec's ``on_error:`` value, or ``--on-error EVENT=ACTION``)."""
+    words = text.split()
+    if len(words) == 1 and words[0] in ("ignore", "log", "fail", "stop"):
+        return ErrorAction(words[0])  # type: ignore[arg-type]
+    if words and words[0] == "retry" and len(words) in (2, 4):
+        try:
+            retries = int(words[1])
+            seconds = parse_duration(words[3]) if len(words) == 4 else 0.0
+        except ValueError:
+            retries, seconds = -1, 0.0
+        if retries >= 1 and (len(words) == 2 or words[2] == "every"):
+            return ErrorAction("retry", min(retries, MAX_RETRIES), seconds)
+    raise ValueError(
+        "expected ignore, log, fail, stop, retry N or retry N every DURATION"
+        f" (or {{retry: N, backoff: DURATION}}), got {text!r}"
+    )
 
 
 def _parameter_paths(value: Any, path: PathT, dotted: str = "") -> list[tuple[PathT, str]]:
