@@ -13,7 +13,7 @@ lives in ``sgscript.scsi``; the package only parses and formats:
 | ``__init__`` | ``SUBCOMMANDS``, the parser, ``main`` |
 | ``exits`` | the exit codes of the contract |
 | ``tools`` | ``commands``, ``cdb``, ``sense``, ``devices``: no scenario, no device opened |
-| ``scenarios`` | ``run``, ``plan``, ``validate``, ``schema``: over ``runner.session`` |
+| ``scenarios`` | ``run``, ``plan``, ``validate``, ``schema``, ``coverage``: over ``runner.session`` |
 | ``format`` | the tables people read |
 """
 
@@ -29,10 +29,12 @@ from typing import Any
 from .._version import __version__
 from .exits import EXIT_DEVICE, EXIT_OK, EXIT_USAGE
 from .scenarios import (
+    _configure_coverage,
     _configure_plan,
     _configure_run,
     _configure_schema,
     _configure_validate,
+    _run_coverage,
     _run_plan,
     _run_run,
     _run_schema,
@@ -112,6 +114,15 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "The JSON Schema (2020-12) of spec files, for editors and CI:\n"
         "  # yaml-language-server: $schema=../schemas/sgscript.schema.json\n"
         "Installed plugins' expect kinds are included.",
+    ),
+    "coverage": Subcommand(
+        "which libiscsi iscsi-test-cu tests the specs counter, which commands they send",
+        _configure_coverage,
+        _run_coverage,
+        "Gather the specs' refs: (libiscsi:Suite.Test names a counterpart of that\n"
+        "iscsi-test-cu test, other refs are clauses) and the commands they send:\n"
+        "  sgscript coverage specs/ --json\n"
+        "--strict exits 1 when a SCSI test has neither a counterpart nor a listed reason.",
     ),
     "run": Subcommand(
         "run scenarios against their devices",

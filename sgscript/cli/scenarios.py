@@ -401,7 +401,7 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
 
 def _run_validate(args: argparse.Namespace) -> int:
     from ..runner.safety import destructive_steps
-    from ..runner.session import plugin_manager, target_problems
+    from ..runner.session import expand_specs, plugin_manager, target_problems
     from ..scenario import SpecError, load_scenario
     from ..scenario.load import check_var_names, override_vars, parse_vars
     from ..scenario.plan import Plan
@@ -410,7 +410,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     overrides = parse_vars(args.vars)
     bad = 0
     loaded = []
-    for path in args.specs:
+    for path in expand_specs(args.specs):
         try:
             scenario = load_scenario(path, plugins=pm, data_dirs=args.data_dirs)
         except SpecError as exc:
@@ -439,6 +439,54 @@ def _run_validate(args: argparse.Namespace) -> int:
     if loaded:  # the --var names must be declared
         check_var_names(overrides, (n for s in loaded for n in s.vars))
     return EXIT_USAGE if bad else EXIT_OK
+
+
+def _configure_coverage(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "specs", nargs="*", default=["specs"], metavar="SPEC", help="specs or directories"
+    )
+    _add_plugin_option(p, "load a plugin module (its commands); repeatable")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--json", action="store_true", help="the whole table as JSON")
+    how.add_argument("--markdown", action="store_true", help="the docs page (docs/coverage.md)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a SCSI test has neither a counterpart nor a reason, or a ref names"
+        " no test",
+    )
+
+
+def _run_coverage(args: argparse.Namespace) -> int:
+    import json
+
+    from ..coverage import LIBISCSI_VERSION, coverage, markdown
+    from ..runner.session import load_all, plugin_manager
+
+    scenarios, problems = load_all(args.specs, plugin_manager(args.plugins))
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return EXIT_USAGE
+    result = coverage(scenarios)
+    data = result.to_dict()
+    if args.json:
+        print(json.dumps(data, indent=2))
+    elif args.markdown:
+        sys.stdout.write(markdown(result))
+    else:
+        print(
+            f"iscsi-test-cu {LIBISCSI_VERSION}: {data['scsi_tests']} SCSI tests,"
+            f" {data['covered']} with a counterpart, {len(data['not_covered_with_reason'])}"
+            f" left out for a reason, {len(data['missing'])} not covered;"
+            f" {len(data['not_over_sg'])} iSCSI-protocol tests have no meaning over sg"
+        )
+        for test, row in data["tests"].items():
+            if row["scenarios"]:
+                print(f"  {test}: {', '.join(row['scenarios'])}")
+        for line in data["unknown_refs"]:
+            print(f"  unknown ref: {line}")
+    failing = data["missing"] or data["unknown_refs"]
+    return EXIT_FAILED if args.strict and failing else EXIT_OK
 
 
 def _configure_schema(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,8 @@ values — before any device is opened.  Each front end only says how it prints.
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -109,12 +111,44 @@ def check_bindings(bindings: Mapping[str, str], scenarios: Sequence[Any]) -> Non
             raise UsageError(f"--device {name}=...: no spec declares a device {name!r} ({names})")
 
 
+def expand_specs(paths: Sequence[str]) -> list[str]:
+    """The spec files ``paths`` name: a directory stands for every scenario under it
+    (``*.yaml``/``*.yml`` saying ``sgscript:`` at the top level, in path order; included
+    fragments do not), a file for itself."""
+    out: list[str] = []
+    for path in paths:
+        if not os.path.isdir(path):
+            out.append(path)
+            continue
+        found = []
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith((".yaml", ".yml")):
+                    found.append(os.path.join(root, name))
+        scenarios = [f for f in found if _is_scenario(f)]
+        if not scenarios:
+            raise UsageError(f"{path}: no scenario (a YAML file saying sgscript: 1) under it")
+        out += scenarios
+    return out
+
+
+def _is_scenario(path: str) -> bool:
+    """As the pytest plugin decides: the file says ``sgscript:`` at the top level."""
+    try:
+        with open(path, "rb") as f:
+            return re.search(rb"^sgscript[ \t]*:", f.read(64 * 1024), re.MULTILINE) is not None
+    except OSError:
+        return True  # loading it says what is wrong
+
+
 def load_all(
     paths: Sequence[str], pm: Any, data_dirs: Sequence[str] = ()
 ) -> tuple[list[Scenario], list[str]]:
-    """Every spec loaded, and every problem of them all (``FILE:LINE:COL: ...``)."""
+    """Every spec loaded (a directory: every scenario under it), and every problem of
+    them all (``FILE:LINE:COL: ...``)."""
     scenarios, problems = [], []
-    for path in paths:
+    for path in expand_specs(paths):
         try:
             scenarios.append(scenario_loader.load_scenario(path, plugins=pm, data_dirs=data_dirs))
         except SpecError as exc:
