@@ -55,6 +55,22 @@ def test_a_passing_spec_is_one_item_named_after_its_scenario(pytester: pytest.Py
     result.stdout.fnmatch_lines(["*smoke.yaml::smoke PASSED*", "*sgscript: 1 scenario(s), seed *"])
 
 
+def test_a_spec_that_does_not_apply_is_skipped_saying_why(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".yaml",
+        thick="""\
+sgscript: 1
+name: thick only
+when: "not device.lbpme"
+devices: {a: "sim:pt_thick"}
+steps: [{command: TestUnitReady}]
+""",
+    )
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*NOT APPLICABLE: when: not device.lbpme is false*"])
+
+
 def test_a_failing_spec_shows_what_failed(pytester: pytest.Pytester) -> None:
     pytester.makefile(".yaml", refused=FAILING)
     pytester.makefile(".yaml", smoke=PASSING.format(name="smoke"))
