@@ -12,7 +12,7 @@ lives in ``sgscript.scsi``; the package only parses and formats:
 |---|---|
 | ``__init__`` | ``SUBCOMMANDS``, the parser, ``main`` |
 | ``exits`` | the exit codes of the contract |
-| ``tools`` | ``commands``, ``cdb``, ``sense``, ``devices``: no scenario, no device opened |
+| ``tools`` | ``commands``, ``cdb``, ``sense``, ``devices``, ``negative``: no scenario, no device opened |
 | ``scenarios`` | ``run``, ``plan``, ``validate``, ``schema``, ``coverage``: over ``runner.session`` |
 | ``format`` | the tables people read |
 """
@@ -44,10 +44,12 @@ from .tools import (
     _configure_cdb,
     _configure_commands,
     _configure_devices,
+    _configure_negative,
     _configure_sense,
     _run_cdb,
     _run_commands,
     _run_devices,
+    _run_negative,
     _run_sense,
     parse_hex,
 )
@@ -114,6 +116,16 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "The JSON Schema (2020-12) of spec files, for editors and CI:\n"
         "  # yaml-language-server: $schema=../schemas/sgscript.schema.json\n"
         "Installed plugins' expect kinds are included.",
+    ),
+    "negative": Subcommand(
+        "generate a scenario that sets every reserved CDB bit, one at a time",
+        _configure_negative,
+        _run_negative,
+        "Print a scenario (YAML) with a case per reserved CDB bit of each command (all\n"
+        "of the catalog, or those named), from the field tables; each case expects\n"
+        "INVALID FIELD IN CDB with the field pointer at that bit (--strict), or any answer\n"
+        "that is not INVALID FIELD IN CDB (SPC-5 lets a device ignore reserved bits):\n"
+        "  sgscript negative > specs/negative/reserved_bits.yaml",
     ),
     "coverage": Subcommand(
         "which libiscsi iscsi-test-cu tests the specs counter, which commands they send",

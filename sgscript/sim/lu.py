@@ -25,6 +25,7 @@ from typing import Any
 
 from ..scsi.catalog import Catalog, standard_catalog
 from ..scsi.cdb import Command
+from ..scsi.negative import first_reserved
 from ..scsi.status import ScsiStatus
 from .core import C, Condition, Fail, Request, Response, StatusFail
 from .faults import Faults
@@ -271,6 +272,9 @@ class LogicalUnit:
         at = 1 if cdb[0] == 0x7F else cls.length - 1  # the CONTROL byte
         if cdb[at] & 0x04:  # NACA, and this unit has no NormACA (SAM-5 5.2)
             raise Fail(C.INVALID_FIELD_IN_CDB, field=(at, 2))
+        reserved = first_reserved(cls, cdb)  # SPC-5 lets a device check them: this one does
+        if reserved is not None:
+            raise Fail(C.INVALID_FIELD_IN_CDB, field=reserved)
         name = cls.__name__
         return cls, handler, name in UA_EXEMPT, name in READY_NOT_NEEDED
 
