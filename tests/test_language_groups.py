@@ -354,3 +354,21 @@ steps:
     caching, missing, logs, fua = run(path).steps
     assert (caching.status, missing.status) == ("passed", "not_applicable")
     assert (logs.status, fua.status) == ("passed", "passed")
+
+
+def test_device_in_a_groups_condition_is_the_one_device_its_steps_use(tmp_path: Path) -> None:
+    path = spec(
+        tmp_path,
+        """\
+devices: {a: "sim:lu_ga", b: {target: "sim:lu_gb?thin=0", initiator: host-b}}
+steps:
+  - {group: [{device: a, command: TestUnitReady}], requires: [device.lbpme], name: on a}
+  - {group: [{device: b, command: TestUnitReady}], requires: [device.lbpme], name: on b}
+  - group: [{device: a, command: TestUnitReady}, {device: b, command: TestUnitReady}]
+    requires: [device.lbpme]
+    name: on both
+""",
+    )
+    on_a, _, on_b, _, both = run(path).steps[:5]
+    assert (on_a.status, on_b.status) == ("passed", "not_applicable")
+    assert both.status == "failed" and "use devices.NAME" in both.message

@@ -362,7 +362,8 @@ class _Runner(_Devices):
         lost = self.lost.get(step.device or "") if step.kind in _ON_DEVICE else None
         why = None
         try:
-            why = None if lost is not None else self._not_applicable(step, step.device)
+            device = step.device or self._device_of(step)
+            why = None if lost is not None else self._not_applicable(step, device)
         except Exception as exc:  # a condition that cannot be evaluated fails its step
             self._record(ps, "failed", message=_problem(exc), failed=0)
             self._not_run(ps, "skipped", f"not run: the condition of {ps.path} failed")
@@ -547,6 +548,23 @@ class _Runner(_Devices):
             if inner.path.startswith(prefix) and inner.path not in self.results:
                 self._record(inner, status, message=message, announce=False)
 
+    @staticmethod
+    def _device_of(step: Any) -> str | None:
+        """The one device a group's (or parallel group's) steps use: what ``device.`` means
+        in its conditions; None when they use several."""
+        used = set()
+
+        def walk(steps: Any) -> None:
+            for inner in steps:
+                if inner.device:
+                    used.add(inner.device)
+                for branch in inner.children():
+                    walk(branch)
+
+        for branch in step.children():
+            walk(branch)
+        return next(iter(used)) if len(used) == 1 else None
+
     def _not_applicable(self, what: Any, device: str | None) -> str | None:
         """Why a step (or the scenario) does not apply, or None: its ``when:`` and
         ``requires:`` against the variables and device facts."""
@@ -569,7 +587,10 @@ class _Runner(_Devices):
             if device is None and len(self.channels) == 1:
                 device = next(iter(self.channels))
             if device is None:
-                raise UsageError("'device' here names no device: use devices.NAME")
+                raise UsageError(
+                    "'device' here names no one device (the steps use several):"
+                    " use devices.NAME"
+                )
             env["device"] = self.facts(device)
         if "devices" in names:
             env["devices"] = Namespace(
