@@ -394,6 +394,20 @@ def test_write_same_limits_and_fields() -> None:
     )
 
 
+def test_write_same_zero_blocks_runs_to_the_end_without_wsnz() -> None:
+    ch = disk("&wsnz=0&max_write_same_blocks=64")
+    io = run(ch, K.Inquiry(evpd=1, page_code=0xB0, allocation_length=64))
+    assert io.data[4] & 1 == 0  # WSNZ
+    good(ch, K.WriteSame10(lba=990, number_of_logical_blocks=0, data=blocks(1, 8)))
+    assert good(ch, K.Read10(lba=990, transfer_length=10)).data == blocks(1, 8) * 10
+    fails(
+        run(ch, K.WriteSame16(lba=1001, number_of_logical_blocks=0, data=blocks(1))),
+        "ILLEGAL_REQUEST",
+        0x21,
+    )
+    invalid(run(ch, K.WriteSame16(lba=900, number_of_logical_blocks=0, data=blocks(1))), (10, 7))
+
+
 # ------------------------------------------------------- cache and prefetch
 
 

@@ -136,6 +136,7 @@ class LuConfig:
     max_unmap_blocks: int = 0x10000
     max_unmap_descriptors: int = 256
     max_write_same_blocks: int = 0x10000
+    wsnz: bool = True  # Block Limits WSNZ: WRITE SAME of 0 blocks refused (else: to the last LBA)
     max_transfer_blocks: int = 0x10000
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -8,7 +8,7 @@ What each handler does where the standard leaves a choice:
 | WRITE AND VERIFY(10/12/16) | BYTCHK 00b/01b write then verify (always equal), 11b writes the one block sent to every LBA, 10b is INVALID FIELD IN CDB |
 | VERIFY(10/12/16) | BYTCHK 00b checks the medium (injected medium errors show), 01b compares every block, 11b compares the one block sent with each; a miscompare is MISCOMPARE 1Dh/00h with INFORMATION = offset of the first differing byte in the Data-Out buffer |
 | COMPARE AND WRITE | up to 255 blocks (B0h); 0 blocks is no error; a miscompare writes nothing, INFORMATION as for VERIFY |
-| WRITE SAME(10/16) | WSNZ=1: 0 blocks is INVALID FIELD IN CDB; at most MAXIMUM WRITE SAME LENGTH; UNMAP=1 deallocates when the block is zeros (or NDOB) on a thin disk, writes otherwise; ANCHOR is INVALID FIELD IN CDB (ANC_SUP=0) |
+| WRITE SAME(10/16) | WSNZ=1 (option `wsnz`, default on): 0 blocks is INVALID FIELD IN CDB, with WSNZ=0 it runs to the last LBA (past it: LBA OUT OF RANGE); at most MAXIMUM WRITE SAME LENGTH; UNMAP=1 deallocates when the block is zeros (or NDOB) on a thin disk, writes otherwise; ANCHOR is INVALID FIELD IN CDB (ANC_SUP=0) |
 | UNMAP | thin disks only (else INVALID COMMAND OPERATION CODE, and RSOC leaves it out); the whole list is checked before anything is deallocated |
 | GET LBA STATUS | extents from the sparse storage; REPORT TYPE 00h-04h and 10h (RTP=1) |
 | SYNCHRONIZE CACHE(10/16) | range check, GOOD (the store is write-through) |
@@ -274,8 +274,12 @@ def write_same(lu: LogicalUnit, req: Request) -> None:
     if f["anchor"]:
         raise req.invalid("anchor")  # ANC_SUP=0
     lba, count = f["logical_block_address"], f["number_of_logical_blocks"]
-    if not count or count > lu.config.max_write_same_blocks:
+    if not count and lu.config.wsnz:
         raise req.invalid("number_of_logical_blocks")  # WSNZ=1
+    if not count:  # WSNZ=0: from the LBA to the last LBA
+        lba, count = _to_end(lu, req, "number_of_logical_blocks")
+    if count > lu.config.max_write_same_blocks:
+        raise req.invalid("number_of_logical_blocks")
     lu.check_range(req, lba, count)
     _protected(lu)
     bs = lu.block_size

@@ -74,7 +74,7 @@ def _values(lu: LogicalUnit, code: int) -> dict[str, Any]:
         }
     if code == 0xB0:
         return {
-            "wsnz": 1,
+            "wsnz": int(cfg.wsnz),
             "maximum_compare_and_write_length": MAX_COMPARE_AND_WRITE,
             "optimal_transfer_length_granularity": granularity,
             "maximum_transfer_length": cfg.max_transfer_blocks,
