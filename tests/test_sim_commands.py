@@ -453,8 +453,29 @@ def test_eject_of_a_prevented_removable_medium_is_refused() -> None:
     fails(run(ch, K.StartStopUnit(start=0, loej=1)), "ILLEGAL_REQUEST", 0x53, 0x02)
     good(ch, K.PreventAllowMediumRemoval(prevent=0))
     good(ch, K.StartStopUnit(start=0, loej=1))
-    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x04, 0x02)
+    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x3A, 0x00)  # medium not present
     invalid(run(ch, K.PreventAllowMediumRemoval(prevent=2)), (4, 1))
+
+
+def test_loej_unloads_and_loads_a_removable_medium() -> None:
+    ch = disk("&removable=1")
+    good(ch, K.StartStopUnit(start=0, loej=1))
+    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x3A, 0x00)
+    fails(run(ch, K.Read10(lba=0, transfer_length=1)), "NOT_READY", 0x3A, 0x00)
+    fails(run(ch, K.ReadCapacity10()), "NOT_READY", 0x3A, 0x00)
+    assert data(ch, K.RequestSense(allocation_length=18))["asc"] == 0x3A
+    good(ch, K.Inquiry())
+    good(ch, K.StartStopUnit(start=0, loej=0))  # stopping without LOEJ loads nothing
+    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x3A, 0x00)
+    good(ch, K.StartStopUnit(start=1, loej=1))
+    good(ch, K.TestUnitReady())
+    good(ch, K.StartStopUnit(start=0, loej=0))  # stopped, medium still there
+    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x04, 0x02)
+    good(ch, K.StartStopUnit(start=1, loej=0))
+    good(ch, K.TestUnitReady())
+    fixed = disk(name="fixed")  # LOEJ means nothing on a fixed disk
+    good(fixed, K.StartStopUnit(start=0, loej=1))
+    fails(run(fixed, K.TestUnitReady()), "NOT_READY", 0x04, 0x02)
 
 
 # ------------------------------------------------------- FORMAT, SANITIZE
