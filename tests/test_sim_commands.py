@@ -536,6 +536,8 @@ def test_sanitize_block_erase_and_overwrite() -> None:
         param=(0, 4),
     )
     invalid(run(ch, K.Sanitize(service_action="block_erase", data=bytes(4))), (7, 7))
+    for size in (1, 4, BS + 5):  # OVERWRITE's list is 5 .. block length + 4 bytes long
+        invalid(run(ch, K.Sanitize(service_action="overwrite", data=bytes([1]) + bytes(size - 1))), (7, 7))
 
 
 # ------------------------------------------------- defects, reassignment

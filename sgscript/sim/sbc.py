@@ -505,10 +505,10 @@ def sanitize(lu: LogicalUnit, req: Request) -> None:
     if action == 0x02:
         lu.storage.unmap(0, lu.blocks)
         return None
-    if not length:
+    if length < 5 or length > lu.block_size + 4:  # SBC-4 5.28.2.4: a CDB error
         raise req.invalid("parameter_list_length")
     data = req.data_out[:length]
-    if len(data) < 4:
+    if len(data) < length:
         raise Fail(C.PARAMETER_LIST_LENGTH_ERROR)
     invert, test, passes = data[0] >> 7, (data[0] >> 5) & 3, data[0] & 0x1F
     pattern_length = int.from_bytes(data[2:4], "big")
