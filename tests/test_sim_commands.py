@@ -521,6 +521,7 @@ def test_sanitize_block_erase_and_overwrite() -> None:
     run(ch, K.TestUnitReady())
     good(ch, K.Write10(lba=0, data=blocks(4, 1)))
     good(ch, K.Sanitize(service_action="block_erase"))
+    assert data(ch, K.Inquiry(evpd=1, page_code=0xB1))["wabereq"] == 1  # so reads are GOOD
     assert good(ch, K.Read10(lba=0, transfer_length=16)).data == bytes(16 * BS)
     params = bytes([0x80 | 2, 0, 0, 2]) + b"\xa5\x0f"  # INVERT, 2 passes: the last is inverted
     good(ch, K.Sanitize(service_action="overwrite", data=params))
