@@ -239,6 +239,9 @@ NO_COUNTERPART: dict[str, str] = {
     "WriteSame10.InvalidDataOutSize": _DATAOUT_SIZE,
     "WriteSame16.InvalidDataOutSize": _DATAOUT_SIZE,
     "CompareAndWrite.InvalidDataOutSize": _DATAOUT_SIZE,
+    # -- specs/spc, specs/sbc (SPC and SBC command suites)
+    "Sanitize.Reset": "needs a SANITIZE still in progress (NOT READY, SANITIZE IN PROGRESS to other "
+    "commands, surviving aborts and resets); the simulator completes SANITIZE at once",
 }
 
 _PREFIX = "libiscsi:"

@@ -467,8 +467,29 @@ def test_eject_of_a_prevented_removable_medium_is_refused() -> None:
     fails(run(ch, K.StartStopUnit(start=0, loej=1)), "ILLEGAL_REQUEST", 0x53, 0x02)
     good(ch, K.PreventAllowMediumRemoval(prevent=0))
     good(ch, K.StartStopUnit(start=0, loej=1))
-    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x04, 0x02)
+    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x3A, 0x00)  # medium not present
     invalid(run(ch, K.PreventAllowMediumRemoval(prevent=2)), (4, 1))
+
+
+def test_loej_unloads_and_loads_a_removable_medium() -> None:
+    ch = disk("&removable=1")
+    good(ch, K.StartStopUnit(start=0, loej=1))
+    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x3A, 0x00)
+    fails(run(ch, K.Read10(lba=0, transfer_length=1)), "NOT_READY", 0x3A, 0x00)
+    fails(run(ch, K.ReadCapacity10()), "NOT_READY", 0x3A, 0x00)
+    assert data(ch, K.RequestSense(allocation_length=18))["asc"] == 0x3A
+    good(ch, K.Inquiry())
+    good(ch, K.StartStopUnit(start=0, loej=0))  # stopping without LOEJ loads nothing
+    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x3A, 0x00)
+    good(ch, K.StartStopUnit(start=1, loej=1))
+    good(ch, K.TestUnitReady())
+    good(ch, K.StartStopUnit(start=0, loej=0))  # stopped, medium still there
+    fails(run(ch, K.TestUnitReady()), "NOT_READY", 0x04, 0x02)
+    good(ch, K.StartStopUnit(start=1, loej=0))
+    good(ch, K.TestUnitReady())
+    fixed = disk(name="fixed")  # LOEJ means nothing on a fixed disk
+    good(fixed, K.StartStopUnit(start=0, loej=1))
+    fails(run(fixed, K.TestUnitReady()), "NOT_READY", 0x04, 0x02)
 
 
 # ------------------------------------------------------- FORMAT, SANITIZE
@@ -514,6 +535,7 @@ def test_sanitize_block_erase_and_overwrite() -> None:
     run(ch, K.TestUnitReady())
     good(ch, K.Write10(lba=0, data=blocks(4, 1)))
     good(ch, K.Sanitize(service_action="block_erase"))
+    assert data(ch, K.Inquiry(evpd=1, page_code=0xB1))["wabereq"] == 1  # so reads are GOOD
     assert good(ch, K.Read10(lba=0, transfer_length=16)).data == bytes(16 * BS)
     params = bytes([0x80 | 2, 0, 0, 2]) + b"\xa5\x0f"  # INVERT, 2 passes: the last is inverted
     good(ch, K.Sanitize(service_action="overwrite", data=params))
@@ -529,6 +551,8 @@ def test_sanitize_block_erase_and_overwrite() -> None:
         param=(0, 4),
     )
     invalid(run(ch, K.Sanitize(service_action="block_erase", data=bytes(4))), (7, 7))
+    for size in (1, 4, BS + 5):  # OVERWRITE's list is 5 .. block length + 4 bytes long
+        invalid(run(ch, K.Sanitize(service_action="overwrite", data=bytes([1]) + bytes(size - 1))), (7, 7))
 
 
 # ------------------------------------------------- defects, reassignment

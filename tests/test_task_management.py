@@ -125,6 +125,19 @@ def test_it_nexus_reset_reaches_only_its_own_nexus_on_every_lun() -> None:
     theirs.wait(check=False)
 
 
+def test_it_nexus_reset_ends_that_nexus_medium_removal_prevention_only() -> None:
+    a, b = disk("&removable=1", initiator="a"), disk("&removable=1", initiator="b")
+    good(a, K.PreventAllowMediumRemoval(prevent=1))
+    good(b, K.PreventAllowMediumRemoval(prevent=1))
+    a.task("it_nexus_reset")
+    assert ua(a) == (0x29, 0x07)
+    fails(run(a, K.StartStopUnit(start=0, loej=1)), "ILLEGAL_REQUEST", 0x53, 0x02)  # b's holds
+    b.task("it_nexus_reset")
+    assert ua(b) == (0x29, 0x07)
+    good(a, K.StartStopUnit(start=0, loej=1))  # nobody prevents removal now
+    fails(run(a, K.TestUnitReady()), "NOT_READY", 0x3A, 0x00)
+
+
 def test_a_timed_out_command_says_the_simulator_aborted_it() -> None:
     a, _ = two(timeout=0.05)
     io = run(a, K.Read10(lba=0, transfer_length=1))

@@ -179,6 +179,8 @@ class LogicalUnit:
         #: NAA 6 (IEEE registered extended) identifier, stable per target name and LUN.
         self.naa = bytes([0x60 | (digest[8] & 0x0F)]) + digest[9:24]
         self.started = True
+        #: False once a removable medium is unloaded (START STOP UNIT LOEJ=1 START=0).
+        self.medium_present = True
         self.prevent_removal = False
         self.write_protect = cfg.write_protect
         self.pending_ua: dict[str, list[Condition]] = {}
@@ -310,8 +312,11 @@ class LogicalUnit:
             if ua is not None:
                 raise Fail(ua)
         self.reservations.check(req)
-        if not self.started and not ready_not_needed:
-            raise Fail(C.NOT_READY_INITIALIZING_COMMAND_REQUIRED)
+        if not ready_not_needed:
+            if not self.medium_present:
+                raise Fail(C.MEDIUM_NOT_PRESENT)
+            if not self.started:
+                raise Fail(C.NOT_READY_INITIALIZING_COMMAND_REQUIRED)
         data = handler(self, req)
         if data is not None and allocation < len(data):
             data = data[:allocation]

@@ -13,7 +13,7 @@ What each handler does where the standard leaves a choice:
 | GET LBA STATUS | extents from the sparse storage; REPORT TYPE 00h-04h and 10h (RTP=1) |
 | SYNCHRONIZE CACHE(10/16) | range check, GOOD (the store is write-through) |
 | PRE-FETCH(10/16) | CONDITION MET when the range fits the cache (MAXIMUM PREFETCH LENGTH blocks), GOOD when it does not; longer prefetch lengths are INVALID FIELD IN CDB |
-| START STOP UNIT | START=0 stops (media commands: NOT READY 04h/02h); LOEJ on a removable disk with removal prevented: 53h/02h; power conditions ACTIVE, IDLE, STANDBY (with their modifiers), LU_CONTROL, FORCE_IDLE_0, FORCE_STANDBY_0 are accepted and leave the unit ready |
+| START STOP UNIT | START=0 stops (media commands: NOT READY 04h/02h); LOEJ=1 on a removable disk unloads (START=0; media commands: NOT READY, MEDIUM NOT PRESENT 3Ah/00h) or loads (START=1) the medium, refused with 53h/02h while removal is prevented; power conditions ACTIVE, IDLE, STANDBY (with their modifiers), LU_CONTROL, FORCE_IDLE_0, FORCE_STANDBY_0 are accepted and leave the unit ready |
 | PREVENT ALLOW MEDIUM REMOVAL | per I_T nexus; 10b/11b (obsolete) are INVALID FIELD IN CDB |
 | FORMAT UNIT | deallocates every block; FMTPINFO and protection fields refused; FOV bits and defect lists checked, initialization patterns refused; IMMED completes at once |
 | SANITIZE | OVERWRITE (pattern, count, INVERT) and BLOCK ERASE (deallocate all); CRYPTOGRAPHIC ERASE is INVALID FIELD IN CDB (nothing is encrypted); EXIT FAILURE MODE is GOOD (a sanitize never fails here) |
@@ -428,8 +428,11 @@ def start_stop_unit(lu: LogicalUnit, req: Request) -> None:
     if modifier:
         raise req.invalid("power_condition_modifier")
     start = bool(req.f("start"))
-    if req.f("loej") and not start and lu.config.removable and lu.prevent_removal:
+    loej = req.f("loej") and lu.config.removable
+    if loej and not start and lu.prevent_removal:
         raise Fail(C.MEDIUM_REMOVAL_PREVENTED)
+    if loej:
+        lu.medium_present = bool(start)  # LOEJ: unload with START=0, load with START=1
     lu.started = start
     lu.state["power_condition"] = 0x1 if start else 0
     return None
@@ -506,10 +509,10 @@ def sanitize(lu: LogicalUnit, req: Request) -> None:
     if action == 0x02:
         lu.storage.unmap(0, lu.blocks)
         return None
-    if not length:
+    if length < 5 or length > lu.block_size + 4:  # SBC-4 5.28.2.4: a CDB error
         raise req.invalid("parameter_list_length")
     data = req.data_out[:length]
-    if len(data) < 4:
+    if len(data) < length:
         raise Fail(C.PARAMETER_LIST_LENGTH_ERROR)
     invert, test, passes = data[0] >> 7, (data[0] >> 5) & 3, data[0] & 0x1F
     pattern_length = int.from_bytes(data[2:4], "big")

@@ -123,7 +123,9 @@ def request_sense(lu: LogicalUnit, req: Request) -> bytes:
         return deferred
     condition = lu.take_ua(req.nexus)
     if condition is None:
-        if not lu.started:
+        if not lu.medium_present:
+            condition = C.MEDIUM_NOT_PRESENT
+        elif not lu.started:
             condition = C.NOT_READY_INITIALIZING_COMMAND_REQUIRED
         elif lu.state.get("ie_test"):
             condition = C.FAILURE_PREDICTION_THRESHOLD_EXCEEDED_FALSE

@@ -9,7 +9,7 @@ CLEAR TASK SET reaches every I_T nexus's commands.  A function is a row of ``RUL
 | ABORT TASK SET | every command of the nexus that asks, on this LU | none | |
 | CLEAR TASK SET | every command on this LU, every nexus's | COMMANDS CLEARED BY ANOTHER INITIATOR (2Fh/00h) for each other nexus that had commands aborted, when TAS is 0 | |
 | LOGICAL UNIT RESET | every command on this LU | BUS DEVICE RESET FUNCTION OCCURRED (29h/03h) for every nexus, the one that asked too | the LU reset (SAM-5 6.3.3): the SPC-2 reservation released, mode pages back to their saved values |
-| I_T NEXUS RESET | every command of the nexus that asks, on every LU of the target | I_T NEXUS LOSS OCCURRED (29h/07h) for that nexus on every LU | the SPC-2 reservations it holds released |
+| I_T NEXUS RESET | every command of the nexus that asks, on every LU of the target | I_T NEXUS LOSS OCCURRED (29h/07h) for that nexus on every LU | the SPC-2 reservations it holds released, its medium removal prevention ended |
 | TARGET RESET | every command on every LU of the target | 29h/03h for every nexus on every LU | every LU reset |
 
 How an aborted command ends (SAM-5 5.6): the nexus that asked gets no status for it
@@ -66,6 +66,10 @@ def after(lu: LogicalUnit, rule: Rule, nexus: str, aborted_others: set[str]) -> 
         lu.reset(C.BUS_DEVICE_RESET)  # a unit attention for every nexus
     if rule.release_own and lu.reservations.spc2_holder == nexus:
         lu.reservations.reset()
+    if rule.release_own:  # its PREVENT ALLOW MEDIUM REMOVAL ends with it (SBC-4 5.15)
+        holders: set[str] = lu.state.get("prevent", set())
+        holders.discard(nexus)
+        lu.prevent_removal = lu.prevent_removal and bool(holders)
     if rule.ua is None:
         return
     if rule.ua_to == "own":

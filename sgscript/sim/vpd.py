@@ -10,7 +10,8 @@ the values.  Choices a reader may look for:
 * B0h advertises the limits the handlers enforce: WSNZ=1 (WRITE SAME with 0
   blocks is refused rather than writing to the end of a thin disk), the
   maximum transfer, prefetch, unmap and write same lengths from ``LuConfig``.
-* B1h: the configured rotation rate, a 2.5-inch form factor, FUAB and VBULS.
+* B1h: the configured rotation rate, WABEREQ 01b (reads after BLOCK ERASE are GOOD),
+  a 2.5-inch form factor, FUAB and VBULS.
 * B2h: thin provisioning with LBPU, LBPWS, LBPWS10 and LBPRZ=1 (deallocated
   blocks read as zeros), no anchoring (ANC_SUP=0); a fully provisioned disk
   (``thin=0``) reports provisioning type 0 and none of the bits.
@@ -89,6 +90,7 @@ def _values(lu: LogicalUnit, code: int) -> dict[str, Any]:
     if code == 0xB1:
         return {
             "medium_rotation_rate": cfg.rotation_rate,
+            "wabereq": 1,  # a read after BLOCK ERASE is GOOD (deallocated blocks)
             "nominal_form_factor": FORM_FACTOR,
             "fuab": 1,
             "vbuls": 1,
