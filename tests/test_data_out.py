@@ -153,3 +153,18 @@ def test_parameter_list_mistakes_are_found_when_loading(
     with pytest.raises(SpecError) as info:
         load_scenario(str(path))
     assert message in str(info.value)
+
+
+def test_a_raw_cdb_with_expressions_and_saved_bytes_indexed(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        """\
+devices: {a: "sim:lu_rawx"}
+vars: {page: 0x80}
+steps:
+  - {cdb: "12 01 ${'%02x' % page} 00 ff 00", data_in: 255, save: {raw: data_in}}
+  - {name: the page answered, check: "raw[1] == page and raw[3] == len(raw) - 4"}
+""",
+    )
+    assert result.status == "passed", explain(result)
+    assert result.steps[0].command == "cdb"

@@ -21,7 +21,8 @@ allowed                meaning
 ``< <= == != >= >``    comparisons (chains allowed), giving true/false
 ``in  not in``         membership in a list or text: ``0xB2 in pages``
 ``[1, 2]``             a list literal (for ``in``)
-``x[0]``               an entry of a list (or a saved mapping), counted from 0
+``x[0]``               an entry of a list, a byte of saved bytes, a key of a
+                       saved mapping; counted from 0
 ``device.lbpme``       a fact of a namespace the runner provides, or a field
                        of a decoded response (``response.page_code``); never
                        Python's attributes: names starting with ``_`` are
@@ -434,7 +435,7 @@ class _Compiler:
 
         def run(env: Mapping[str, Any]) -> Any:
             value, index = owner(env), key(env)
-            if isinstance(value, list | tuple | str) and isinstance(index, int):
+            if isinstance(value, list | tuple | str | bytes) and isinstance(index, int):
                 if -len(value) <= index < len(value):
                     return value[index]
                 n = len(value)

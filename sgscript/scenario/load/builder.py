@@ -415,7 +415,7 @@ class _Builder(_Includes, _Values):
             values = self.cdb_constants(cls, fields)
         cdb = None
         if isinstance(data.get("cdb"), str):
-            cdb = self.cdb(_At(data["cdb"], doc, (*path, "cdb")))
+            cdb = self.cdb(_At(data["cdb"], doc, (*path, "cdb")), scope)
         direction = getattr(cls, "direction", None)
         direction_name = getattr(direction, "value", None)
         data_in = data.get("data_in")

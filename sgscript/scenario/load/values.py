@@ -288,7 +288,12 @@ class _Values:
             self.problems.at(at.doc, at.path, str(exc))
             return None
 
-    def cdb(self, at: _At) -> str | None:
+    def cdb(self, at: _At, scope: set[str] | None = None) -> str | None:
+        """A raw CDB: hex, checked now; with ``${...}`` inside, its expressions are checked
+        now and the bytes when the step runs (then its meaning is only known then too)."""
+        if "$" in at.value:
+            self.check_value(at, scope or set())
+            return str(at.value)
         try:
             raw = parse_hex(at.value)
         except GrammarError as exc:
