@@ -327,6 +327,28 @@ def test_write_and_verify() -> None:
     invalid(run(ch, K.WriteAndVerify12(lba=0, bytchk=2, data=blocks(1))), (1, 2))
 
 
+def test_orwrite_ors_the_data_into_the_medium() -> None:
+    ch = disk()
+    good(ch, K.Write10(lba=8, data=bytes([0x0F]) * BS + bytes([0x30]) * BS))
+    good(ch, K.OrWrite16(lba=8, data=bytes([0xA0]) * BS + bytes([0x03]) * BS))
+    assert (
+        good(ch, K.Read10(lba=8, transfer_length=2)).data == bytes([0xAF]) * BS + bytes([0x33]) * BS
+    )
+    good(ch, K.OrWrite16(lba=8, transfer_length=0))
+    invalid(run(ch, K.OrWrite16(lba=0, orprotect=1, data=blocks(1))), (1, 7))
+    fails(run(ch, K.OrWrite16(lba=999, data=blocks(2))), "ILLEGAL_REQUEST", 0x21)
+    assert good(ch, K.Read10(lba=999, transfer_length=1)).data == bytes(BS)
+    fails(run(disk("&wp=1", name="w"), K.OrWrite16(lba=0, data=blocks(1))), "DATA_PROTECT", 0x27)
+
+
+def test_write_atomic_is_not_implemented_and_block_limits_says_so() -> None:
+    ch = disk()
+    fails(run(ch, K.WriteAtomic16(lba=0, data=blocks(1))), "ILLEGAL_REQUEST", 0x20, field=(0, 7))
+    page = data(ch, K.Inquiry(evpd=1, page_code=0xB0, allocation_length=64))
+    assert page["maximum_atomic_transfer_length"] == 0
+    assert page["atomic_alignment"] == page["atomic_transfer_length_granularity"] == 0
+
+
 @pytest.mark.parametrize("cls", [K.Verify10, K.Verify12, K.Verify16])
 def test_verify_compares_and_reports_the_first_differing_byte(cls: type[Command]) -> None:
     ch = disk()
