@@ -136,6 +136,11 @@ class LuConfig:
     max_unmap_descriptors: int = 256
     max_write_same_blocks: int = 0x10000
     max_transfer_blocks: int = 0x10000
+    #: WRITE ATOMIC(16): at most this many blocks (0: not implemented), LBAs a multiple of
+    #: ``atomic_alignment`` and lengths of ``atomic_granularity`` (0 or 1: any), Block Limits says so.
+    max_atomic_blocks: int = 0
+    atomic_alignment: int = 0
+    atomic_granularity: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 

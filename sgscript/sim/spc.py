@@ -49,7 +49,6 @@ NOT_IMPLEMENTED: dict[str, str] = {
     "Verify32": "needs type 2 protection (SBC-4), as READ(32)",
     "WriteAndVerify32": "needs type 2 protection (SBC-4), as READ(32)",
     "WriteSame32": "needs type 2 protection (SBC-4), as READ(32)",
-    "WriteAtomic16": "no atomic writes: MAXIMUM ATOMIC TRANSFER LENGTH is 0 in Block Limits (SBC-4)",
     "ReadLong10": "obsolete in SBC-4; no ECC bytes to return",
     "ReadLong16": "obsolete in SBC-4; no ECC bytes to return",
     "AtaPassThrough12": "SAT: the disk is SCSI, not an ATA device behind a SATL",
