@@ -362,6 +362,8 @@ def test_write_atomic_only_with_its_option_and_block_limits_says_which() -> None
     invalid(run(ch, K.WriteAtomic16(lba=0, data=blocks(18))), (12, 7))  # over the maximum
     fails(run(ch, K.WriteAtomic16(lba=996, data=blocks(8))), "ILLEGAL_REQUEST", 0x21)
     good(ch, K.WriteAtomic16(lba=0, transfer_length=0))
+    with pytest.raises(ValueError, match="max_atomic_blocks=16 is more than max_transfer_blocks=8"):
+        disk(opts + "&max_transfer_blocks=8", name="bad")
     listed = data(ch, K.ReportSupportedOperationCodes())["command_descriptors"]
     assert (0x9C, 0) in {(d["operation_code"], d["service_action"]) for d in listed}
 

@@ -150,6 +150,11 @@ def check_config(cfg: LuConfig) -> None:
         raise ValueError(f"block_size={cfg.block_size} is not a logical block size disks use")
     if cfg.blocks < 1 or cfg.blocks > 1 << 48:
         raise ValueError(f"blocks={cfg.blocks} must be 1..2**48")
+    if cfg.max_atomic_blocks > cfg.max_transfer_blocks:
+        raise ValueError(
+            f"max_atomic_blocks={cfg.max_atomic_blocks} is more than max_transfer_blocks="
+            f"{cfg.max_transfer_blocks} (SBC-4 Block Limits: the atomic limit is within the other)"
+        )
 
 
 class LogicalUnit:
