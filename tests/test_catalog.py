@@ -817,7 +817,7 @@ CHANGES_MEDIA = [
     "WriteAndVerify16", "WriteAndVerify32", "WriteSame10", "WriteSame16", "WriteSame32", "Unmap",
     "CompareAndWrite", "FormatUnit", "Sanitize", "ReassignBlocks", "WriteLong10", "WriteLong16",
     "WriteBuffer10", "ExtendedCopy", "ExtendedCopyLid1", "WriteUsingToken", "AtaPassThrough12",
-    "AtaPassThrough16"
+    "AtaPassThrough16", "OrWrite16", "WriteAtomic16"
 ]
 # fmt: on
 
@@ -909,6 +909,7 @@ SG3_NAMES: dict[str, str] = {
     "SynchronizeCache16": "Synchronize cache(16)",
     "TestUnitReady": "Test Unit Ready",
     "Unmap": "Unmap",
+    "OrWrite16": "Orwrite(16)",
     "Verify10": "Verify(10)",
     "Verify12": "Verify(12)",
     "Verify16": "Verify(16)",
@@ -922,6 +923,7 @@ SG3_NAMES: dict[str, str] = {
     "WriteAndVerify12": "Write and verify(12)",
     "WriteAndVerify16": "Write and verify(16)",
     "WriteAndVerify32": "Write and verify(32)",
+    "WriteAtomic16": "Write atomic(16)",
     "WriteAttribute": "Write attribute",
     "WriteLong10": "Write long(10)",
     "WriteLong16": "Write long(16)",

@@ -138,6 +138,11 @@ class LuConfig:
     max_write_same_blocks: int = 0x10000
     wsnz: bool = True  # Block Limits WSNZ: WRITE SAME of 0 blocks refused (else: to the last LBA)
     max_transfer_blocks: int = 0x10000
+    #: WRITE ATOMIC(16): at most this many blocks (0: not implemented), LBAs a multiple of
+    #: ``atomic_alignment`` and lengths of ``atomic_granularity`` (0 or 1: any), Block Limits says so.
+    max_atomic_blocks: int = 0
+    atomic_alignment: int = 0
+    atomic_granularity: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -147,6 +152,11 @@ def check_config(cfg: LuConfig) -> None:
         raise ValueError(f"block_size={cfg.block_size} is not a logical block size disks use")
     if cfg.blocks < 1 or cfg.blocks > 1 << 48:
         raise ValueError(f"blocks={cfg.blocks} must be 1..2**48")
+    if cfg.max_atomic_blocks > cfg.max_transfer_blocks:
+        raise ValueError(
+            f"max_atomic_blocks={cfg.max_atomic_blocks} is more than max_transfer_blocks="
+            f"{cfg.max_transfer_blocks} (SBC-4 Block Limits: the atomic limit is within the other)"
+        )
 
 
 class LogicalUnit:

@@ -107,6 +107,8 @@ PR_CONFLICTS: dict[str, str] = {
     "WriteAndVerify12": WRITES,
     "WriteAndVerify16": WRITES,
     "WriteAndVerify32": WRITES,
+    "WriteAtomic16": WRITES,
+    "OrWrite16": WRITES,
     "WriteLong10": WRITES,
     "WriteLong16": WRITES,
     "WriteSame10": WRITES,

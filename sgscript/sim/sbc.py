@@ -5,6 +5,8 @@ What each handler does where the standard leaves a choice:
 | command | behaviour |
 |---|---|
 | READ/WRITE(6/10/12/16) | RD/WRPROTECT non-zero: INVALID FIELD IN CDB (no protection information; scsi_debug ignores it); range first, then MAXIMUM TRANSFER LENGTH (B0h); transfer length 0 moves nothing and is no error (READ/WRITE(6): 0 means 256); FUA, DPO accepted |
+| ORWRITE(16) | ORPROTECT non-zero: INVALID FIELD IN CDB; each byte of the Data-Out buffer ORed into the blocks on the medium (SBC-4 ORWRITE(16): read, OR, write); 0 blocks is no error |
+| WRITE ATOMIC(16) | only with the ``max_atomic_blocks`` option (else INVALID COMMAND OPERATION CODE, RSOC leaves it out, Block Limits' atomic fields 0); an LBA off ``atomic_alignment``, a length off ``atomic_granularity`` or over ``max_atomic_blocks`` is INVALID FIELD IN CDB, after the range check; ATOMIC BOUNDARY non-zero is INVALID FIELD IN CDB (no boundary support); otherwise a plain write |
 | WRITE AND VERIFY(10/12/16) | BYTCHK 00b/01b write then verify (always equal), 11b writes the one block sent to every LBA, 10b is INVALID FIELD IN CDB |
 | VERIFY(10/12/16) | BYTCHK 00b checks the medium (injected medium errors show), 01b compares every block, 11b compares the one block sent with each; a miscompare is MISCOMPARE 1Dh/00h with INFORMATION = offset of the first differing byte in the Data-Out buffer |
 | COMPARE AND WRITE | up to 255 blocks (B0h); 0 blocks is no error; a miscompare writes nothing, INFORMATION as for VERIFY |
@@ -41,7 +43,10 @@ from .vpd import MAX_COMPARE_AND_WRITE
 __all__ = ["CONDITIONAL"]
 
 #: Handled commands that a logical unit's configuration can turn off (RSOC omits them then).
-CONDITIONAL: dict[str, Callable[[LogicalUnit], bool]] = {"Unmap": lambda lu: lu.config.thin}
+CONDITIONAL: dict[str, Callable[[LogicalUnit], bool]] = {
+    "Unmap": lambda lu: lu.config.thin,
+    "WriteAtomic16": lambda lu: lu.config.max_atomic_blocks > 0,
+}
 
 _READ6, _WRITE6 = 0x08, 0x0A
 
@@ -141,6 +146,41 @@ def write(lu: LogicalUnit, req: Request) -> None:
     st.blocks_written += count
     if count:
         lu.storage.write(lba, req.data_out)
+
+
+@handles("OrWrite16")
+def orwrite(lu: LogicalUnit, req: Request) -> None:
+    if req.fields["orprotect"]:
+        raise req.invalid("orprotect")
+    lba, count = _extent(lu, req)
+    _protected(lu)
+    if len(req.data_out) != count * lu.block_size:
+        raise Fail(C.PARAMETER_LIST_LENGTH_ERROR)
+    lu.faults.medium(req, lba, count, write=True)
+    st = stats(lu)
+    st.writes += 1
+    st.blocks_written += count
+    if count:
+        old = lu.storage.read(lba, count)
+        lu.storage.write(lba, bytes(a | b for a, b in zip(old, req.data_out, strict=True)))
+
+
+@handles("WriteAtomic16")
+def write_atomic(lu: LogicalUnit, req: Request) -> None:
+    cfg = lu.config
+    if not cfg.max_atomic_blocks:
+        raise Fail(C.INVALID_OPCODE, field=(0, 7))
+    f = req.fields
+    if f["wrprotect"]:
+        raise req.invalid("wrprotect")
+    if f["atomic_boundary"]:
+        raise req.invalid("atomic_boundary")  # MAXIMUM ATOMIC BOUNDARY SIZE is 0
+    lba, count = _extent(lu, req)
+    if lba % max(cfg.atomic_alignment, 1):
+        raise req.invalid("logical_block_address")
+    if count % max(cfg.atomic_granularity, 1) or count > cfg.max_atomic_blocks:
+        raise req.invalid("transfer_length")
+    write(lu, req)
 
 
 def _write_same_data(lu: LogicalUnit, lba: int, block: bytes, count: int) -> None:

@@ -86,6 +86,11 @@ def _values(lu: LogicalUnit, code: int) -> dict[str, Any]:
             "optimal_unmap_granularity": granularity if thin else 0,
             "ugavalid": int(thin),
             "maximum_write_same_length": cfg.max_write_same_blocks,
+            "maximum_atomic_transfer_length": cfg.max_atomic_blocks,
+            "atomic_alignment": cfg.atomic_alignment if cfg.max_atomic_blocks else 0,
+            "atomic_transfer_length_granularity": (
+                cfg.atomic_granularity if cfg.max_atomic_blocks else 0
+            ),
         }
     if code == 0xB1:
         return {

@@ -27,6 +27,7 @@ __all__ = [
     "CompareAndWrite",
     "FormatUnit",
     "GetLbaStatus",
+    "OrWrite16",
     "PopulateToken",
     "PreFetch10",
     "PreFetch16",
@@ -61,6 +62,7 @@ __all__ = [
     "WriteAndVerify12",
     "WriteAndVerify16",
     "WriteAndVerify32",
+    "WriteAtomic16",
     "WriteLong10",
     "WriteLong16",
     "WriteSame10",
@@ -697,6 +699,49 @@ class CompareAndWrite(Command):
         F("fua", 1, 3, 1),
         F("logical_block_address", 2, 7, 64),
         F("number_of_logical_blocks", 13, 7, 8),
+        F("group_number", 14, 5, 6),
+        F("control", 15),
+    )
+
+
+class OrWrite16(Command):
+    """ORWRITE(16): OR the data-out into the blocks on the medium (bitmap updates)."""
+
+    opcode = 0x8B
+    length = 16
+    title = "ORWRITE(16)"
+    standard = "SBC-4"
+    direction = Direction.OUT
+    transfer = Blocks("transfer_length")
+    changes_media = True
+    fields = (
+        F("orprotect", 1, 7, 3),
+        F("dpo", 1, 4, 1),
+        F("fua", 1, 3, 1),
+        F("logical_block_address", 2, 7, 64),
+        F("transfer_length", 10, 7, 32),
+        F("group_number", 14, 5, 6),
+        F("control", 15),
+    )
+
+
+class WriteAtomic16(Command):
+    """WRITE ATOMIC(16): write logical blocks as one atomic unit (Block Limits says how many)."""
+
+    opcode = 0x9C
+    length = 16
+    title = "WRITE ATOMIC(16)"
+    standard = "SBC-4"
+    direction = Direction.OUT
+    transfer = Blocks("transfer_length")
+    changes_media = True
+    fields = (
+        F("wrprotect", 1, 7, 3),
+        F("dpo", 1, 4, 1),
+        F("fua", 1, 3, 1),
+        F("logical_block_address", 2, 7, 64),
+        F("atomic_boundary", 10, 7, 16),
+        F("transfer_length", 12, 7, 16),
         F("group_number", 14, 5, 6),
         F("control", 15),
     )
