@@ -73,3 +73,14 @@ def _fixed(asc: int, sks: bytes = b"\x00\x00\x00") -> bytes:
 )
 def test_the_forms_of_not_supported(command: object, sense: bytes, supported: bool) -> None:
     assert _not_supported(_answered(command, sense)) is not supported
+
+
+def test_a_raw_cdb_is_judged_by_the_command_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "raw.yaml"
+    path.write_text(
+        'sgscript: 1\ndevices: {a: "sim:lu_rawopt"}\nsteps:\n'
+        '  - {name: READ LONG(16), cdb: "9e 11 00 00 00 00 00 00 00 00 00 00 00 00 00 00",'
+        " optional: true}\n"
+    )
+    (step,) = run_scenario(load_scenario(str(path)), seed=1).steps
+    assert step.status == "skipped" and "not supported" in step.message

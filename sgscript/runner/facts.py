@@ -93,8 +93,8 @@ def probe(
         facts["dpofua"], facts["wp"] = modes.get("dpofua"), modes.get("wp")
     sent.append("LOG SENSE 00h")
     facts["log_pages"] = _log_pages(channel, refused)
-    listed = ask(
-        "REPORT SUPPORTED OPERATION CODES", ReportSupportedOperationCodes(allocation_length=65536)
+    listed = ask(  # 0xFFFF: scsi_debug refuses larger allocation lengths (a field of 32 bits)
+        "REPORT SUPPORTED OPERATION CODES", ReportSupportedOperationCodes(allocation_length=0xFFFF)
     )
     opcodes = tuple(
         (d.get("operation_code"), d.get("service_action") if d.get("servactv") else None)

@@ -72,9 +72,13 @@ def _not_supported(io: Io) -> bool:
         return True
     if sense.asc != 0x24:
         return False
-    layout = getattr(io.command, "layout", None)
+    command: Any = io.command
+    as_catalog = getattr(command, "as_catalog", None)  # a raw cdb: the command it is
+    if as_catalog is not None:
+        command = as_catalog()
+    layout = getattr(command, "layout", None)
     names = list(_SELECTORS)
-    values = getattr(io.command, "values", None) or {}
+    values = getattr(command, "values", None) or {}
     if layout is not None and "evpd" in layout.by_name and not values.get("evpd"):
         names.remove("page_code")  # INQUIRY without EVPD selects no page: a real error
     selectors = [

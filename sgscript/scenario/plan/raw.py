@@ -62,6 +62,17 @@ class RawCommand(Command):
     def field_values(self) -> dict[str, int]:
         return {}
 
+    def as_catalog(self) -> Command | None:
+        """The catalog command these bytes are (fields decoded), or None: what judging an
+        answer by its fields (``optional:``'s "not supported") needs of a raw CDB."""
+        cls = self._catalog.identify(self._raw)
+        if cls is None or len(self._raw) < cls.length:
+            return None
+        try:
+            return self._catalog.decode_cdb(self._raw)
+        except ValueError:
+            return None
+
     def describe(self) -> str:
         return f"cdb({self._raw.hex(' ')})"
 
