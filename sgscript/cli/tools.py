@@ -330,8 +330,9 @@ def _negative_header(args: argparse.Namespace, part: str) -> str:
             "  Every reserved CDB bit of each command the device supports, set one at a time",
             "  on a CDB whose fields are otherwise at their defaults (no data moves where a",
             "  length field allows zero). A device that checks answers ILLEGAL REQUEST, INVALID",
-            "  FIELD IN CDB with the field pointer at that byte and bit (SPC-5 4.4.1,"
-            + (" sense-key specific data)." if args.strict else " sense-key specific data);"),
+            "  FIELD IN CDB with the field pointer at that byte"
+            + (" and bit (SPC-5 4.4.1, sense-key" if args.strict else " (SPC-5 4.4.1, sense-key"),
+            "  specific data" + (")." if args.strict else "; the bit pointer is optional);"),
             *([] if args.strict else ["  SPC-5 lets a device ignore reserved bits and", *lenient]),
             "  A case the device answers as not supported (the command, or its service action)",
             "  is skipped (optional). Generated from sgscript's field tables.",
@@ -351,9 +352,11 @@ def _negative_block(name: str, cases: list[Any], strict: bool) -> list[str]:
         "    group:",
     ]
     for case in cases:
+        # strict: the byte and the bit; lenient: the byte (BPV 0 names only the byte)
+        bit = f", bit: {case.bit}" if strict else ""
         exact = (
             "{sense: {key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0,"
-            f" field_pointer: {{byte: {case.byte}, bit: {case.bit}}}, cd: 1}}}}"
+            f" field_pointer: {{byte: {case.byte}{bit}}}, cd: 1}}}}"
         )
         expect = exact if strict else f"{{any_of: [{exact}, {_UNPOINTED}, {_NOT_INVALID_FIELD}]}}"
         data = f", data_in: {case.data_in}" if case.data_in else ""

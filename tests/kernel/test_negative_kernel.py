@@ -15,10 +15,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sgscript.runner import ScenarioResult, run_scenario
+from sgscript.runner import run_scenario
 from sgscript.scenario.load import load_scenario
 from sgscript.scsi.catalog import standard_catalog
 
@@ -42,37 +43,43 @@ def test_reserved_bits_on_a_real_disk(
     sg_node: tuple[str, str], kernel_out: Path, tmp_path: Path
 ) -> None:
     target, path = sg_node
-    names = _read_only()
-
-    def run(*args: str) -> ScenarioResult:
-        text = subprocess.run(
-            [sys.executable, "-m", "sgscript", "negative", *args, *names],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=300,
-        ).stdout
-        spec = tmp_path / "reserved_bits.yaml"
-        spec.write_text(text)
-        return run_scenario(load_scenario(spec), bindings={"a": path}, seed=7)
-
-    strict = run("--strict")  # counted, not judged: SPC-5 lets a device ignore the bits
-    exact = sum(1 for s in strict.steps if s.kind == "command" and s.status == "passed")
-    result = run()
-    failed = {s.name: s for s in result.steps if s.status == "failed" and s.kind == "command"}
-    sent = [s for s in result.steps if s.kind == "command" and s.count]
-    skipped = sum(1 for s in result.steps if s.kind == "command" and s.status == "skipped")
+    text = subprocess.run(
+        [sys.executable, "-m", "sgscript", "negative", "--strict", *_read_only()],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    spec = tmp_path / "reserved_bits.yaml"
+    spec.write_text(text)
+    # One strict run (each case is a step: its failure detail keeps the sense), sorted as
+    # the lenient suite judges: the pointer elsewhere fails it, the rest SPC-5 allows.
+    result = run_scenario(load_scenario(spec), bindings={"a": path}, seed=7)
+    cases = [s for s in result.steps if s.kind == "command"]
+    exact = [s for s in cases if s.status == "passed"]
+    wrong = {s.name: s for s in cases if s.status == "failed" and _points_elsewhere(s)}
+    unsent = sum(1 for s in cases if s.status == "not_applicable")
+    skipped = sum(1 for s in cases if s.status == "skipped")
     lines = [
-        f"{target}: {result.status}, {len(sent)} cases sent,"
-        f" {sum(1 for s in result.steps if s.status == 'not_applicable')} not applicable"
-        f" (commands it does not report), {skipped} answered as not supported,"
-        f" {len(failed)} failed; {exact} refused with the field pointer at the bit"
+        f"{target}: {sum(1 for s in cases if s.count)} cases sent, {unsent} not applicable"
+        f" (commands it does not report), {skipped} answered as not supported;"
+        f" {len(exact)} refused with the field pointer at the bit, {len(wrong)} with it"
+        " elsewhere (a failure), the rest ignored or refused naming no field (SPC-5 allows)"
     ]
-    for name, step in sorted(failed.items()):
-        first = step.failures[0].message.splitlines()[0] if step.failures else step.message
-        lines.append(f"  {name}: {first}")
+    for name, step in sorted(wrong.items()):
+        lines.append(f"  {name}: {step.failures[0].message.splitlines()[0]}")
     (kernel_out / f"negative-{target}.txt").write_text("\n".join(lines) + "\n")
     assert result.status != "error", "\n".join(lines)  # the device must stay up and answer
-    assert sent, "no case was sent: the device reports none of the commands"
+    assert any(s.count for s in cases), "no case was sent: the device reports no command"
     listed = {step for (t, step) in EXPECTED if t == target}
-    assert set(failed) == listed, "\n".join(lines)
+    assert set(wrong) == listed, "\n".join(lines)
+
+
+def _points_elsewhere(step: Any) -> bool:
+    """A strict case the lenient suite fails too: INVALID FIELD IN CDB naming another byte."""
+    sense = step.failures[0].sense if step.failures else None
+    if not sense or (sense.get("sense_key"), sense.get("asc"), sense.get("ascq")) != (5, 0x24, 0):
+        return False
+    sks = sense.get("sense_key_specific") or {}
+    byte = int(step.name.split(" byte ")[1].split()[0])  # "Read10 byte 6 bit 7"
+    return sks.get("kind") == "field_pointer" and sks.get("field_pointer") != byte
