@@ -367,9 +367,7 @@ class _Runner(_Devices):
         except Exception as exc:  # a condition that cannot be evaluated fails its step
             self._record(ps, "failed", message=_problem(exc), failed=0)
             self._not_run(ps, "skipped", f"not run: the condition of {ps.path} failed")
-            policy = step.on_failure or self.scenario.on_failure
-            if policy == "stop" and not ps.final:
-                self.request_stop(f"step {ps.path} ({step.name}) failed")
+            self._failed(ps)
             return
         if why is not None:
             self._record(ps, NOT_APPLICABLE, message=why)
@@ -456,6 +454,13 @@ class _Runner(_Devices):
                 yield min(wakes) if wakes else None  # run_once wakes early for completions
         self._record_container(ps, started)
 
+    def _failed(self, ps: PlannedStep) -> None:
+        """A step that failed stops the scenario when its policy says ``stop`` (not in
+        ``finally:``: cleanup runs to its end)."""
+        policy = ps.step.on_failure or self.scenario.on_failure
+        if policy == "stop" and not ps.final:
+            self.request_stop(f"step {ps.path} ({ps.step.name}) failed")
+
     def _record_container(
         self, ps: PlannedStep, started: float, message: str = "", failed: bool = False
     ) -> None:
@@ -492,14 +497,12 @@ class _Runner(_Devices):
         var = step.loop[0] if step.loop is not None else None
         outer = {k: self.vars[k] for k in (var, "iteration") if k is not None and k in self.vars}
         message = ""
-        policy = step.on_failure or self.scenario.on_failure
         try:
             values = self._passes(ps)
         except Exception as exc:  # its for: or repeat: cannot be known: the group fails
             values, message = (), f"{_problem(exc)}"
             self._not_run(ps, "skipped", f"not run: {message}")
-            if policy == "stop" and not ps.final:
-                self.request_stop(f"step {ps.path} ({step.name}) failed")
+            self._failed(ps)
         tallies = [0] * (len(step.counts) + 1)  # the last: every command of its steps
         if step.counts:
             self.group_tallies[ps.path + "."] = (step.counts, tallies)
@@ -525,8 +528,8 @@ class _Runner(_Devices):
         if self.group_tallies.pop(ps.path + ".", None) is not None and not self.interrupted:
             found = count_problems(step.counts, tallies[:-1], tallies[-1], self.vars)
             message = "; ".join(filter(None, [message, *found]))
-            if found and policy == "stop" and not ps.final:
-                self.request_stop(f"step {ps.path} ({step.name}) failed")
+            if found:
+                self._failed(ps)
         yield from self._sequence(cleanup)
         self._record_container(ps, started, message, failed=bool(message))
 
@@ -609,9 +612,7 @@ class _Runner(_Devices):
         except Exception as exc:
             holds, message = False, f"check {text}: {_problem(exc)}"
         if not holds:
-            policy = step.on_failure or self.scenario.on_failure
-            if policy == "stop" and not ps.final:
-                self.request_stop(f"step {ps.path} ({step.name}) failed")
+            self._failed(ps)
         self._record(ps, "passed" if holds else "failed", message=message, command="check")
 
     def _reset(self, ps: PlannedStep) -> None:
@@ -631,9 +632,8 @@ class _Runner(_Devices):
             if isinstance(cause, OSError) and cause.errno in _GONE_ERRNO:
                 status = "error"
                 self.device_error(step.device or "", f"reset: {cause.strerror}", gone=True)
-        policy = step.on_failure or self.scenario.on_failure
-        if status == "failed" and policy == "stop" and not ps.final:
-            self.request_stop(f"step {ps.path} ({step.name}) failed")
+        if status == "failed":
+            self._failed(ps)
         self._record(
             ps,
             status,
@@ -667,9 +667,8 @@ class _Runner(_Devices):
             if isinstance(cause, OSError) and cause.errno in _GONE_ERRNO:
                 status = "error"
                 self.device_error(step.device or "", f"task: {cause.strerror}", gone=True)
-        policy = step.on_failure or self.scenario.on_failure
-        if status == "failed" and policy == "stop" and not ps.final:
-            self.request_stop(f"step {ps.path} ({step.name}) failed")
+        if status == "failed":
+            self._failed(ps)
         self._record(
             ps,
             status,
