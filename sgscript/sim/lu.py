@@ -130,6 +130,7 @@ class LuConfig:
     thin: bool = True
     write_protect: bool = False
     removable: bool = False
+    dpofua: bool = True  # MODE SENSE's DPOFUA: False, a disk that does not take DPO and FUA
     rotation_rate: int = 1  # 1: non-rotating medium (SBC-4 table VPD B1h)
     backing_file: str | None = None
     descriptor_sense: bool = False
@@ -288,6 +289,11 @@ class LogicalUnit:
         reserved = first_reserved(cls, cdb)  # SPC-5 lets a device check them: this one does
         if reserved is not None:
             raise Fail(C.INVALID_FIELD_IN_CDB, field=reserved)
+        if not self.config.dpofua:  # DPOFUA=0: DPO and FUA are values it does not support
+            for name in ("dpo", "fua"):
+                slot = cls.layout.by_name.get(name)
+                if slot is not None and cdb[slot.field.byte] >> slot.field.bit & 1:
+                    raise Fail(C.INVALID_FIELD_IN_CDB, field=(slot.field.byte, slot.field.bit))
         name = cls.__name__
         return cls, handler, name in UA_EXEMPT, name in READY_NOT_NEEDED
 

@@ -144,7 +144,7 @@ def _mode_sense(lu: LogicalUnit, req: Request, *, ten: bool) -> bytes:
         ],
         "device_specific_parameter": 0
         if pc == CHANGEABLE_VALUES
-        else _DPOFUA | (_WP if lu.write_protect else 0),
+        else (_DPOFUA if lu.config.dpofua else 0) | (_WP if lu.write_protect else 0),
     }
     if not req.f("dbd"):
         long = ten and bool(req.f("llbaa"))

@@ -194,15 +194,20 @@ def supported_commands(lu: LogicalUnit) -> list[type[Command]]:
     return out
 
 
-def cdb_usage(cls: type[Command], service_action: int | None = None) -> bytes:
+def cdb_usage(
+    cls: type[Command], service_action: int | None = None, *, dpofua: bool = True
+) -> bytes:
     """CDB USAGE DATA: the operation code, the service action, then every bit the disk examines.
 
     Built from the class's own table: every field marks its bits, CONTROL
-    only NACA (the one bit this disk checks); fixed fields carry their value.
+    only NACA (the one bit this disk checks); fixed fields carry their value;
+    DPO and FUA only where the disk supports them (``dpofua``).
     """
     acc = 0
     for slot in cls.layout.slots:
         f = slot.field
+        if f.name in ("dpo", "fua") and not dpofua:
+            continue
         if f.fixed:
             acc |= (f.default & slot.mask) << slot.shift
         elif f.name == "service_action" and service_action is not None:
@@ -277,7 +282,7 @@ def report_supported_operation_codes(lu: LogicalUnit, req: Request) -> bytes:
         return encode_rsoc_one({"support": "not_supported"})
     values: dict[str, object] = {
         "support": "supported",
-        "cdb_usage_data": cdb_usage(match, sa if with_sa else None),
+        "cdb_usage_data": cdb_usage(match, sa if with_sa else None, dpofua=lu.config.dpofua),
         "ctdp": int(rctd),
     }
     if rctd:
