@@ -51,7 +51,8 @@ def probe(
     sent: list[str] = []
     refused: list[str] = []
 
-    def ask(label: str, command: Command) -> dict[str, Any] | None:
+    def ask(label: str, command: Command, *, raw: bool = False) -> dict[str, Any] | None:
+        """The decoded answer (``raw``: ``{"data": bytes}``), or None when refused."""
         sent.append(label)
         try:
             io = channel.execute(command, wait=True, check=False)
@@ -61,6 +62,8 @@ def probe(
         if io.failure is not None:
             refused.append(f"{label} ({io.failure.detail})")
             return None
+        if raw:
+            return {"data": io.data}
         try:
             return command.decode_response(io.data)
         except Exception as exc:  # a malformed answer is the device's, not a crash of ours
@@ -68,9 +71,9 @@ def probe(
             return None
 
     def keep(got: dict[str, Any] | None, table: tuple[tuple[str, str], ...]) -> None:
-        for fact, key in table if got else ():
-            if key in got:  # type: ignore[operator]
-                facts[fact] = got[key]  # type: ignore[index]
+        for fact, key in table:
+            if got and key in got:
+                facts[fact] = got[key]
 
     keep(ask("INQUIRY", Inquiry(allocation_length=255)), INQUIRY)
     pages = ask("VPD 00h", Inquiry(evpd=1, page_code=0, allocation_length=255))
@@ -91,8 +94,8 @@ def probe(
     if modes:
         facts["mode_pages"] = tuple(p.get("page_code") for p in modes.get("mode_pages", ()))
         facts["dpofua"], facts["wp"] = modes.get("dpofua"), modes.get("wp")
-    sent.append("LOG SENSE 00h")
-    facts["log_pages"] = _log_pages(channel, refused)
+    logs = ask("LOG SENSE 00h", LogSense(pc=1, page_code=0, allocation_length=512), raw=True)
+    facts["log_pages"] = _log_pages(logs["data"]) if logs else ()
     listed = ask(  # 0xFFFF: scsi_debug refuses larger allocation lengths (a field of 32 bits)
         "REPORT SUPPORTED OPERATION CODES", ReportSupportedOperationCodes(allocation_length=0xFFFF)
     )
@@ -109,19 +112,8 @@ def probe(
     return Namespace(f"device {name}", facts)
 
 
-def _log_pages(channel: Channel, refused: list[str]) -> tuple[int, ...]:
+def _log_pages(data: bytes) -> tuple[int, ...]:
     """LOG SENSE page 00h's list (SPC-5 7.3.18): the page codes after a 4-byte header."""
-    try:
-        io = channel.execute(
-            LogSense(pc=1, page_code=0, allocation_length=512), wait=True, check=False
-        )
-    except Exception as exc:
-        refused.append(f"LOG SENSE 00h ({type(exc).__name__}: {exc})")
-        return ()
-    if io.failure is not None:
-        refused.append(f"LOG SENSE 00h ({io.failure.detail})")
-        return ()
-    data = io.data
     length = int.from_bytes(data[2:4], "big") if len(data) >= 4 else 0
     return tuple(b & 0x3F for b in data[4 : 4 + length])
 
