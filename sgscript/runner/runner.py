@@ -12,7 +12,7 @@ import itertools
 import signal
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..channel import Channel
@@ -591,8 +591,7 @@ class _Runner(_Devices):
                 device = next(iter(self.channels))
             if device is None:
                 raise UsageError(
-                    "'device' here names no one device (the steps use several):"
-                    " use devices.NAME"
+                    "'device' here names no one device (the steps use several): use devices.NAME"
                 )
             env["device"] = self.facts(device)
         if "devices" in names:
@@ -617,56 +616,47 @@ class _Runner(_Devices):
 
     def _reset(self, ps: PlannedStep) -> None:
         step = ps.step
-        started = time.perf_counter()
-        channel = self.channels.get(step.device or "")
-        message = ""
-        status = "passed"
-        try:
-            if channel is None:
-                raise UsageError(f"step {step.name!r} names no device")
+
+        def reset(channel: Channel) -> str:
             channel.reset(step.reset or "lun")
-        except Exception as exc:
-            message = f"reset {step.reset}: {_problem(exc)}"
-            status = "failed"
-            cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
-            if isinstance(cause, OSError) and cause.errno in _GONE_ERRNO:
-                status = "error"
-                self.device_error(step.device or "", f"reset: {cause.strerror}", gone=True)
-        if status == "failed":
-            self._failed(ps)
-        self._record(
-            ps,
-            status,
-            message=message,
-            count=1,
-            failed=1 if message else 0,
-            duration=time.perf_counter() - started,
-            command=f"reset {step.reset}",
-        )
+            return ""
+
+        self._device_action(ps, "reset", reset)
 
     def _task(self, ps: PlannedStep) -> None:
         """``task:``: a task management function on the step's device (its I_T nexus).
         ABORT TASK aims at the commands in flight of the step its ``of:`` names."""
         step = ps.step
-        started = time.perf_counter()
-        channel = self.channels.get(step.device or "")
-        status, message = "passed", ""
         aimed = {s.path for s in self.scenario.steps_beside(ps.path) if step.of in (s.name, s.path)}
 
         def select(io: Io) -> bool:
             run = getattr(io, "run", None)
             return run is not None and run.path in aimed
 
+        self._device_action(
+            ps,
+            "task",
+            lambda channel: channel.task(step.task or "", select if step.of is not None else None),
+        )
+
+    def _device_action(self, ps: PlannedStep, kind: str, action: Callable[[Channel], str]) -> None:
+        """A reset or task step: ``action`` on the step's channel (what it says is the
+        step's message); a failure fails it, an errno saying the device is gone loses it."""
+        step = ps.step
+        what = f"{kind} {step.reset if kind == 'reset' else step.task}"
+        started = time.perf_counter()
+        channel = self.channels.get(step.device or "")
+        status, message = "passed", ""
         try:
             if channel is None:
                 raise UsageError(f"step {step.name!r} names no device")
-            message = channel.task(step.task or "", select if step.of is not None else None)
+            message = action(channel)
         except Exception as exc:
-            status, message = "failed", f"task {step.task}: {_problem(exc)}"
+            status, message = "failed", f"{what}: {_problem(exc)}"
             cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
             if isinstance(cause, OSError) and cause.errno in _GONE_ERRNO:
                 status = "error"
-                self.device_error(step.device or "", f"task: {cause.strerror}", gone=True)
+                self.device_error(step.device or "", f"{kind}: {cause.strerror}", gone=True)
         if status == "failed":
             self._failed(ps)
         self._record(
@@ -676,7 +666,7 @@ class _Runner(_Devices):
             count=1,
             failed=0 if status == "passed" else 1,
             duration=time.perf_counter() - started,
-            command=f"task {step.task}",
+            command=what,
         )
 
     def _record(

@@ -19,9 +19,10 @@ from ...limits import (
     MAX_SELECT_LENGTH,
 )
 from ...scsi.errors import UsageError
-from ..expr import ExprError, condition, is_expression, template
+from ..expr import ExprError, condition
 from ..model import Expectation, Step
 from .steps import PlannedStep
+from .values import _names
 
 __all__ = ["Pulled", "compile_selection", "keep_dependencies", "step_reads"]
 
@@ -173,12 +174,7 @@ def _value_names(value: Any) -> set[str]:
     """The variables a model value reads: its ``${...}``, through mappings, lists and the
     model's dataclasses (data sources, expectations, counts), ``check:`` conditions bare."""
     if isinstance(value, str):
-        if "$" not in value:
-            return set()
-        try:
-            return set(template(value.strip() if is_expression(value) else value).names)
-        except ExprError:
-            return set()
+        return _names(value)
     if isinstance(value, Expectation):
         if value.kind == "check" and isinstance(value.value, str):
             from ..load.values import ANSWER_NAMES
