@@ -57,6 +57,8 @@ class _Devices:
     destructive: list[Any]
     claims: list[Any]
     device_facts: dict[str, Any]
+    #: device -> (opcode, service action) it answered as not supported in this run
+    refused_commands: dict[str, set[tuple[int, int | None]]]
     preparation: list[StepResult]
     assumed: set[str]  # devices whose block size is assumed until a READ CAPACITY answers
 
@@ -108,7 +110,12 @@ class _Devices:
             if channel is None:
                 raise UsageError(f"device {name!r} is not opened by this run (no step uses it)")
             self.device_facts[name] = probe(
-                name, self.targets[name], channel, self.plan.catalog, self.notes
+                name,
+                self.targets[name],
+                channel,
+                self.plan.catalog,
+                self.notes,
+                self.refused_commands.setdefault(name, set()),
             )
         return self.device_facts[name]
 

@@ -19,7 +19,7 @@ never a failed step; what was sent and what it refused goes into the run's notes
 | ``mode_pages``, ``dpofua``, ``wp`` | MODE SENSE(10) of all pages (3Fh): the page codes, the header's DPOFUA and WP bits |
 | ``log_pages`` | LOG SENSE page 00h: the log pages it supports |
 | ``opcodes`` | REPORT SUPPORTED OPERATION CODES: ``[opcode, service action]`` pairs, empty when not reported |
-| ``supports(NAME)`` | whether the device reports the catalog command NAME; true when it reports no list (the step then runs, and ``optional: true`` judges its answer) |
+| ``supports(NAME)`` | whether the device reports the catalog command NAME; true when it reports no list (the step then runs, and ``optional: true`` judges its answer), false once it has answered that command as not supported in this run |
 """
 
 from __future__ import annotations
@@ -44,9 +44,19 @@ __all__ = ["probe"]
 
 
 def probe(
-    name: str, target: str, channel: Channel, catalog: Catalog, notes: list[str]
+    name: str,
+    target: str,
+    channel: Channel,
+    catalog: Catalog,
+    notes: list[str],
+    refused_commands: set[tuple[int, int | None]] | None = None,
 ) -> Namespace:
-    """Ask the device what it is (read-only commands), as ``device.FACT`` names."""
+    """Ask the device what it is (read-only commands), as ``device.FACT`` names.
+
+    ``refused_commands``: (opcode, service action) the device has answered as not
+    supported in this run, and will (the runner adds to it as answers come):
+    ``supports()`` is false for them whatever the device's list says.
+    """
     facts: dict[str, Any] = {"name": name, "target": target, "block_size": channel.block_size}
     sent: list[str] = []
     refused: list[str] = []
@@ -104,7 +114,15 @@ def probe(
         for d in (listed or {}).get("command_descriptors", ())
     )
     facts["opcodes"] = opcodes
-    facts["supports"] = Function("supports", _supports(catalog, opcodes, listed is not None))
+    facts["supports"] = Function(
+        "supports",
+        _supports(
+            catalog,
+            opcodes,
+            listed is not None,
+            set() if refused_commands is None else refused_commands,
+        ),
+    )
     line = f"device {name}: probed for its facts ({', '.join(sent)})"
     if refused:
         line += f"; refused or failed: {'; '.join(refused)}"
@@ -119,7 +137,10 @@ def _log_pages(data: bytes) -> tuple[int, ...]:
 
 
 def _supports(
-    catalog: Catalog, opcodes: tuple[tuple[Any, Any], ...], reported: bool
+    catalog: Catalog,
+    opcodes: tuple[tuple[Any, Any], ...],
+    reported: bool,
+    refused: set[tuple[int, int | None]],
 ) -> Callable[[str], bool]:
     listed = set(opcodes)
     by_opcode = {op for op, _ in opcodes}
@@ -128,18 +149,25 @@ def _supports(
         if not isinstance(command, str):
             raise TypeError("name a command, like 'CompareAndWrite'")
         cls = catalog.lookup(command)  # UnknownCommandError (a ValueError) names the nearest
+        sa = service_action_of(cls)
+        if (cls.opcode, None) in refused or (cls.opcode, sa) in refused:
+            return False  # answered "not supported" in this run
         if not reported:
             return True
-        sa = next(
-            (
-                s.field.default
-                for s in cls.layout.slots
-                if s.field.fixed and "service_action" in s.field.name
-            ),
-            None,
-        )
         if sa is None:
             return cls.opcode in by_opcode
         return (cls.opcode, sa) in listed
 
     return supports
+
+
+def service_action_of(cls: Any) -> int | None:
+    """The service action a catalog command fixes (MAINTENANCE IN's REPORT LUNS...), or None."""
+    return next(
+        (
+            s.field.default
+            for s in cls.layout.slots
+            if s.field.fixed and "service_action" in s.field.name
+        ),
+        None,
+    )

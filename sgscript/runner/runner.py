@@ -178,6 +178,7 @@ class _Runner(_Devices):
         self.destructive: list[Any] = []  # safety.DestructiveStep of the selected steps
         self.claims: list[Any] = []  # holders.BlockClaim: disks held O_EXCL for the run
         self.device_facts: dict[str, Any] = {}  # name -> Namespace, probed on first use
+        self.refused_commands: dict[str, set[tuple[int, int | None]]] = {}
         self.reproduce = ""  # the command line that runs this scenario again
         self.preparation: list[StepResult] = []  # what opening each device sent (open.NAME)
         self.assumed: set[str] = set()  # devices whose block size awaits a READ CAPACITY

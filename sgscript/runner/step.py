@@ -94,6 +94,39 @@ def _not_supported(io: Io) -> bool:
     return any(_points_at(f, sks.field_pointer) for f in selectors)
 
 
+def _refused_command(io: Io) -> tuple[int, int | None] | None:
+    """(opcode, service action) when the answer says the device lacks the command itself:
+    INVALID COMMAND OPERATION CODE, or INVALID FIELD IN CDB pointing at the service action
+    of a command that has one (SPC-5 4.5.2: how a device server refuses what it lacks)."""
+    sense = io.sense
+    if sense is None or sense.sense_key != SenseKey.ILLEGAL_REQUEST or sense.ascq != 0x00:
+        return None
+    command: Any = io.command
+    as_catalog = getattr(command, "as_catalog", None)  # a raw cdb: the command it is
+    if as_catalog is not None:
+        command = as_catalog()
+    layout = getattr(command, "layout", None)
+    opcode = getattr(command, "opcode", None)
+    if layout is None or opcode is None:
+        return None
+    slot = layout.by_name.get("service_action")
+    if sense.asc == 0x20:
+        return (opcode, None)
+    sks = sense.sense_key_specific
+    if (
+        sense.asc == 0x24
+        and slot is not None
+        and slot.field.fixed  # a chosen service action is the caller's, not the command's
+        and sks is not None
+        and sks.kind == "field_pointer"
+        and sks.cd
+        and sks.field_pointer is not None
+        and _points_at(slot.field, sks.field_pointer)
+    ):
+        return (opcode, slot.field.default)
+    return None
+
+
 def _points_at(field: Any, byte: int) -> bool:
     """Whether CDB byte ``byte`` holds part of ``field`` (which may span bytes)."""
     last = field.byte + (field.width - (field.bit + 1) + 7) // 8
@@ -184,6 +217,8 @@ class _RunnerView(Protocol):
     stop_reason: str
     interrupted: bool
     sigint: bool
+    #: device -> (opcode, service action) it answered as not supported: ``supports()`` learns
+    refused_commands: dict[str, set[tuple[int, int | None]]]
 
     @property
     def command_done(self) -> Callable[..., None] | None: ...
@@ -418,6 +453,10 @@ class _StepRun:
                 self.runner.sigint = True  # Io.complete would swallow it: stop at the next turn
 
     def judge(self, io: Io, index: int) -> FailureDetail | None:
+        if io.sense_raw and self.device is not None:
+            refused = _refused_command(io)
+            if refused is not None:
+                self.runner.refused_commands.setdefault(self.device, set()).add(refused)
         messages = self.runner.check(self, io, index)
         if not messages:
             return None  # expect: first, so an expected "not supported" answer passes

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,7 +144,14 @@ class LuConfig:
     max_atomic_blocks: int = 0
     atomic_alignment: int = 0
     atomic_granularity: int = 0
+    #: Catalog commands this disk lacks (names, comma-separated or a list): refused as
+    #: SPC-5 says and left out of its command list, as a real disk without them would be.
+    without: str | Sequence[str] = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def lacks(self) -> tuple[str, ...]:
+        names = self.without.split(",") if isinstance(self.without, str) else self.without
+        return tuple(n.strip() for n in names if n.strip())
 
 
 def check_config(cfg: LuConfig) -> None:
@@ -153,6 +160,10 @@ def check_config(cfg: LuConfig) -> None:
         raise ValueError(f"block_size={cfg.block_size} is not a logical block size disks use")
     if cfg.blocks < 1 or cfg.blocks > 1 << 48:
         raise ValueError(f"blocks={cfg.blocks} must be 1..2**48")
+    catalog = standard_catalog()
+    for name in cfg.lacks():
+        if name not in catalog:
+            raise ValueError(f"without={name}: no catalog command of that name")
     if cfg.max_atomic_blocks > cfg.max_transfer_blocks:
         raise ValueError(
             f"max_atomic_blocks={cfg.max_atomic_blocks} is more than max_transfer_blocks="
@@ -176,6 +187,8 @@ class LogicalUnit:
         #: The commands this unit can identify, and those it answers (by class name).
         self.catalog = catalog if catalog is not None else standard_catalog()
         self.handlers = dict(handlers) if handlers is not None else builtin_handlers()
+        for name in cfg.lacks():
+            self.handlers.pop(name, None)
         self._accepted: dict[bytes, tuple[type[Command], Handler, bool, bool]] = {}
         self.name = name
         self.lun = lun
