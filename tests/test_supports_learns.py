@@ -86,3 +86,20 @@ def test_without_names_catalog_commands() -> None:
     )
     with pytest.raises(UsageError, match="OrWrite61"):
         run_scenario(load_scenario_text(text, "learns.yaml"), seed=1)
+
+
+def test_the_facts_probe_learns_that_the_command_list_itself_is_missing() -> None:
+    text = SPEC.format(
+        target="sim:learn6?without=ReportSupportedOperationCodes",
+        cmd="ReportSupportedOperationCodes",
+        ask="{ReportSupportedOperationCodes: {allocation_length: 64}}",
+        before=False,  # the probe asked for the list: refused at the service action
+    )
+    result = run_scenario(load_scenario_text(text, "learns.yaml"), seed=1)
+    got = {s.name: s.status for s in result.steps}
+    assert got == {
+        "before asking": "passed",
+        "ask once": "skipped",
+        "the rest": "not_applicable",
+        "another command of the same disk": "passed",
+    }

@@ -39,6 +39,7 @@ from ..scsi.commands import (
     ReportSupportedOperationCodes,
 )
 from ..scsi.facts import BLOCK_LIMITS, CAPACITY, INQUIRY, PROVISIONING
+from ..scsi.status import SenseKey
 
 __all__ = ["probe"]
 
@@ -71,6 +72,9 @@ def probe(
             return None
         if io.failure is not None:
             refused.append(f"{label} ({io.failure.detail})")
+            lacks = refused_command(io) if io.sense_raw else None
+            if lacks is not None and refused_commands is not None:
+                refused_commands.add(lacks)  # RSOC itself, on a disk without a list
             return None
         if raw:
             return {"data": io.data}
@@ -171,3 +175,34 @@ def service_action_of(cls: Any) -> int | None:
         ),
         None,
     )
+
+
+def refused_command(io: Any, *, lenient: bool = False) -> tuple[int, int | None] | None:
+    """(opcode, service action) when the answer says the device lacks the command itself:
+    INVALID COMMAND OPERATION CODE (the whole operation code), or INVALID FIELD IN CDB at
+    the service action a catalog command fixes (SPC-5 4.5.2: how a device server refuses a
+    command it does not have); ``lenient``: also INVALID FIELD IN CDB naming no field."""
+    sense = io.sense
+    if sense is None or sense.sense_key != SenseKey.ILLEGAL_REQUEST or sense.ascq != 0x00:
+        return None
+    command: Any = io.command
+    as_catalog = getattr(command, "as_catalog", None)  # a raw cdb: the command it is
+    if as_catalog is not None:
+        command = as_catalog()
+    layout = getattr(command, "layout", None)
+    opcode = getattr(command, "opcode", None)
+    if layout is None or opcode is None:
+        return None
+    if sense.asc == 0x20:
+        return (opcode, None)
+    slot = layout.by_name.get("service_action")
+    if sense.asc != 0x24 or slot is None or not slot.field.fixed:
+        return None  # a service action the caller chose is not the command's own
+    sks = sense.sense_key_specific
+    if sks is None or sks.kind != "field_pointer":
+        return (opcode, slot.field.default) if lenient else None
+    field = slot.field
+    last = field.byte + (field.width - (field.bit + 1) + 7) // 8
+    if sks.cd and sks.field_pointer is not None and field.byte <= sks.field_pointer <= last:
+        return (opcode, field.default)
+    return None

@@ -21,6 +21,7 @@ from ..scsi.cdb import Command
 from ..scsi.errors import DriverError, HostError, TransportError, UsageError
 from ..scsi.status import SenseKey
 from ..transport.base import Io, Outcome
+from .facts import refused_command
 from .results import MAX_FAILURES, FailureDetail, Latency, StepResult
 
 #: Seconds of blocking one-at-a-time commands before the run looks at signals and stops again.
@@ -92,39 +93,6 @@ def _not_supported(io: Io) -> bool:
     if not sks.cd or sks.field_pointer is None:
         return False
     return any(_points_at(f, sks.field_pointer) for f in selectors)
-
-
-def _refused_command(io: Io) -> tuple[int, int | None] | None:
-    """(opcode, service action) when the answer says the device lacks the command itself:
-    INVALID COMMAND OPERATION CODE, or INVALID FIELD IN CDB pointing at the service action
-    of a command that has one (SPC-5 4.5.2: how a device server refuses what it lacks)."""
-    sense = io.sense
-    if sense is None or sense.sense_key != SenseKey.ILLEGAL_REQUEST or sense.ascq != 0x00:
-        return None
-    command: Any = io.command
-    as_catalog = getattr(command, "as_catalog", None)  # a raw cdb: the command it is
-    if as_catalog is not None:
-        command = as_catalog()
-    layout = getattr(command, "layout", None)
-    opcode = getattr(command, "opcode", None)
-    if layout is None or opcode is None:
-        return None
-    slot = layout.by_name.get("service_action")
-    if sense.asc == 0x20:
-        return (opcode, None)
-    sks = sense.sense_key_specific
-    if (
-        sense.asc == 0x24
-        and slot is not None
-        and slot.field.fixed  # a chosen service action is the caller's, not the command's
-        and sks is not None
-        and sks.kind == "field_pointer"
-        and sks.cd
-        and sks.field_pointer is not None
-        and _points_at(slot.field, sks.field_pointer)
-    ):
-        return (opcode, slot.field.default)
-    return None
 
 
 def _points_at(field: Any, byte: int) -> bool:
@@ -229,9 +197,7 @@ class _RunnerView(Protocol):
 
     def check(self, run: _StepRun, io: Io, index: int) -> list[str]: ...
 
-    def matches(
-        self, run: _StepRun, io: Io, index: int, expect: Sequence[Expectation]
-    ) -> bool: ...
+    def matches(self, run: _StepRun, io: Io, index: int, expect: Sequence[Expectation]) -> bool: ...
 
     def detail(self, run: _StepRun, io: Io, index: int, messages: list[str]) -> FailureDetail: ...
 
@@ -454,7 +420,9 @@ class _StepRun:
 
     def judge(self, io: Io, index: int) -> FailureDetail | None:
         if io.sense_raw and self.device is not None:
-            refused = _refused_command(io)
+            # the device says it lacks the command: supports() learns (optional: the
+            # user says a bare INVALID FIELD IN CDB means that too, as _not_supported does)
+            refused = refused_command(io, lenient=self.step.optional)
             if refused is not None:
                 self.runner.refused_commands.setdefault(self.device, set()).add(refused)
         messages = self.runner.check(self, io, index)
@@ -496,7 +464,10 @@ class _StepRun:
             return False
         elif what == "log" and len(self.logged) < MAX_FAILURES:
             self.logged.append(f"command {index}: {str(messages[0]).splitlines()[0]}")
-        key = (event, "retried" if what == "retry" else f"{what}ged" if what == "log" else "ignored")
+        key = (
+            event,
+            "retried" if what == "retry" else f"{what}ged" if what == "log" else "ignored",
+        )
         self.handled[key] = self.handled.get(key, 0) + 1
         return True
 
@@ -536,7 +507,9 @@ class _StepRun:
 
     def judge_counts(self) -> None:
         """``counts:``: each tally against its bounds, once the step's commands are done."""
-        self.messages += count_problems(self.step.counts, self.tallies, self.count, self.runner.vars)
+        self.messages += count_problems(
+            self.step.counts, self.tallies, self.count, self.runner.vars
+        )
 
     def save(self) -> None:
         """``save:`` decoded response fields (dotted paths, as ``fields:``) of the last command."""
