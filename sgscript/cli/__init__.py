@@ -118,14 +118,17 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Installed plugins' expect kinds are included.",
     ),
     "negative": Subcommand(
-        "generate a scenario that sets every reserved CDB bit, one at a time",
+        "generate scenarios that set reserved CDB bits and reserved codes, one at a time",
         _configure_negative,
         _run_negative,
         "Print a scenario (YAML) with a case per reserved CDB bit of each command (all\n"
-        "of the catalog, or those named), from the field tables; each case expects\n"
-        "INVALID FIELD IN CDB with the field pointer at that bit (--strict), or any answer\n"
-        "that is not INVALID FIELD IN CDB (SPC-5 lets a device ignore reserved bits):\n"
-        "  sgscript negative > specs/negative/reserved_bits.yaml",
+        "of the catalog, or those named), from the field tables, and a case per reserved\n"
+        "code of each bounded field (its smallest and largest, from the standards' tables\n"
+        "in sgscript/scsi/reserved_codes.py); --kind bits or codes picks one kind. Each\n"
+        "case expects INVALID FIELD IN CDB with the field pointer at that bit (--strict),\n"
+        "or also naming no field; a reserved bit also any answer that is not INVALID\n"
+        "FIELD IN CDB (SPC-5 lets a device ignore reserved bits, never reserved codes):\n"
+        "  sgscript negative -o specs/negative",
     ),
     "coverage": Subcommand(
         "which libiscsi iscsi-test-cu tests the specs counter, which commands they send",

@@ -257,25 +257,40 @@ def _configure_negative(p: argparse.ArgumentParser) -> None:
         "names", nargs="*", metavar="COMMAND", help="commands to generate for (default: all)"
     )
     p.add_argument(
+        "--kind",
+        choices=("all", *_NEGATIVE_KINDS),
+        default="all",
+        help="bits: every reserved CDB bit set; codes: every bounded field set to a code its"
+        " table reserves; all (the default): both",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
-        help="require INVALID FIELD IN CDB at the bit (default: that, or an answer that is not"
-        " INVALID FIELD IN CDB at all, as SPC-5 lets a device ignore reserved bits)",
+        help="require INVALID FIELD IN CDB with the field pointer at the byte and bit (default:"
+        " also INVALID FIELD IN CDB naming no field; for a reserved bit any answer that is not"
+        " INVALID FIELD IN CDB, as SPC-5 lets a device ignore reserved bits; for a reserved"
+        " service action INVALID COMMAND OPERATION CODE)",
     )
     p.add_argument("--target", default="sim:negative", metavar="TARGET", help="device a's target")
     p.add_argument(
         "--output",
         "-o",
         metavar="DIR",
-        help="write the scenarios to DIR (reserved_bits_NN.yaml, a few hundred cases each,"
-        " under the YAML node bound) instead of one to standard output",
+        help="write the scenarios to DIR (reserved_bits_NN.yaml, reserved_codes_NN.yaml, a few"
+        " hundred cases each, under the YAML node bound) instead of one to standard output",
     )
     _add_plugin_option(p, _PLUGIN_HELP)
 
 
-#: The lenient cases' other answers: INVALID FIELD IN CDB naming no field, or no refusal.
+#: The kinds of negative case and the stem of their files.
+_NEGATIVE_KINDS = {"bits": "reserved_bits", "codes": "reserved_codes"}
+#: The lenient cases' other answers: INVALID FIELD IN CDB naming no field, no refusal at all
+#: (a reserved bit only), INVALID COMMAND OPERATION CODE (a reserved service action only: SPC
+#: says "the operation code and service action code combine to specify the command", and the
+#: T10 reflector's threads on it, 2008-05 and 2014-04, found devices answering either way).
 _UNPOINTED = "{sense: {key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field_pointer: null}}"
 _NOT_INVALID_FIELD = '{any: true, check: "not (sense_key == 5 and asc == 0x24 and ascq == 0)"}'
+_INVALID_OPCODE = "{sense: {key: ILLEGAL_REQUEST, asc: 0x20, ascq: 0}}"
 #: Cases per file with --output: each file stays well under the YAML node bound.
 _CASES_PER_FILE = 400
 
@@ -283,60 +298,109 @@ _CASES_PER_FILE = 400
 def _run_negative(args: argparse.Namespace) -> int:
     import os
 
-    from ..scsi.negative import negative_cases
+    from ..scsi.negative import code_cases, negative_cases
 
     catalog = _catalog(args)
     names = args.names or list(catalog)
-    blocks: list[tuple[int, list[str]]] = []  # per command: its cases, its YAML lines
+    kinds = list(_NEGATIVE_KINDS) if args.kind == "all" else [args.kind]
+    #: per kind, per command: its cases and their YAML lines
+    blocks: dict[str, list[tuple[int, list[str]]]] = {kind: [] for kind in kinds}
     for name in names:
         cls = catalog.lookup(name)
-        cases = negative_cases(cls)
-        if cases:
-            blocks.append((len(cases), _negative_block(cls.__name__, cases, args.strict)))
+        if "bits" in blocks and (bits := negative_cases(cls)):
+            blocks["bits"].append((len(bits), _negative_block(cls.__name__, bits, args.strict)))
+        if "codes" in blocks and (codes := code_cases(cls, catalog)):
+            blocks["codes"].extend(_code_blocks(codes, args.strict))
+    total = {kind: sum(n for n, _ in blocks[kind]) for kind in kinds}
+    if not args.output:
+        lines = [line for kind in kinds for _, block in blocks[kind] for line in block]
+        sys.stdout.write(_negative_header(args, kinds, "") + "\n".join(lines) + "\n")
+    else:
+        os.makedirs(args.output, exist_ok=True)
+        for kind in kinds:
+            for k, lines in enumerate(_split(blocks[kind]), 1):
+                path = os.path.join(args.output, f"{_NEGATIVE_KINDS[kind]}_{k:02}.yaml")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(_negative_header(args, [kind], f"_{k:02}") + "\n".join(lines) + "\n")
+    counts = ", ".join(f"{total[kind]} reserved {kind}" for kind in kinds)
+    print(f"# {sum(total.values())} cases ({counts})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _split(blocks: list[tuple[int, list[str]]]) -> list[list[str]]:
+    """Whole groups into files of at most ``_CASES_PER_FILE`` cases (a larger group alone)."""
     files: list[list[str]] = [[]]
     count = 0
     for n, lines in blocks:
-        if args.output and files[-1] and count + n > _CASES_PER_FILE:
+        if files[-1] and count + n > _CASES_PER_FILE:
             files.append([])
             count = 0
         files[-1] += lines
         count += n
-    total = sum(n for n, _ in blocks)
-    if not args.output:
-        sys.stdout.write(_negative_header(args, "") + "\n".join(files[0]) + "\n")
-    else:
-        os.makedirs(args.output, exist_ok=True)
-        for k, lines in enumerate(files, 1):
-            path = os.path.join(args.output, f"reserved_bits_{k:02}.yaml")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(_negative_header(args, f"_{k:02}") + "\n".join(lines) + "\n")
-    print(f"# {total} cases for {len(blocks)} commands", file=sys.stderr)
-    return EXIT_OK
+    return files
 
 
-def _negative_header(args: argparse.Namespace, part: str) -> str:
+#: What each kind's scenario says it does: (the cases, the strict answer, the lenient one).
+_NEGATIVE_TEXT = {
+    "bits": (
+        [
+            "Every reserved CDB bit of each command the device supports, set one at a time",
+            "on a CDB whose fields are otherwise at their defaults (no data moves where a",
+            "length field allows zero). A device that checks answers ILLEGAL REQUEST, INVALID",
+        ],
+        [
+            "FIELD IN CDB with the field pointer at that byte and bit (SPC-5 4.4.1, sense-key",
+            "specific data).",
+        ],
+        [
+            "FIELD IN CDB with the field pointer at that byte (SPC-5 4.4.1, sense-key",
+            "specific data; the bit pointer is optional);",
+            "SPC-5 lets a device ignore reserved bits and",
+            "need not say which field it refused, so INVALID FIELD IN CDB without a field",
+            "pointer, or an answer that is not INVALID FIELD IN CDB at all, passes too.",
+        ],
+    ),
+    "codes": (
+        [
+            "Every bounded CDB field of each command the device supports, set to the",
+            "smallest and the largest code its table reserves, one field at a time on a CDB",
+            "whose other fields are at their defaults (no data moves where a length field",
+            "allows zero). A reserved code in a defined field shall be reported as an error",
+            "(SPC-5 3.3, 4.2.1): ILLEGAL REQUEST, INVALID FIELD IN CDB.",
+        ],
+        [
+            "The field pointer points at the field's most significant byte and bit (SPC-5",
+            "4.4.1, sense-key specific data).",
+        ],
+        [
+            "The field pointer points at the field's most significant byte (the bit pointer",
+            "is optional), or no field is named; a reserved service action may also be",
+            "refused as INVALID COMMAND OPERATION CODE (T10 reads operation code and service",
+            "action as one command). A device that ignores the code fails.",
+        ],
+    ),
+}
+
+
+def _negative_header(args: argparse.Namespace, kinds: list[str], part: str) -> str:
     words = ["sgscript", "negative", *args.argv[1:]]
-    lenient = [
-        "  need not say which field it refused, so INVALID FIELD IN CDB without a field",
-        "  pointer, or an answer that is not INVALID FIELD IN CDB at all, passes too.",
+    name = f"reserved_cdb_{kinds[0]}" if len(kinds) == 1 else "reserved_cdb_bits_and_codes"
+    text = [
+        line
+        for kind in kinds
+        for line in _NEGATIVE_TEXT[kind][0] + _NEGATIVE_TEXT[kind][1 if args.strict else 2]
     ]
     return "\n".join(
         [
             f"# Generated by `{' '.join(words)}`: run it again after a field table changes",
             "# yaml-language-server: $schema=../../schemas/sgscript.schema.json",
             "sgscript: 1",
-            "name: reserved_cdb_bits" + ("_strict" if args.strict else "") + part,
+            f"name: {name}" + ("_strict" if args.strict else "") + part,
             "description: >-",
-            "  Every reserved CDB bit of each command the device supports, set one at a time",
-            "  on a CDB whose fields are otherwise at their defaults (no data moves where a",
-            "  length field allows zero). A device that checks answers ILLEGAL REQUEST, INVALID",
-            "  FIELD IN CDB with the field pointer at that byte"
-            + (" and bit (SPC-5 4.4.1, sense-key" if args.strict else " (SPC-5 4.4.1, sense-key"),
-            "  specific data" + (")." if args.strict else "; the bit pointer is optional);"),
-            *([] if args.strict else ["  SPC-5 lets a device ignore reserved bits and", *lenient]),
+            *(f"  {line}" for line in text),
             "  A case the device answers as not supported (the command, or its service action)",
             "  is skipped (optional). Generated from sgscript's field tables.",
-            "refs: [SPC-5 4.4.1]",
+            "refs: [SPC-5 4.4.1" + (", SPC-5 3.3, SPC-5 4.2.1]" if "codes" in kinds else "]"),
             f'devices: {{a: "{args.target}"}}',
             "on_failure: continue",
             "steps:",
@@ -353,17 +417,55 @@ def _negative_block(name: str, cases: list[Any], strict: bool) -> list[str]:
     ]
     for case in cases:
         # strict: the byte and the bit; lenient: the byte (BPV 0 names only the byte)
-        bit = f", bit: {case.bit}" if strict else ""
-        exact = (
-            "{sense: {key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0,"
-            f" field_pointer: {{byte: {case.byte}{bit}}}, cd: 1}}}}"
-        )
-        expect = exact if strict else f"{{any_of: [{exact}, {_UNPOINTED}, {_NOT_INVALID_FIELD}]}}"
-        data = f", data_in: {case.data_in}" if case.data_in else ""
-        if case.data_out:
-            data = f", data: {{pattern: zeros, length: {case.data_out}}}"
+        expect = _pointed(case.byte, case.bit, strict)
+        if not strict:
+            expect = f"{{any_of: [{expect}, {_UNPOINTED}, {_NOT_INVALID_FIELD}]}}"
         lines.append(
             f'      - {{name: "{name} byte {case.byte} bit {case.bit}",'
-            f' cdb: "{case.cdb.hex(" ")}"{data}, optional: true, expect: {expect}}}'
+            f' cdb: "{case.cdb.hex(" ")}"{_negative_data(case)}, optional: true, expect: {expect}}}'
         )
     return lines
+
+
+def _pointed(byte: int, bit: int, strict: bool) -> str:
+    """INVALID FIELD IN CDB with the pointer at ``byte`` (and ``bit`` when strict), C/D set."""
+    at = f"byte: {byte}, bit: {bit}" if strict else f"byte: {byte}"
+    return (
+        f"{{sense: {{key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field_pointer: {{{at}}}, cd: 1}}}}"
+    )
+
+
+def _negative_data(case: Any) -> str:
+    if case.data_out:
+        return f", data: {{pattern: zeros, length: {case.data_out}}}"
+    return f", data_in: {case.data_in}" if case.data_in else ""
+
+
+def _code_blocks(cases: list[Any], strict: bool) -> list[tuple[int, list[str]]]:
+    """A group per command's own fields, and one per operation code whose service action
+    the cases set (it applies when the device reports any command of that operation code)."""
+    groups: dict[tuple[bool, tuple[str, ...]], list[Any]] = {}
+    for case in cases:
+        groups.setdefault((case.shared, case.commands), []).append(case)
+    out = []
+    for (_, commands), group in groups.items():
+        first = group[0]
+        if first.shared:
+            title = f"{first.cdb[0]:02X}h with a reserved service action"
+        else:
+            title = f"{first.command} with a reserved code in a defined field"
+        supports = " or ".join(f"device.supports('{name}')" for name in commands)
+        lines = [f"  - name: {title}", f'    requires: ["{supports}"]', "    group:"]
+        for case in group:
+            expect = _pointed(case.byte, case.bit, strict)
+            if not strict:
+                others = [_UNPOINTED, *([_INVALID_OPCODE] if case.service_action else [])]
+                expect = f"{{any_of: [{', '.join([expect, *others])}]}}"
+            who = f"{case.cdb[0]:02X}h" if case.shared else case.command
+            lines.append(
+                f'      - {{name: "{who} {case.label} {case.code}'
+                f' byte {case.byte} bit {case.bit}", cdb: "{case.cdb.hex(" ")}"'
+                f'{_negative_data(case)}, optional: true, refs: ["{case.ref}"], expect: {expect}}}'
+            )
+        out.append((len(group), lines))
+    return out

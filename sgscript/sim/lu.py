@@ -25,7 +25,7 @@ from typing import Any
 
 from ..scsi.catalog import Catalog, standard_catalog
 from ..scsi.cdb import Command
-from ..scsi.negative import first_reserved
+from ..scsi.negative import first_reserved, first_reserved_code
 from ..scsi.status import ScsiStatus
 from .core import C, Condition, Fail, Request, Response, StatusFail
 from .faults import Faults
@@ -300,6 +300,8 @@ class LogicalUnit:
         if cdb[at] & 0x04:  # NACA, and this unit has no NormACA (SAM-5 5.2)
             raise Fail(C.INVALID_FIELD_IN_CDB, field=(at, 2))
         reserved = first_reserved(cls, cdb)  # SPC-5 lets a device check them: this one does
+        if reserved is None:  # a code a defined field's table reserves: always an error
+            reserved = first_reserved_code(cls, cdb)
         if reserved is not None:
             raise Fail(C.INVALID_FIELD_IN_CDB, field=reserved)
         if not self.config.dpofua:  # DPOFUA=0: DPO and FUA are values it does not support

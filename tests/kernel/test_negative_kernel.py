@@ -44,7 +44,7 @@ def test_reserved_bits_on_a_real_disk(
 ) -> None:
     target, path = sg_node
     text = subprocess.run(
-        [sys.executable, "-m", "sgscript", "negative", "--strict", *_read_only()],
+        [sys.executable, "-m", "sgscript", "negative", "--kind", "bits", "--strict", *_read_only()],
         capture_output=True,
         text=True,
         check=True,
