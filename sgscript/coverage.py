@@ -6,6 +6,9 @@ as ``libiscsi:Suite.Test`` (``libiscsi:Read10.BeyondEol``); its other refs are t
 clauses it proves (``SBC-4 5.16``).  ``coverage(scenarios)`` gathers them against
 the table of iscsi-test-cu's tests below (its ``all_suites``, as the tool names
 them), so a test without a counterpart, or a ref naming no test (a typo), shows.
+A clause ref is a number (``sgscript.clauses``): one that names a command instead, or a
+counterpart that sends the command its test is about without citing that command's
+clause, is a clause problem.
 The iSCSI-protocol suites have no meaning over the sg driver (``NOT_OVER_SG``);
 a SCSI test left out on purpose says why in ``NO_COUNTERPART``.
 ``sgscript coverage`` prints it; docs/coverage.md is made from it.
@@ -17,6 +20,9 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from .clauses import CLAUSE_REF, COMMAND_CLAUSES, STANDARD_REF, SUITE_COMMANDS
+from .scenario.model import every_step
 
 __all__ = [
     "LIBISCSI",
@@ -259,6 +265,8 @@ class Coverage:
     commands: dict[str, list[str]] = field(default_factory=dict)
     #: refs naming a libiscsi test that does not exist, with where and a did-you-mean
     unknown: list[str] = field(default_factory=list)
+    #: clause refs that are no clause number, and counterparts missing their command's clause
+    clause_problems: list[str] = field(default_factory=list)
 
     @property
     def missing(self) -> list[str]:
@@ -288,6 +296,7 @@ class Coverage:
             },
             "commands": self.commands,
             "unknown_refs": self.unknown,
+            "clause_problems": self.clause_problems,
         }
 
 
@@ -308,8 +317,11 @@ def coverage(scenarios: Iterable[Any]) -> Coverage:
     for scenario in scenarios:
         name = scenario.file or scenario.name
         _refs(out, known, scenario.refs, name)
+        _clauses(out, scenario, scenario.refs, (), (*scenario.steps, *scenario.finally_steps), name)
         for step in scenario.all_steps():
-            _refs(out, known, step.refs, f"{name} step {step.path}", scenario.refs)
+            where = f"{name} step {step.path}"
+            _refs(out, known, step.refs, where, scenario.refs)
+            _clauses(out, scenario, step.refs, scenario.refs, (step,), where)
             command = _command_of(scenario, step)
             if command is not None:
                 seen = out.commands.setdefault(command, [])
@@ -335,6 +347,38 @@ def _refs(
         out.tests.setdefault(test, []).append(where)
         seen = out.clauses.setdefault(test, [])
         seen += [c for c in clauses if c not in seen]
+
+
+def _clauses(
+    out: Coverage,
+    scenario: Any,
+    refs: Sequence[str],
+    outer: Sequence[str],
+    steps: Sequence[Any],
+    where: str,
+) -> None:
+    """Clause refs are numbers; a counterpart that sends the command its peer test is
+    about cites that command's clause (or a subclause of it), here or on its scenario."""
+    for ref in refs:
+        if STANDARD_REF.match(ref) and not CLAUSE_REF.fullmatch(ref):
+            out.clause_problems.append(
+                f"{where}: {ref!r} is no clause number (write 'SBC-4 5.16' or 'SBC-4 table 34')"
+            )
+    tests = [r[len(_PREFIX) :] for r in refs if r.startswith(_PREFIX)]
+    if not tests:
+        return
+    sent = {c for s in every_step(tuple(steps)) if (c := _command_of(scenario, s)) is not None}
+    cited = (*outer, *refs)
+    for test in tests:
+        suite = test.split(".", 1)[0]
+        for command in SUITE_COMMANDS.get(suite, (suite,)):
+            clause = COMMAND_CLAUSES.get(command)
+            if clause is None or command not in sent:
+                continue
+            if not any(c == clause or c.startswith(clause + ".") for c in cited):
+                out.clause_problems.append(
+                    f"{where}: counters {test} and sends {command}, but cites no {clause}"
+                )
 
 
 def _command_of(scenario: Any, step: Any) -> str | None:
@@ -371,6 +415,15 @@ def markdown(result: Coverage) -> str:
         lines.append(f"| `{test}` | {where} | {', '.join(row['clauses'])} |")
     lines += ["", "## Not over sg", "", "| suite | why |", "|---|---|"]
     lines += [f"| `{suite}` | {why} |" for suite, why in NOT_OVER_SG.items()]
-    lines += ["", "## Commands the specs send", "", "| command | scenarios |", "|---|---|"]
-    lines += [f"| `{c}` | {', '.join(s)} |" for c, s in data["commands"].items()]
+    lines += [
+        "",
+        "## Commands the specs send",
+        "",
+        "| command | clause | scenarios |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| `{c}` | {COMMAND_CLAUSES.get(c, '—')} | {', '.join(s)} |"
+        for c, s in data["commands"].items()
+    ]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""``sgscript coverage``: libiscsi's tests against the specs' refs; directories of specs."""
+"""``sgscript coverage``: libiscsi's tests against the specs' refs, clause refs as numbers;
+directories of specs."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from sgscript.clauses import CLAUSE_REF, COMMAND_CLAUSES, REVISIONS, STANDARD_REF, SUITE_COMMANDS
 from sgscript.cli import main
 from sgscript.coverage import LIBISCSI, NOT_OVER_SG, all_tests, coverage, markdown
 from sgscript.runner.session import expand_specs, load_all, plugin_manager
+from sgscript.scsi.catalog import standard_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,3 +80,65 @@ def test_a_directory_stands_for_its_scenarios_not_its_fragments(tmp_path: Path) 
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no scenario"):
         expand_specs([str(tmp_path / "empty")])
+
+
+def test_every_clause_ref_in_specs_is_a_number() -> None:
+    scenarios, _ = load_all([str(ROOT / "specs")], plugin_manager([]))
+    refs = {
+        ref
+        for scenario in scenarios
+        for owner in (scenario, *scenario.all_steps())
+        for ref in owner.refs
+        if STANDARD_REF.match(ref)
+    }
+    assert refs and all(
+        ref.split()[0] in {"SBC-4", "SPC-5", "SBC-2", "SPC-2", "SAM-5"} for ref in refs
+    )
+    assert sorted(r for r in refs if not CLAUSE_REF.fullmatch(r)) == []
+
+
+def test_every_counterpart_cites_the_clause_of_the_command_it_tests() -> None:
+    scenarios, _ = load_all([str(ROOT / "specs")], plugin_manager([]))
+    assert coverage(scenarios).clause_problems == []
+
+
+def test_a_command_name_or_a_missing_clause_is_a_clause_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "write.yaml"
+    spec.write_text(
+        """\
+sgscript: 1
+devices: {a: "sim:lu_clauses"}
+steps:
+  - {command: {Write10: {lba: 0, transfer_length: 1}}, data: {pattern: zeros},
+     refs: [libiscsi:Write10.Simple, SBC-4 WRITE(10)]}
+  - refs: [libiscsi:Write10.ZeroBlocks, SBC-4 5.40.1]
+    group:
+      - {command: {Write10: {lba: 0, transfer_length: 0}}}
+      - {command: {Read16: {lba: 0, transfer_length: 1}}}
+  - {command: {Read10: {lba: 0, transfer_length: 1}}, refs: [libiscsi:Read10.Simple, SBC-4 table 34]}
+"""
+    )
+    scenarios, problems = load_all([str(spec)], plugin_manager([]))
+    assert not problems
+    assert coverage(scenarios).clause_problems == [
+        f"{spec} step 1: 'SBC-4 WRITE(10)' is no clause number (write 'SBC-4 5.16' or"
+        " 'SBC-4 table 34')",
+        f"{spec} step 1: counters Write10.Simple and sends Write10, but cites no SBC-4 5.40",
+        f"{spec} step 3: counters Read10.Simple and sends Read10, but cites no SBC-4 5.16",
+    ]  # a subclause (5.40.1) cites its clause; READ(16) is not what Write10 tests are about
+    assert main(["coverage", str(spec), "--strict"]) == 1
+    assert "clause: " in capsys.readouterr().out
+
+
+def test_the_clause_table_names_catalog_commands_and_iscsi_test_cu_suites() -> None:
+    catalog = standard_catalog()
+    assert all(name in catalog for name in COMMAND_CLAUSES)
+    assert all(CLAUSE_REF.fullmatch(clause) for clause in COMMAND_CLAUSES.values())
+    assert set(SUITE_COMMANDS) <= set(LIBISCSI)
+    assert all(c in COMMAND_CLAUSES for commands in SUITE_COMMANDS.values() for c in commands)
+    # each standard cited by number follows one draft
+    cited = {clause.split()[0] for clause in COMMAND_CLAUSES.values()}
+    assert cited - set(REVISIONS) == {"SPC-2"}  # obsolete since SPC-3: no draft to track
+    assert COMMAND_CLAUSES["Read10"] == "SBC-4 5.16" and COMMAND_CLAUSES["Write10"] == "SBC-4 5.40"

@@ -1,6 +1,7 @@
 """Every scenario of specs/ on the simulated disk in each configuration the tests branch on:
-fully provisioned, WSNZ 0, removable, DPOFUA 0, 4096-byte blocks, descriptor sense. Each
-must pass or be NOT APPLICABLE (its requires:/when: read the disk's facts), never fail."""
+fully provisioned, WSNZ 0, removable, DPOFUA 0 (DPO/FUA refused, or ignored: SBC-4 allows
+both), 4096-byte blocks, descriptor sense. Each must pass or be NOT APPLICABLE (its
+requires:/when: read the disk's facts), never fail."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ CONFIGS = {
     "WSNZ 0": "wsnz=0",
     "removable": "removable=1",
     "DPOFUA 0": "dpofua=0",
+    "DPOFUA 0, DPO/FUA ignored": "dpofua=0&ignore_dpofua=1",
     "4096-byte blocks": "block_size=4096",
     "descriptor sense": "descriptor_sense=1",
 }

@@ -225,3 +225,41 @@ def test_cli_binds_a_spec_to_another_disk_unchanged() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "sim:other" in proc.stdout
+
+
+#: The counterparts of libiscsi's DPO/FUA tests: (spec under specs/, the test it counters).
+DPO_FUA = [
+    ("read/read10.yaml", "Read10.DpoFua"),
+    ("read/read12.yaml", "Read12.DpoFua"),
+    ("read/read16.yaml", "Read16.DpoFua"),
+    ("write/write10.yaml", "Write10.DpoFua"),
+    ("write/write12.yaml", "Write12.DpoFua"),
+    ("write/write16.yaml", "Write16.DpoFua"),
+    ("write/writeverify10.yaml", "WriteVerify10.Dpo"),
+    ("write/writeverify12.yaml", "WriteVerify12.Dpo"),
+    ("write/writeverify16.yaml", "WriteVerify16.Dpo"),
+    ("write/orwrite.yaml", "OrWrite.DpoFua"),
+    ("write/writeatomic16.yaml", "WriteAtomic16.DpoFua"),
+    ("verify/verify10.yaml", "Verify10.Dpo"),
+    ("verify/verify12.yaml", "Verify12.Dpo"),
+    ("verify/verify16.yaml", "Verify16.Dpo"),
+    ("caw/compareandwrite.yaml", "CompareAndWrite.DpoFua"),
+]
+
+
+@pytest.mark.parametrize(
+    "option", ["dpofua=0", "dpofua=0&ignore_dpofua=1"], ids=["refused", "ignored"]
+)
+@pytest.mark.parametrize(("spec", "test"), DPO_FUA, ids=[t for _, t in DPO_FUA])
+def test_dpo_fua_with_dpofua_0_is_read_one_way(spec: str, test: str, option: str) -> None:
+    # SBC-4 only says a DPOFUA=0 device does not support the bits: refusing them (libiscsi's
+    # reading) and ignoring them both pass, and either way the CDB usage data shows neither.
+    scenario = load_scenario(SPECS_DIR / spec)
+    bindings = {name: f"{d.target}?{option}" for name, d in scenario.devices.items()}
+    result = run_scenario(scenario, bindings=bindings, seed=SEED, select=f"'libiscsi:{test}'")
+    assert result.status == "passed", failures(result)
+    ran = [s for s in result.steps if "DPOFUA=0" in s.name and s.status == "passed"]
+    assert len(ran) == 2, [(s.name, s.status) for s in result.steps]  # the commands, the usage data
+    assert "libiscsi" in scenario.description and "stricter than SBC-4" in " ".join(
+        scenario.description.split()
+    )

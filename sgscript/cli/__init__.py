@@ -137,7 +137,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Gather the specs' refs: (libiscsi:Suite.Test names a counterpart of that\n"
         "iscsi-test-cu test, other refs are clauses) and the commands they send:\n"
         "  sgscript coverage specs/ --json\n"
-        "--strict exits 1 when a SCSI test has neither a counterpart nor a listed reason.",
+        "--strict exits 1 when a SCSI test has neither a counterpart nor a listed reason,\n"
+        "or a clause ref is no number ('SBC-4 5.16', 'SBC-4 table 34') or a counterpart\n"
+        "sends the command its test is about without citing that command's clause.",
     ),
     "run": Subcommand(
         "run scenarios against their devices",

@@ -452,8 +452,8 @@ def _configure_coverage(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strict",
         action="store_true",
-        help="exit 1 when a SCSI test has neither a counterpart nor a reason, or a ref names"
-        " no test",
+        help="exit 1 when a SCSI test has neither a counterpart nor a reason, a ref names no"
+        " test, or a clause ref is no number or is missing from a counterpart",
     )
 
 
@@ -485,7 +485,9 @@ def _run_coverage(args: argparse.Namespace) -> int:
                 print(f"  {test}: {', '.join(row['scenarios'])}")
         for line in data["unknown_refs"]:
             print(f"  unknown ref: {line}")
-    failing = data["missing"] or data["unknown_refs"]
+        for line in data["clause_problems"]:
+            print(f"  clause: {line}")
+    failing = data["missing"] or data["unknown_refs"] or data["clause_problems"]
     return EXIT_FAILED if args.strict and failing else EXIT_OK
 
 

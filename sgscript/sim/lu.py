@@ -131,6 +131,9 @@ class LuConfig:
     write_protect: bool = False
     removable: bool = False
     dpofua: bool = True  # MODE SENSE's DPOFUA: False, a disk that does not take DPO and FUA
+    #: With DPOFUA=0, DPO or FUA set is ignored (GOOD) instead of INVALID FIELD IN CDB: SBC-4
+    #: allows either; the CDB usage data leaves both bits out either way.
+    ignore_dpofua: bool = False
     rotation_rate: int = 1  # 1: non-rotating medium (SBC-4 table VPD B1h)
     backing_file: str | None = None
     descriptor_sense: bool = False
@@ -304,7 +307,7 @@ class LogicalUnit:
             reserved = first_reserved_code(cls, cdb)
         if reserved is not None:
             raise Fail(C.INVALID_FIELD_IN_CDB, field=reserved)
-        if not self.config.dpofua:  # DPOFUA=0: DPO and FUA are values it does not support
+        if not (self.config.dpofua or self.config.ignore_dpofua):  # DPOFUA=0: refused
             for name in ("dpo", "fua"):
                 slot = cls.layout.by_name.get(name)
                 if slot is not None and cdb[slot.field.byte] >> slot.field.bit & 1:
