@@ -103,3 +103,15 @@ def test_the_facts_probe_learns_that_the_command_list_itself_is_missing() -> Non
         "the rest": "not_applicable",
         "another command of the same disk": "passed",
     }
+
+
+def test_device_tasks_names_what_the_path_can_send() -> None:
+    from sgscript.transport.linux.sg import SgTransport
+
+    # through sg, only SG_SCSI_RESET's two: a spec asks before it needs another
+    assert sorted(f.value for f in SgTransport.task_functions) == ["lun_reset", "target_reset"]
+    text = SPEC.format(target="sim:learn7", cmd="Read10", ask="TestUnitReady", before=True).replace(
+        "device.supports('Read10') == True", "'it_nexus_reset' in device.tasks"
+    )
+    result = run_scenario(load_scenario_text(text, "learns.yaml"), seed=1)
+    assert result.steps[0].status == "passed", result.steps[0].message

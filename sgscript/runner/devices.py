@@ -269,7 +269,10 @@ class _Devices:
 
 
 def _block_length(io: Io) -> int:
-    """The LOGICAL BLOCK LENGTH IN BYTES a READ CAPACITY answered, or 0."""
+    """The LOGICAL BLOCK LENGTH IN BYTES a READ CAPACITY answered, or 0 (also when it
+    failed: a refused command's buffer holds nothing the device said)."""
+    if io.failure is not None:
+        return 0
     try:
         fields = io.command.decode_response(io.data)
     except Exception:

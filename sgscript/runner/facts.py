@@ -19,6 +19,7 @@ never a failed step; what was sent and what it refused goes into the run's notes
 | ``mode_pages``, ``dpofua``, ``wp`` | MODE SENSE(10) of all pages (3Fh): the page codes, the header's DPOFUA and WP bits |
 | ``log_pages`` | LOG SENSE page 00h: the log pages it supports |
 | ``opcodes`` | REPORT SUPPORTED OPERATION CODES: ``[opcode, service action]`` pairs, empty when not reported |
+| ``tasks`` | the task management functions this path can send (``task:`` steps): the two resets through sg, every one on ``sim:`` |
 | ``supports(NAME)`` | whether the device reports the catalog command NAME; true when it reports no list (the step then runs, and ``optional: true`` judges its answer), false once it has answered that command as not supported in this run |
 """
 
@@ -59,6 +60,8 @@ def probe(
     ``supports()`` is false for them whatever the device's list says.
     """
     facts: dict[str, Any] = {"name": name, "target": target, "block_size": channel.block_size}
+    # what the path can send, not what the device does: sg offers two resets, sim: all
+    facts["tasks"] = sorted(f.value for f in channel.transport.task_functions)
     sent: list[str] = []
     refused: list[str] = []
 

@@ -56,6 +56,7 @@ FACT_NAMES = frozenset(
         "last_lba",
         "blocks",
         "opcodes",
+        "tasks",
         "supports",
         "mode_pages",
         "dpofua",
