@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import grammar
+from ..clauses import COMMAND_CLAUSES
 from ..scsi.cdb import Command
 from ..scsi.errors import UsageError
 from .exits import EXIT_OK
@@ -462,10 +463,14 @@ def _code_blocks(cases: list[Any], strict: bool) -> list[tuple[int, list[str]]]:
                 others = [_UNPOINTED, *([_INVALID_OPCODE] if case.service_action else [])]
                 expect = f"{{any_of: [{', '.join([expect, *others])}]}}"
             who = f"{case.cdb[0]:02X}h" if case.shared else case.command
+            # the clause that defines the command (the table the codes come from is
+            # named in scsi/reserved_codes.py): refs cite clause numbers
+            clause = COMMAND_CLAUSES.get(case.command)
+            refs = f', refs: ["{clause}"]' if clause and not case.shared else ""
             lines.append(
                 f'      - {{name: "{who} {case.label} {case.code}'
                 f' byte {case.byte} bit {case.bit}", cdb: "{case.cdb.hex(" ")}"'
-                f'{_negative_data(case)}, optional: true, refs: ["{case.ref}"], expect: {expect}}}'
+                f"{_negative_data(case)}, optional: true{refs}, expect: {expect}}}"
             )
         out.append((len(group), lines))
     return out
