@@ -188,10 +188,7 @@ def refused_command(io: Any, *, lenient: bool = False) -> tuple[int, int | None]
     sense = io.sense
     if sense is None or sense.sense_key != SenseKey.ILLEGAL_REQUEST or sense.ascq != 0x00:
         return None
-    command: Any = io.command
-    as_catalog = getattr(command, "as_catalog", None)  # a raw cdb: the command it is
-    if as_catalog is not None:
-        command = as_catalog()
+    command = catalog_command(io)
     layout = getattr(command, "layout", None)
     opcode = getattr(command, "opcode", None)
     if layout is None or opcode is None:
@@ -204,8 +201,18 @@ def refused_command(io: Any, *, lenient: bool = False) -> tuple[int, int | None]
     sks = sense.sense_key_specific
     if sks is None or sks.kind != "field_pointer":
         return (opcode, slot.field.default) if lenient else None
-    field = slot.field
-    last = field.byte + (field.width - (field.bit + 1) + 7) // 8
-    if sks.cd and sks.field_pointer is not None and field.byte <= sks.field_pointer <= last:
-        return (opcode, field.default)
+    if sks.cd and sks.field_pointer is not None and points_at(slot.field, sks.field_pointer):
+        return (opcode, slot.field.default)
     return None
+
+
+def catalog_command(io: Any) -> Any:
+    """The command ``io`` sent, as the catalog knows it (a raw ``cdb:`` step's too)."""
+    as_catalog = getattr(io.command, "as_catalog", None)
+    return as_catalog() if as_catalog is not None else io.command
+
+
+def points_at(field: Any, byte: int) -> bool:
+    """Whether CDB byte ``byte`` holds part of ``field`` (which may span bytes)."""
+    last = field.byte + (field.width - (field.bit + 1) + 7) // 8
+    return field.byte <= byte <= last

@@ -21,7 +21,7 @@ from ..scsi.cdb import Command
 from ..scsi.errors import DriverError, HostError, TransportError, UsageError
 from ..scsi.status import SenseKey
 from ..transport.base import Io, Outcome
-from .facts import refused_command
+from .facts import catalog_command, points_at, refused_command
 from .results import MAX_FAILURES, FailureDetail, Latency, StepResult
 
 #: Seconds of blocking one-at-a-time commands before the run looks at signals and stops again.
@@ -73,10 +73,7 @@ def _not_supported(io: Io) -> bool:
         return True
     if sense.asc != 0x24:
         return False
-    command: Any = io.command
-    as_catalog = getattr(command, "as_catalog", None)  # a raw cdb: the command it is
-    if as_catalog is not None:
-        command = as_catalog()
+    command = catalog_command(io)
     layout = getattr(command, "layout", None)
     names = list(_SELECTORS)
     values = getattr(command, "values", None) or {}
@@ -92,13 +89,7 @@ def _not_supported(io: Io) -> bool:
         return True  # SKSV 0: the device does not say which field; a selector is there
     if not sks.cd or sks.field_pointer is None:
         return False
-    return any(_points_at(f, sks.field_pointer) for f in selectors)
-
-
-def _points_at(field: Any, byte: int) -> bool:
-    """Whether CDB byte ``byte`` holds part of ``field`` (which may span bytes)."""
-    last = field.byte + (field.width - (field.bit + 1) + 7) // 8
-    return field.byte <= byte <= last
+    return any(points_at(f, sks.field_pointer) for f in selectors)
 
 
 def count_problems(
