@@ -115,3 +115,21 @@ def test_device_tasks_names_what_the_path_can_send() -> None:
     )
     result = run_scenario(load_scenario_text(text, "learns.yaml"), seed=1)
     assert result.steps[0].status == "passed", result.steps[0].message
+
+
+def test_a_disk_without_a_command_lacks_it_for_every_nexus() -> None:
+    # a second initiator's opening re-reads the handlers: the disk still lacks SANITIZE
+    text = """\
+sgscript: 1
+devices:
+  a: {target: "sim:learn8?without=Sanitize", initiator: host-a}
+  b: {target: "sim:learn8?without=Sanitize", initiator: host-b}
+defaults: {device: a}
+steps:
+  - {device: b, command: TestUnitReady, expect: any}
+  - {name: ask, command: {Sanitize: {service_action: overwrite, parameter_list_length: 0}},
+     expect: {sense: {key: ILLEGAL_REQUEST, asc: 0x20, ascq: 0}}}
+  - {name: after, check: "not devices.a.supports('Sanitize')"}
+"""
+    result = run_scenario(load_scenario_text(text, "learns.yaml"), seed=1)
+    assert [s.status for s in result.steps] == ["passed"] * 3, [s.message for s in result.steps]

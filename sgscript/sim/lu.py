@@ -366,6 +366,8 @@ class LogicalUnit:
             self.catalog = catalog
         if handlers is not None:
             self.handlers = dict(handlers)
+            for name in self.config.lacks():  # a disk without a command stays without it
+                self.handlers.pop(name, None)
         self._accepted.clear()
 
     def implemented(self) -> list[str]:
