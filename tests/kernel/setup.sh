@@ -6,7 +6,7 @@
 set -eu
 
 PYTHON=${PYTHON:-python3}
-PKGS="qemu-system-x86 linux-image-amd64 busybox-static sg3-utils fio tgt open-iscsi"
+PKGS="qemu-system-x86 linux-image-amd64 busybox-static sg3-utils fio tgt open-iscsi libiscsi-bin"
 
 die() { echo "tests/kernel/setup.sh: FAILED: $*" >&2; exit 1; }
 say() { echo "tests/kernel/setup.sh: $*"; }
@@ -69,4 +69,7 @@ for t in tgtd tgtadm iscsid iscsiadm; do
     command -v "$t" >/dev/null || die "$t missing (tgt, open-iscsi)"
 done
 [ -d /etc/iscsi ] || die "/etc/iscsi missing (open-iscsi); run.sh overlays it for the guest"
+# The peer of the differential (test_libiscsi_kernel.py): libiscsi's conformance suite.
+command -v iscsi-test-cu >/dev/null || die "iscsi-test-cu missing (libiscsi-bin)"
+command -v stdbuf >/dev/null || die "stdbuf missing (coreutils)"
 say "ready: kernel $kver, $("$scripts/vng" --version), $(qemu-system-x86_64 --version | head -n 1)"

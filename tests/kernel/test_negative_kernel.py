@@ -1,8 +1,12 @@
 """The reserved-bit suite on the real targets: what each does with a reserved CDB bit set.
 
-Only commands that change neither medium nor state are sent (the lane's disks are
-shared by the tests after this one: no FORMAT UNIT, SANITIZE or STOP that a device
-ignoring the bit would carry out).  The lenient suite is run (SPC-5 lets a device
+Sent: the commands that change neither medium nor state, the commands that write
+blocks (the lane's disks are scratch disks; each test after this one writes what it
+reads), and the state changes this test undoes after the run (START STOP UNIT,
+PREVENT ALLOW MEDIUM REMOVAL, RESERVE/RELEASE): a device that ignores the bit carries
+the command out. Not sent: FORMAT UNIT, SANITIZE, WRITE LONG (it can leave a block
+unreadable), REASSIGN BLOCKS, copy and ATA pass-through, and the rest of what
+changes state (MODE SELECT, PERSISTENT RESERVE OUT, diagnostics, ...).  The lenient suite is run (SPC-5 lets a device
 ignore reserved bits and need not name the field); what it still fails — INVALID
 FIELD IN CDB pointing at another bit — is listed in ``EXPECTED`` with the
 target's name: a listed difference that stops happening fails too.  How many
@@ -29,14 +33,54 @@ pytestmark = pytest.mark.kernel
 EXPECTED: dict[tuple[str, str], str] = {}
 
 
-def _read_only() -> list[str]:
+#: Commands that change the medium or state and are sent all the same (see above).
+WRITES = (
+    *("Write6", "Write10", "Write12", "Write16", "Write32"),
+    *("WriteAndVerify10", "WriteAndVerify12", "WriteAndVerify16", "WriteAndVerify32"),
+    *("WriteSame10", "WriteSame16", "WriteSame32", "Unmap"),
+    *("CompareAndWrite", "OrWrite16", "WriteAtomic16"),
+)
+UNDONE = (
+    "StartStopUnit",
+    "PreventAllowMediumRemoval",
+    *("Reserve6", "Release6", "Reserve10", "Release10"),
+)
+
+
+def _sent() -> list[str]:
     catalog = standard_catalog()
     return [
         name
         for name in catalog
-        if not (catalog.lookup(name).changes_media or catalog.lookup(name).changes_state)
+        if (
+            not (catalog.lookup(name).changes_media or catalog.lookup(name).changes_state)
+            or name in WRITES
+            or name in UNDONE
+        )
         and name != "GetLbaStatus"  # scsi_debug on Linux 6.1 oopses in GET LBA STATUS
     ]
+
+
+def _undo(path: str) -> None:
+    """Start the unit, allow removal, release reservations: what a case may have done."""
+    from sgscript import Channel
+    from sgscript.scsi.commands import (
+        PreventAllowMediumRemoval,
+        Release6,
+        Release10,
+        StartStopUnit,
+        TestUnitReady,
+    )
+
+    with Channel.open(path) as channel:
+        for command in (
+            StartStopUnit(start=1),
+            PreventAllowMediumRemoval(prevent=0),
+            Release6(),
+            Release10(),
+            *[TestUnitReady()] * 3,  # take the unit attentions these leave
+        ):
+            channel.execute(command, wait=True, check=False)
 
 
 def test_reserved_bits_on_a_real_disk(
@@ -44,7 +88,7 @@ def test_reserved_bits_on_a_real_disk(
 ) -> None:
     target, path = sg_node
     text = subprocess.run(
-        [sys.executable, "-m", "sgscript", "negative", "--kind", "bits", "--strict", *_read_only()],
+        [sys.executable, "-m", "sgscript", "negative", "--kind", "bits", "--strict", *_sent()],
         capture_output=True,
         text=True,
         check=True,
@@ -54,7 +98,12 @@ def test_reserved_bits_on_a_real_disk(
     spec.write_text(text)
     # One strict run (each case is a step: its failure detail keeps the sense), sorted as
     # the lenient suite judges: the pointer elsewhere fails it, the rest SPC-5 allows.
-    result = run_scenario(load_scenario(spec), bindings={"a": path}, seed=7)
+    try:
+        result = run_scenario(
+            load_scenario(spec), bindings={"a": path}, seed=7, allow_destructive=True
+        )
+    finally:
+        _undo(path)
     cases = [s for s in result.steps if s.kind == "command"]
     exact = [s for s in cases if s.status == "passed"]
     wrong = {s.name: s for s in cases if s.status == "failed" and _points_elsewhere(s)}
