@@ -16,6 +16,10 @@
 #                                  seconds (default 60; see guest.sh)
 #   SGSCRIPT_BENCH                 passed to the guest: `full` makes test_bench_kernel.py run the
 #                                  full benchmark (benchmarks/kernel.sh sets it)
+#   SGSCRIPT_LIBISCSI              passed to the guest: `full` makes test_libiscsi_kernel.py run
+#                                  every SCSI test of iscsi-test-cu, not the CI slice
+#                                  (differential.sh sets it); SGSCRIPT_LIBISCSI_TIMEOUT bounds
+#                                  iscsi-test-cu per target (seconds, default 1800)
 #
 # The guest also builds a two-initiator rig (tgtd + two kernel iSCSI sessions,
 # guest.sh) for the reservation tests; its set-up is in iscsi.log.
@@ -79,6 +83,9 @@ overlay=()
     printf 'exec env PYTHON=%q SGSCRIPT_KERNEL_OUT=%q' "$py" "$out"
     [[ -n ${SGSCRIPT_ISCSI_WAIT:-} ]] && printf ' SGSCRIPT_ISCSI_WAIT=%q' "$SGSCRIPT_ISCSI_WAIT"
     [[ -n ${SGSCRIPT_BENCH:-} ]] && printf ' SGSCRIPT_BENCH=%q' "$SGSCRIPT_BENCH"
+    [[ -n ${SGSCRIPT_LIBISCSI:-} ]] && printf ' SGSCRIPT_LIBISCSI=%q' "$SGSCRIPT_LIBISCSI"
+    [[ -n ${SGSCRIPT_LIBISCSI_TIMEOUT:-} ]] \
+        && printf ' SGSCRIPT_LIBISCSI_TIMEOUT=%q' "$SGSCRIPT_LIBISCSI_TIMEOUT"
     printf ' sh %q' "$repo/tests/kernel/guest.sh"
     (($#)) && printf ' %q' "$@"
     printf '\n'
