@@ -73,17 +73,10 @@ def parse_cu(text: str) -> dict[str, Result]:
         if (m := _TEST.match(line)) is not None:
             if current is not None:  # no outcome line: should not happen, be safe
                 out[current] = ("fail", "no outcome printed")
-            current, rest = f"{suite}.{m.group(1)}", m.group(2)
+            current = f"{suite}.{m.group(1)}"
             said.clear()
-            if (start := _START.match(rest)) is not None:  # what follows is a teardown's
-                close(start.group(1))
-            elif (end := _END.search(rest)) is not None:
-                said.append(rest[: end.start()])
-                close(end.group(1))
-            else:
-                said.append(rest)
-            continue
-        if current is None:
+            line = m.group(2)  # what follows the dots reads as any line of the test's
+        elif current is None:
             if out and line.startswith("    ") and line.strip()[:1].isdigit():
                 # CUnit's numbered failure list after FAILED: the assertion that failed
                 last = next(reversed(out))
@@ -91,7 +84,7 @@ def parse_cu(text: str) -> dict[str, Result]:
                 if outcome == "fail" and not words:
                     out[last] = ("fail", line.strip()[:300])
             continue
-        if (start := _START.match(line)) is not None:
+        if (start := _START.match(line)) is not None:  # what follows is a teardown's
             close(start.group(1))
         elif (end := _END.search(line)) is not None:
             said.append(line[: end.start()])
