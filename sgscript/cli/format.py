@@ -12,7 +12,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..scsi import shapes
-from ..scsi.cdb import Blocks, Bytes, Command, Computed, Direction, NoData, Transfer
+from ..scsi.cdb import (
+    Blocks,
+    Bytes,
+    Command,
+    Computed,
+    Direction,
+    NoData,
+    Transfer,
+    fixed_service_action,
+)
 
 __all__: list[str] = []
 
@@ -37,15 +46,9 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2))
 
 
-def _service_action(cls: type[Command]) -> int | None:
-    """The service action a command class is pinned to, when it is one of a family."""
-    slot = cls.layout.by_name.get("service_action")
-    return slot.field.default if slot is not None and slot.field.fixed else None
-
-
 def _opcode_text(cls: type[Command]) -> str:
     """``28h``, or ``9Eh/10h`` and ``7Fh/0009h`` (as wide as the SERVICE ACTION field)."""
-    sa = _service_action(cls)
+    sa = fixed_service_action(cls)
     text = f"{cls.opcode:02X}h"
     if sa is not None:
         digits = max(2, (cls.layout.by_name["service_action"].field.width + 3) // 4)
@@ -98,7 +101,7 @@ def _command_summary(cls: type[Command]) -> dict[str, Any]:
     return {
         "name": cls.__name__,
         "opcode": cls.opcode,
-        "service_action": _service_action(cls),
+        "service_action": fixed_service_action(cls),
         "cdb_length": cls.length,
         "direction": _direction(cls),
         "title": cls.title,

@@ -31,7 +31,7 @@ from typing import Any
 from ..channel import Channel
 from ..scenario.expr import Function, Namespace
 from ..scsi.catalog import Catalog
-from ..scsi.cdb import Command
+from ..scsi.cdb import Command, fixed_service_action
 from ..scsi.commands import (
     Inquiry,
     LogSense,
@@ -59,6 +59,7 @@ def probe(
     supported in this run, and will (the runner adds to it as answers come):
     ``supports()`` is false for them whatever the device's list says.
     """
+    lacking = set() if refused_commands is None else refused_commands
     facts: dict[str, Any] = {"name": name, "target": target, "block_size": channel.block_size}
     # what the path can send, not what the device does: sg offers two resets, sim: all
     facts["tasks"] = sorted(f.value for f in channel.transport.task_functions)
@@ -76,8 +77,8 @@ def probe(
         if io.failure is not None:
             refused.append(f"{label} ({io.failure.detail})")
             lacks = refused_command(io) if io.sense_raw else None
-            if lacks is not None and refused_commands is not None:
-                refused_commands.add(lacks)  # RSOC itself, on a disk without a list
+            if lacks is not None:
+                lacking.add(lacks)  # RSOC itself, on a disk without a list
             return None
         if raw:
             return {"data": io.data}
@@ -122,13 +123,7 @@ def probe(
     )
     facts["opcodes"] = opcodes
     facts["supports"] = Function(
-        "supports",
-        _supports(
-            catalog,
-            opcodes,
-            listed is not None,
-            set() if refused_commands is None else refused_commands,
-        ),
+        "supports", _supports(catalog, opcodes, listed is not None, lacking)
     )
     line = f"device {name}: probed for its facts ({', '.join(sent)})"
     if refused:
@@ -156,7 +151,7 @@ def _supports(
         if not isinstance(command, str):
             raise TypeError("name a command, like 'CompareAndWrite'")
         cls = catalog.lookup(command)  # UnknownCommandError (a ValueError) names the nearest
-        sa = service_action_of(cls)
+        sa = fixed_service_action(cls)
         if (cls.opcode, None) in refused or (cls.opcode, sa) in refused:
             return False  # answered "not supported" in this run
         if not reported:
@@ -166,18 +161,6 @@ def _supports(
         return (cls.opcode, sa) in listed
 
     return supports
-
-
-def service_action_of(cls: Any) -> int | None:
-    """The service action a catalog command fixes (MAINTENANCE IN's REPORT LUNS...), or None."""
-    return next(
-        (
-            s.field.default
-            for s in cls.layout.slots
-            if s.field.fixed and "service_action" in s.field.name
-        ),
-        None,
-    )
 
 
 def refused_command(io: Any, *, lenient: bool = False) -> tuple[int, int | None] | None:
@@ -195,14 +178,15 @@ def refused_command(io: Any, *, lenient: bool = False) -> tuple[int, int | None]
         return None
     if sense.asc == 0x20:
         return (opcode, None)
-    slot = layout.by_name.get("service_action")
-    if sense.asc != 0x24 or slot is None or not slot.field.fixed:
+    sa = fixed_service_action(command)
+    if sense.asc != 0x24 or sa is None:
         return None  # a service action the caller chose is not the command's own
     sks = sense.sense_key_specific
     if sks is None or sks.kind != "field_pointer":
-        return (opcode, slot.field.default) if lenient else None
-    if sks.cd and sks.field_pointer is not None and points_at(slot.field, sks.field_pointer):
-        return (opcode, slot.field.default)
+        return (opcode, sa) if lenient else None
+    field = layout.by_name["service_action"].field
+    if sks.cd and sks.field_pointer is not None and points_at(field, sks.field_pointer):
+        return (opcode, sa)
     return None
 
 

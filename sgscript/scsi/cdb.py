@@ -36,6 +36,7 @@ __all__ = [
     "NoData",
     "Template",
     "Transfer",
+    "fixed_service_action",
 ]
 
 #: Short names accepted everywhere for the T10 field names.
@@ -639,3 +640,10 @@ class Template:
         command._given = None
         command._bound = 0
         return command
+
+
+def fixed_service_action(cls: type[Command]) -> int | None:
+    """The service action a command class is pinned to (one command of an operation code
+    several share: 9Eh/10h READ CAPACITY(16)), or None."""
+    slot = cls.layout.by_name.get("service_action")
+    return slot.field.default if slot is not None and slot.field.fixed else None

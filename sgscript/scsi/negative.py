@@ -155,7 +155,6 @@ class CodeCase:
     bit: int
     width: int
     cdb: bytes
-    ref: str
     commands: tuple[str, ...]
     shared: bool = False
     service_action: bool = False
@@ -206,7 +205,6 @@ def code_cases(
                     slot.field.bit,
                     slot.field.width,
                     raw,
-                    row.ref,
                     commands,
                     shared=wide,
                     service_action=row.field == "service_action",

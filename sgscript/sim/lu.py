@@ -189,9 +189,7 @@ class LogicalUnit:
         self.config = cfg = config or LuConfig()
         #: The commands this unit can identify, and those it answers (by class name).
         self.catalog = catalog if catalog is not None else standard_catalog()
-        self.handlers = dict(handlers) if handlers is not None else builtin_handlers()
-        for name in cfg.lacks():
-            self.handlers.pop(name, None)
+        self.handlers = self._answering(handlers if handlers is not None else builtin_handlers())
         self._accepted: dict[bytes, tuple[type[Command], Handler, bool, bool]] = {}
         self.name = name
         self.lun = lun
@@ -365,10 +363,13 @@ class LogicalUnit:
         if catalog is not None:
             self.catalog = catalog
         if handlers is not None:
-            self.handlers = dict(handlers)
-            for name in self.config.lacks():  # a disk without a command stays without it
-                self.handlers.pop(name, None)
+            self.handlers = self._answering(handlers)
         self._accepted.clear()
+
+    def _answering(self, handlers: Mapping[str, Handler]) -> dict[str, Handler]:
+        """``handlers`` less the commands this disk lacks (``without``), whoever sets them."""
+        lacks = self.config.lacks()
+        return {name: h for name, h in handlers.items() if name not in lacks}
 
     def implemented(self) -> list[str]:
         """The catalog commands this logical unit answers (REPORT SUPPORTED OPERATION CODES)."""

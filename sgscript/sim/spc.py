@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..scsi.cdb import Command
+from ..scsi.cdb import Command, fixed_service_action
 from ..scsi.pages import (
     encode_report_luns,
     encode_rsoc_all,
@@ -226,15 +226,10 @@ def _timeouts(name: str) -> dict[str, int]:
     }
 
 
-def _fixed_sa(cls: type[Command]) -> int | None:
-    slot = cls.layout.by_name.get("service_action")
-    return slot.field.default if slot is not None and slot.field.fixed else None
-
-
 def _descriptors(lu: LogicalUnit, rctd: bool) -> Iterable[dict[str, object]]:
     rows = []
     for cls in supported_commands(lu):
-        fixed = _fixed_sa(cls)
+        fixed = fixed_service_action(cls)
         free = _service_action_values(lu, cls)
         actions: tuple[int | None, ...] = (fixed,) if free is None else free
         for sa in actions:
@@ -273,7 +268,7 @@ def report_supported_operation_codes(lu: LogicalUnit, req: Request) -> bytes:
     for cls in supported_commands(lu):
         if cls.opcode != opcode:
             continue
-        fixed = _fixed_sa(cls)
+        fixed = fixed_service_action(cls)
         free = _service_action_values(lu, cls)
         if not with_sa or fixed == sa or (free is not None and sa in free):
             match = cls
